@@ -1,0 +1,187 @@
+"""Training losses for the two stages of MODEL_SPEC.md "Training" (torch).
+
+Stage 1 (expression):  CE(class weights, rows with a label)  +  soft_weight * soft CE(rows with soft targets)
+Stage 2 (V/A + aux):   MSE_v + MSE_a + lambda_ccc * ((1 - CCC_v) + (1 - CCC_a)) + lambda_c * stage-1 term
+
+Batch dicts follow the dataset contract of docs/ARCHITECTURE.md: `expression` (B,) int64 with -1 for
+unlabelled rows, `soft_target` (B,8) with all-NaN rows where absent, `valence_arousal` (B,2) with NaN
+where absent. Each term averages over the rows that carry its label; a batch with no such row gives 0
+for that term (never NaN). Masking is done without data-dependent branches, so every step builds the
+same graph (no host sync per term, and DistributedDataParallel sees every parameter used).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+CCC_EPS = 1e-8  # keeps 1 - CCC finite when both vectors are constant and equal
+
+
+class LossOutput(NamedTuple):
+    """A stage loss: `total` (scalar tensor to backpropagate) and `parts` (named floats for logging)."""
+
+    total: torch.Tensor
+    parts: dict[str, float]
+
+
+def ccc_loss(
+    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None, eps: float = CCC_EPS
+) -> torch.Tensor:
+    """1 - CCC(pred, target) over the batch, population statistics, `eps` added to the denominator.
+
+    pred, target: (B,). `mask` (B,) bool selects the rows to use (default all); target values on
+    unselected rows may be NaN. With fewer than two selected rows CCC carries no information and the
+    loss is 0.
+    """
+    if pred.ndim != 1 or pred.shape != target.shape:
+        raise ValueError(
+            f"ccc_loss needs two (B,) tensors, got {tuple(pred.shape)} and {tuple(target.shape)}"
+        )
+    pred = pred.float()  # (B,)
+    target = torch.nan_to_num(target.float())  # (B,), NaN only allowed on unselected rows
+    w = torch.ones_like(pred) if mask is None else mask.to(pred.device).float()  # (B,)
+    n = w.sum()
+    n_safe = n.clamp(min=1.0)
+    mean_p, mean_t = (w * pred).sum() / n_safe, (w * target).sum() / n_safe
+    dp, dt = w * (pred - mean_p), w * (target - mean_t)  # (B,) centred, 0 on unselected rows
+    var_p, var_t, cov = (dp * dp).sum() / n_safe, (dt * dt).sum() / n_safe, (dp * dt).sum() / n_safe
+    ccc = 2.0 * cov / (var_p + var_t + (mean_p - mean_t) ** 2 + eps)
+    return (1.0 - ccc) * (n >= 2).float()
+
+
+def soft_cross_entropy(
+    logits: torch.Tensor, target_probs: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
+    """Cross-entropy -sum_c q_c log softmax(logits)_c against target probabilities q (distillation).
+
+    Equals KL(q || softmax(logits)) plus the entropy of q, a constant, so it has the KL gradient; for
+    one-hot q it equals the ordinary cross-entropy. logits, target_probs: (B,C); each row of q should
+    sum to 1. reduction: "mean" over the batch or "none" for the (B,) per-row values.
+    """
+    if logits.ndim != 2 or logits.shape != target_probs.shape:
+        raise ValueError(
+            "soft_cross_entropy needs two (B,C) tensors, "
+            f"got {tuple(logits.shape)} and {tuple(target_probs.shape)}"
+        )
+    if reduction not in ("mean", "none"):
+        raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
+    per_row = -(target_probs.float() * F.log_softmax(logits.float(), dim=1)).sum(dim=1)  # (B,)
+    return per_row.mean() if reduction == "mean" else per_row
+
+
+def class_weights_from_counts(counts: Sequence[int] | np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Inverse-frequency class weights w_c proportional to 1 / n_c, float32 (C,).
+
+    Normalised so the weights of the classes that have samples average 1 (a balanced set gives all 1).
+    A class with zero samples gets weight 0: it never occurs as a target, and 0 keeps it from inflating
+    the others. Refuses negative counts and an all-zero count vector.
+    """
+    n = torch.as_tensor(counts, dtype=torch.float64).flatten()  # (C,)
+    if n.numel() == 0:
+        raise ValueError("class counts are empty; pass one count per class")
+    if bool((n < 0).any()):
+        raise ValueError(f"class counts must be >= 0, got {n.tolist()}")
+    present = n > 0
+    if not bool(present.any()):
+        raise ValueError("every class count is 0: no labelled samples to weight")
+    inv = torch.where(present, 1.0 / n.clamp(min=1.0), torch.zeros_like(n))  # (C,)
+    return (inv / inv[present].mean()).float()
+
+
+def _require(batch: Mapping[str, torch.Tensor], key: str) -> torch.Tensor:
+    """Fetch `key` from a batch dict with an error that lists the keys it does have."""
+    if key not in batch:
+        raise KeyError(f"batch has no {key!r} entry (keys: {sorted(batch)}); see docs/ARCHITECTURE.md")
+    return batch[key]
+
+
+def _expression_terms(
+    logits: torch.Tensor,
+    batch: Mapping[str, torch.Tensor],
+    class_weights: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masked hard-label CE (class-weighted mean, -1 ignored) and masked soft CE; each 0 without rows."""
+    logits = logits.float()  # (B,C)
+    labels = _require(batch, "expression").to(logits.device)  # (B,)
+    soft = _require(batch, "soft_target").to(logits.device).float()  # (B,C)
+
+    labelled = labels >= 0  # (B,)
+    per_row_ce = F.cross_entropy(logits, labels.clamp(min=0), reduction="none")  # (B,)
+    weights = labelled.float()  # (B,)
+    if class_weights is not None:
+        weights = weights * class_weights.to(logits.device).float()[labels.clamp(min=0)]  # (B,)
+    denom = weights.sum()
+    ce = (weights * per_row_ce).sum() / torch.where(denom > 0, denom, torch.ones_like(denom))
+
+    has_soft = torch.isfinite(soft).all(dim=1)  # (B,)
+    soft_rows = soft_cross_entropy(
+        logits, torch.nan_to_num(soft) * has_soft[:, None], reduction="none"
+    )  # (B,)
+    soft_ce = (soft_rows * has_soft).sum() / has_soft.sum().clamp(min=1)
+    return ce, soft_ce
+
+
+def stage1_loss(
+    outputs: Mapping[str, torch.Tensor],
+    batch: Mapping[str, torch.Tensor],
+    class_weights: torch.Tensor | None = None,
+    soft_weight: float = 1.0,
+) -> LossOutput:
+    """Expression stage: CE on labelled rows (optional class weights) + soft_weight * soft CE.
+
+    outputs: the network's dict (uses `expression_logits` (B,8)); batch: needs `expression` and
+    `soft_target`. parts: `ce`, `soft_ce`, `total`.
+    """
+    ce, soft_ce = _expression_terms(outputs["expression_logits"], batch, class_weights)
+    total = ce + soft_weight * soft_ce
+    return LossOutput(total, _to_floats({"ce": ce, "soft_ce": soft_ce, "total": total}))
+
+
+def stage2_loss(
+    outputs: Mapping[str, torch.Tensor],
+    batch: Mapping[str, torch.Tensor],
+    lambda_ccc: float = 0.0,
+    lambda_c: float = 0.5,
+    class_weights: torch.Tensor | None = None,
+    soft_weight: float = 1.0,
+) -> LossOutput:
+    """V/A stage: MSE_v + MSE_a + lambda_ccc * ((1-CCC_v) + (1-CCC_a)) + lambda_c * expression term.
+
+    Valence and arousal are masked separately (rows whose value is finite); the expression term is the
+    stage-1 loss (CE + soft_weight * soft CE). batch: needs `valence_arousal`, `expression`,
+    `soft_target`. parts: `mse_v`, `mse_a`, `ccc_loss_v`, `ccc_loss_a`, `ce`, `soft_ce`, `total`
+    (the CCC parts are logged even when lambda_ccc is 0).
+    """
+    va_pred = outputs["valence_arousal"].float()  # (B,2)
+    va_true = _require(batch, "valence_arousal").to(va_pred.device).float()  # (B,2)
+    has_va = torch.isfinite(va_true)  # (B,2)
+    va_clean = torch.nan_to_num(va_true)  # (B,2)
+    sq_err = (va_pred - va_clean) ** 2 * has_va  # (B,2), 0 on rows without a label
+    mse = sq_err.sum(dim=0) / has_va.sum(dim=0).clamp(min=1)  # (2,)
+    ccc_v = ccc_loss(va_pred[:, 0], va_clean[:, 0], has_va[:, 0])
+    ccc_a = ccc_loss(va_pred[:, 1], va_clean[:, 1], has_va[:, 1])
+
+    ce, soft_ce = _expression_terms(outputs["expression_logits"], batch, class_weights)
+    expression = ce + soft_weight * soft_ce
+    total = mse[0] + mse[1] + lambda_ccc * (ccc_v + ccc_a) + lambda_c * expression
+    parts = {
+        "mse_v": mse[0],
+        "mse_a": mse[1],
+        "ccc_loss_v": ccc_v,
+        "ccc_loss_a": ccc_a,
+        "ce": ce,
+        "soft_ce": soft_ce,
+        "total": total,
+    }
+    return LossOutput(total, _to_floats(parts))
+
+
+def _to_floats(parts: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Detach scalar tensors into floats with one device-to-host copy."""
+    values = torch.stack([t.detach().float() for t in parts.values()]).tolist()
+    return dict(zip(parts, values, strict=True))

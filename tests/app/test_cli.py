@@ -1,0 +1,26 @@
+"""The command line every user starts from."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_help_lists_every_subcommand() -> None:
+    result = subprocess.run(
+        [sys.executable, "main.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    for command in ("gui", "analyze", "train", "evaluate", "export", "bench", "synth", "distill"):
+        assert f"    {command} " in result.stdout
+
+
+def test_unknown_subcommand_is_a_usage_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "main.py", "frobnicate"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
