@@ -3,15 +3,22 @@
 Modelled on timm's `features_only` interface: every backbone is an `nn.Module` whose `forward(x)`
 returns a list of 4 tensors and whose `channels` attribute lists their channel counts.
 torchvision and timm do not import beside the CPU torch build used here, so the networks are written
-in the project.
+in the project: ResNet-18/50 here, EfficientNet-Lite0 in `model.efficientnet`, MobileNetV3-Large in
+`model.mobilenetv3`. Each uses its reference implementation's state-dict key names (torchvision for ResNets,
+timm for the others), so a local weights file saved from those libraries loads directly.
+Nothing here downloads: "imagenet" weights exist only for efficientnet_lite0 (from an installed package).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from model.efficientnet import efficientnet_lite0_features, lite0_imagenet_state_dict
+from model.mobilenetv3 import mobilenetv3_large_100_features
 
 
 class _BasicBlock(nn.Module):
@@ -96,35 +103,67 @@ def _resnet50() -> nn.Module:
     return ResNetFeatures(_Bottleneck, (3, 4, 6, 3))
 
 
-BACKBONES = {
+BACKBONES: dict[str, Callable[[], nn.Module]] = {
+    "efficientnet_lite0": efficientnet_lite0_features,
+    "mobilenetv3_large_100": mobilenetv3_large_100_features,
     "resnet18": _resnet18,
     "resnet50": _resnet50,
 }
+# Backbones whose ImageNet weights ship offline (in an installed package): name -> state-dict reader.
+IMAGENET_WEIGHTS: dict[str, Callable[[], dict[str, torch.Tensor]]] = {
+    "efficientnet_lite0": lite0_imagenet_state_dict,
+}
+
+
+def load_matching_state(backbone: nn.Module, state: dict[str, torch.Tensor], source: str | Path) -> None:
+    """Load every tensor `backbone` has from `state` (extra keys such as a classifier are ignored).
+
+    A missing tensor or a shape mismatch is an error naming `source` and the first offending keys.
+    """
+    own = backbone.state_dict()
+    missing = sorted(k for k in own if k not in state)
+    if missing:
+        raise ValueError(
+            f"backbone weights file {source} lacks {len(missing)} of the {len(own)} tensors this backbone "
+            f"needs, e.g. {missing[:3]}; was it saved from another architecture?"
+        )
+    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in own.items()
+             if state[k].shape != v.shape]
+    if wrong:
+        raise ValueError(
+            f"backbone weights file {source} has {len(wrong)} tensors of the wrong shape, e.g. {wrong[:3]}"
+        )
+    backbone.load_state_dict({k: state[k] for k in own})
 
 
 def load_local_weights(backbone: nn.Module, path: str | Path) -> None:
-    """Load a local state-dict file into `backbone`, ignoring classifier keys; names the file on error."""
+    """Load a local state-dict file (optionally under a "state_dict" key); errors name the file."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"backbone weights file {path} does not exist")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "state_dict" in state:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any unreadable file (truncated, not a torch file, pickle payload) alike
+        raise ValueError(f"cannot read backbone weights file {path}: {exc}") from exc
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
-    own = backbone.state_dict()
-    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-    missing = sorted(set(own) - set(usable))
-    if missing:
-        raise ValueError(f"backbone weights file {path} lacks {len(missing)} tensors, e.g. {missing[:3]}")
-    backbone.load_state_dict(usable)
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"backbone weights file {path} does not hold a state dict of tensors")
+    load_matching_state(backbone, state, path)
 
 
-def build_backbone(name: str, weights: str | None = None) -> nn.Module:
-    """Build backbone `name`; `weights` is None (random), "imagenet" (where shipped) or a local path."""
+def build_backbone(name: str, weights: str | Path | None = None) -> nn.Module:
+    """Build backbone `name`; `weights`: None (random), "imagenet" (efficientnet_lite0) or a local path."""
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)}")
     backbone = BACKBONES[name]()
     if weights == "imagenet":
-        raise ValueError(f"no offline ImageNet weights ship for {name}; pass a local weights file instead")
-    if weights is not None:
+        if name not in IMAGENET_WEIGHTS:
+            raise ValueError(
+                f"no offline ImageNet weights ship for {name} (only for {sorted(IMAGENET_WEIGHTS)}); "
+                "pass a local weights file or None"
+            )
+        load_matching_state(backbone, IMAGENET_WEIGHTS[name](), f"{name} ImageNet weights")
+    elif weights is not None:
         load_local_weights(backbone, weights)
     return backbone

@@ -24,9 +24,10 @@ CLASS_NAMES: tuple[str, ...] = (
 )
 NUM_CLASSES = len(CLASS_NAMES)
 
-# Input normalisation each backbone's ImageNet weights were trained with (timm's values).
+# Input normalisation each backbone's ImageNet weights were trained with. efficientnet_lite0's weights are
+# the TensorFlow Lite checkpoint's (MEAN_RGB 127, STDDEV_RGB 128 on 0..255 pixels; timm rounds to 0.5/0.5).
 BACKBONE_NORMALIZATION: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
-    "efficientnet_lite0": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+    "efficientnet_lite0": ((127 / 255, 127 / 255, 127 / 255), (128 / 255, 128 / 255, 128 / 255)),
     "resnet18": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
     "resnet50": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
     "mobilenetv3_large_100": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),

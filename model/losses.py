@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-CCC_EPS = 1e-8  # keeps 1 - CCC finite when both vectors are constant and equal
+CCC_EPS = 1e-8  # keeps 1 - CCC finite and equal to 0 when both vectors are the same constant
 
 
 class LossOutput(NamedTuple):
@@ -32,7 +32,11 @@ class LossOutput(NamedTuple):
 def ccc_loss(
     pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None, eps: float = CCC_EPS
 ) -> torch.Tensor:
-    """1 - CCC(pred, target) over the batch, population statistics, `eps` added to the denominator.
+    """1 - CCC(pred, target) over the batch, population statistics.
+
+    CCC = (2 cov + eps) / (var_p + var_t + (mean_p - mean_t)^2 + eps): `eps` keeps it finite and, as in
+    `model.metrics.ccc`, makes identical constant vectors score 1 (loss 0) while a constant prediction
+    against varying targets scores ~0.
 
     pred, target: (B,). `mask` (B,) bool selects the rows to use (default all); target values on
     unselected rows may be NaN. With fewer than two selected rows CCC carries no information and the
@@ -50,7 +54,7 @@ def ccc_loss(
     mean_p, mean_t = (w * pred).sum() / n_safe, (w * target).sum() / n_safe
     dp, dt = w * (pred - mean_p), w * (target - mean_t)  # (B,) centred, 0 on unselected rows
     var_p, var_t, cov = (dp * dp).sum() / n_safe, (dt * dt).sum() / n_safe, (dp * dt).sum() / n_safe
-    ccc = 2.0 * cov / (var_p + var_t + (mean_p - mean_t) ** 2 + eps)
+    ccc = (2.0 * cov + eps) / (var_p + var_t + (mean_p - mean_t) ** 2 + eps)  # 1 for equal constants
     return (1.0 - ccc) * (n >= 2).float()
 
 
@@ -107,7 +111,7 @@ def _expression_terms(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Masked hard-label CE (class-weighted mean, -1 ignored) and masked soft CE; each 0 without rows."""
     logits = logits.float()  # (B,C)
-    labels = _require(batch, "expression").to(logits.device)  # (B,)
+    labels = _require(batch, "expression").to(logits.device).long()  # (B,)
     soft = _require(batch, "soft_target").to(logits.device).float()  # (B,C)
 
     labelled = labels >= 0  # (B,)

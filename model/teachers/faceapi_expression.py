@@ -1,0 +1,146 @@
+"""Teacher 2: @vladmandic/face-api's FaceExpressionNet (112x112 RGB), rebuilt in PyTorch.
+
+The vendored files `assets/teachers/face_api/face_expression_model.bin` + `...-weights_manifest.json`
+(MIT, from npm `@vladmandic/face-api@1.7.15`) are tfjs weights: the manifest lists each tensor's name,
+shape and uint8 quantisation (value = q * scale + min); the .bin file holds them back to back.
+
+Architecture (face-api `FaceFeatureExtractor` + `FaceExpressionNet`): four dense blocks of one strided
+conv (block 0: plain 3x3 conv, others: separable) and three separable 3x3 convs whose outputs are summed
+densely, channels 32-64-128-256, each block halving the size (112 -> 7); 7x7 average pooling; a fully
+connected layer 256 -> 7; softmax. Input: RGB padded to a square, resized to 112, minus the mean RGB
+(122.782, 117.001, 104.298), divided by 255.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from model.teachers.base import Teacher
+from model.teachers.tf_layers import SeparableConv2d, TFSamePad, conv_kernel, copy_weight
+
+_ASSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "teachers" / "face_api"
+DEFAULT_FACEAPI_MANIFEST = _ASSET_DIR / "face_expression_model-weights_manifest.json"
+# face-api's FACE_EXPRESSION_LABELS (src/faceExpressionNet/FaceExpressions.ts), the network's output order.
+FACEAPI_CLASS_NAMES: tuple[str, ...] = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
+_MEAN_RGB = (122.782, 117.001, 104.298)
+_BLOCK_CHANNELS = (32, 64, 128, 256)
+
+
+def read_tfjs_weights(manifest_path: Path) -> dict[str, np.ndarray]:
+    """All tensors of a tfjs weights manifest (and the .bin files it names), dequantised to float32."""
+    try:
+        groups = json.loads(manifest_path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{manifest_path}: not a readable tfjs weights manifest ({exc})") from exc
+    out: dict[str, np.ndarray] = {}
+    for group in groups:
+        data = b"".join((manifest_path.parent / p).read_bytes() for p in group["paths"])
+        offset = 0
+        for spec in group["weights"]:
+            shape = tuple(spec["shape"])
+            count = int(np.prod(shape))
+            quant = spec.get("quantization")
+            dtype = np.dtype(quant["dtype"] if quant else spec["dtype"])
+            nbytes = count * dtype.itemsize
+            if offset + nbytes > len(data):
+                raise ValueError(f"{manifest_path}: weight file too short for {spec['name']} (truncated download?)")
+            raw = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+            offset += nbytes
+            if quant:
+                if "scale" not in quant:
+                    raise ValueError(f"{manifest_path}: {spec['name']} uses unsupported quantisation {quant}")
+                raw = raw.astype(np.float32) * np.float32(quant["scale"]) + np.float32(quant["min"])
+            out[spec["name"]] = raw.astype(np.float32).reshape(shape)
+        if offset != len(data):
+            raise ValueError(f"{manifest_path}: {len(data) - offset} unread bytes; manifest and .bin do not match")
+    return out
+
+
+class _DenseBlock(nn.Module):
+    """face-api `denseBlock4`: strided conv c0, then separable c1..c3 on running sums; ReLU on each sum."""
+
+    def __init__(self, in_channels: int, out_channels: int, first: bool) -> None:
+        super().__init__()
+        if first:
+            self.conv0 = nn.Sequential(TFSamePad(3, 2), nn.Conv2d(in_channels, out_channels, 3, 2))
+        else:
+            self.conv0 = SeparableConv2d(in_channels, out_channels, 3, 2, bias=True)
+        self.convs = nn.ModuleList(SeparableConv2d(out_channels, out_channels, 3, 1, bias=True) for _ in range(3))
+
+    def load_tf(self, weights: dict[str, np.ndarray], prefix: str) -> None:
+        """Copy this block's tensors (`{prefix}/conv0/...` .. `{prefix}/conv3/...`) in."""
+        if isinstance(self.conv0, SeparableConv2d):
+            self._load_separable(self.conv0, weights, f"{prefix}/conv0")
+        else:
+            conv = self.conv0[1]
+            copy_weight(conv.weight, conv_kernel(weights[f"{prefix}/conv0/filters"]), f"{prefix}/conv0/filters")
+            copy_weight(conv.bias, torch.from_numpy(weights[f"{prefix}/conv0/bias"]), f"{prefix}/conv0/bias")
+        for i, conv in enumerate(self.convs, start=1):
+            self._load_separable(conv, weights, f"{prefix}/conv{i}")
+
+    @staticmethod
+    def _load_separable(conv: SeparableConv2d, weights: dict[str, np.ndarray], name: str) -> None:
+        """Load one separable conv's depthwise/pointwise/bias tensors."""
+        conv.load_tf(weights[f"{name}/depthwise_filter"], weights[f"{name}/pointwise_filter"], weights[f"{name}/bias"])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B,Cin,H,W) -> (B,Cout,H/2,W/2)."""
+        out1 = torch.relu(self.conv0(x))  # (B,C,H/2,W/2)
+        out2 = self.convs[0](out1)
+        out3 = self.convs[1](torch.relu(out1 + out2))
+        out4 = self.convs[2](torch.relu(out1 + out2 + out3))
+        return torch.relu(out1 + out2 + out3 + out4)  # (B,C,H/2,W/2)
+
+
+class FaceApiExpressionTeacher(Teacher):
+    """face-api FaceExpressionNet: RGB face crops -> (B,7) probabilities in FACEAPI_CLASS_NAMES order.
+
+    The expected crop is what face-api's detectors hand the net: the face box (about forehead to chin),
+    zero-padded to a square and resized to 112x112.
+    """
+
+    name = "faceapi_expression"
+    class_names = FACEAPI_CLASS_NAMES
+    input_size = 112
+    pad_square = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        channels = (3, *_BLOCK_CHANNELS)
+        self.blocks = nn.ModuleList(_DenseBlock(channels[i], channels[i + 1], first=i == 0) for i in range(4))
+        self.fc = nn.Linear(_BLOCK_CHANNELS[-1], len(FACEAPI_CLASS_NAMES))
+        self.register_buffer("mean_rgb", torch.tensor(_MEAN_RGB).view(1, 3, 1, 1), persistent=False)
+
+    def load_tf(self, weights: dict[str, np.ndarray]) -> None:
+        """Copy all tensors of the face-api expression model in (names as in its manifest)."""
+        missing = [f"dense{i}/conv0/bias" for i in range(4) if f"dense{i}/conv0/bias" not in weights]
+        missing += [n for n in ("fc/weights", "fc/bias") if n not in weights]
+        if missing:
+            raise ValueError(f"face-api expression weights lack {missing}; is this face_expression_model?")
+        for i, block in enumerate(self.blocks):
+            block.load_tf(weights, f"dense{i}")
+        copy_weight(self.fc.weight, torch.from_numpy(weights["fc/weights"].T.copy()), "fc/weights")
+        copy_weight(self.fc.bias, torch.from_numpy(weights["fc/bias"]), "fc/bias")
+
+    def classify(self, images: torch.Tensor) -> torch.Tensor:
+        """(B,3,112,112) RGB in 0..255 -> (B,7) probabilities."""
+        x = (images - self.mean_rgb) / 255.0  # (B,3,112,112)
+        for block in self.blocks:
+            x = block(x)  # (B,32,56,56) -> (B,64,28,28) -> (B,128,14,14) -> (B,256,7,7)
+        x = torch.nn.functional.avg_pool2d(x, kernel_size=7, stride=2)  # (B,256,1,1)
+        return torch.softmax(self.fc(x.flatten(1)), dim=1)  # (B,7)
+
+
+def load_faceapi_teacher(path: str | Path = DEFAULT_FACEAPI_MANIFEST) -> FaceApiExpressionTeacher:
+    """Rebuild face-api's expression net from its tfjs manifest (default: the vendored copy), in eval mode."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"face-api teacher manifest not found at {path}; restore assets/teachers/face_api/")
+    teacher = FaceApiExpressionTeacher()
+    teacher.load_tf(read_tfjs_weights(path))
+    return teacher.eval()
