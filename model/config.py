@@ -114,7 +114,9 @@ class ModelConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown ModelConfig fields {unknown}; this file was written by another version")
+            raise ValueError(
+                f"unknown ModelConfig fields {unknown}; this file was written by another version"
+            )
         kwargs = dict(data)
         for key in ("mean", "std", "class_names"):
             if kwargs.get(key) is not None:

@@ -118,7 +118,8 @@ class GlooSyncBatchNorm(nn.BatchNorm2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (B,C,H,W) -> (B,C,H,W) normalised with the statistics of all ranks' batches."""
-        if not (self.training and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        distributed = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+        if not (self.training and distributed):
             return super().forward(x)
         c = x.shape[1]
         count = x.new_tensor([x.numel() / c])  # (1,) values per channel on this rank
@@ -242,8 +243,10 @@ class ShardedSampler(Sampler[int]):
         return iter(self._shard()[self.skip :].tolist())
 
     def __len__(self) -> int:
-        per_rank = -(-self.num_items // self.world_size) if self.pad else len(
-            range(self.rank, self.num_items, self.world_size)
+        per_rank = (
+            -(-self.num_items // self.world_size)
+            if self.pad
+            else len(range(self.rank, self.num_items, self.world_size))
         )
         return max(per_rank - self.skip, 0)
 

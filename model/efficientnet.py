@@ -50,8 +50,8 @@ class Conv2dSame(nn.Conv2d):
         """x (B,C,H,W) -> (B,C',ceil(H/s),ceil(W/s))."""
         ih, iw = x.shape[-2:]
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        ph = max((-(-ih // sh) - 1) * sh + kh - ih, 0)
-        pw = max((-(-iw // sw) - 1) * sw + kw - iw, 0)
+        ph = max(((ih + sh - 1) // sh - 1) * sh + kh - ih, 0)  # non-negative operands: exports exactly
+        pw = max(((iw + sw - 1) // sw - 1) * sw + kw - iw, 0)
         x = F.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))  # (B,C,H+ph,W+pw)
         return super().forward(x)
 
@@ -230,7 +230,8 @@ class MBConvClassifier(MBConvFeatures):
         self.bn2 = nn.BatchNorm2d(head, eps=spec.bn_eps)
         self.act2 = spec.act()
         self.classifier = nn.Linear(head, num_classes)
-        _init_weights(self)
+        for layer in (self.conv_head, self.classifier):
+            _init_weights(layer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (B,3,S,S) normalised -> class logits (B,num_classes)."""

@@ -143,7 +143,7 @@ class Predictor:
 
     @property
     def va_source(self) -> str:
-        """"measured" (V/A head trained on V/A labels) or "derived" (V/A derived from expressions)."""
+        """Where V/A comes from: "measured" (head trained on V/A labels) or "derived" (from expressions)."""
         return self.metadata["va_source"]
 
     @property

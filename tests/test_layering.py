@@ -28,6 +28,8 @@ def test_importing_every_model_module_loads_no_gui_app_or_mediapipe() -> None:
         "('app', 'PySide6', 'pyqtgraph', 'superqt', 'mediapipe'))\n"
         "print(','.join(bad))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""

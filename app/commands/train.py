@@ -1,14 +1,327 @@
-"""`affectscope train`: train or fine-tune a model (two-stage recipe)."""
+"""`affectscope train`: train or fine-tune a model with the two-stage recipe (model/train.py).
+
+Progress is a tqdm bar per epoch plus one line per validated epoch; the first Ctrl-C stops after the
+current step and leaves a checkpoint (continue with --resume), a second one aborts. The same command
+runs data-parallel under `torchrun --nproc_per_node N python main.py train ...`; only rank 0 prints.
+"""
 
 from __future__ import annotations
 
-from app.commands._placeholder import not_implemented
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
 
 NAME = "train"
 HELP = "train or fine-tune a model (two-stage recipe)"
+DESCRIPTION = (
+    "Train 2Att-2Mt on AffectNet, your own CSV or class folders: stage 1 learns the 8 expressions, stage 2 "
+    "valence/arousal from the best stage-1 weights. Starts from the default model (fine-tuning) unless "
+    "--model names another checkpoint or --backbone/--input-size/an ablation flag asks for a new model. "
+    "Writes OUT/stage{1,2}_{best,last}.pt, OUT/resume.pt and OUT/train_log.jsonl."
+)
+ABLATION_FLAGS = {  # command-line flag -> (ModelConfig field, value it sets)
+    "no_first_level_attention": ("first_level_attention", False),
+    "last_stage_only": ("bi_rnn", False),
+    "no_second_level_attention": ("second_level_attention", False),
+    "separate_va_heads": ("separate_va_heads", True),
+}
+
+
+def _epochs(text: str) -> tuple[int, int]:
+    """'N' (both stages) or 'N1,N2' -> (N1, N2)."""
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--epochs takes N or N1,N2 (whole numbers), got {text!r}") from None
+    if len(values) == 1:
+        values *= 2
+    if len(values) != 2 or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"--epochs takes N or N1,N2 with numbers >= 1, got {text!r}")
+    return values[0], values[1]
 
 
 def register(subparsers) -> None:
-    """Add the `train` subcommand to `subparsers`."""
-    parser = subparsers.add_parser(NAME, help=HELP, description=HELP)
-    parser.set_defaults(func=not_implemented(NAME))
+    """Add the `train` subcommand to `subparsers` (defaults left None come from model.train.TrainOptions)."""
+    p = subparsers.add_parser(NAME, help=HELP, description=DESCRIPTION)
+    data = p.add_argument_group("data")
+    data.add_argument(
+        "--data", required=True, help="AffectNet folder (training.csv ...), a CSV file, or class folders"
+    )
+    data.add_argument("--format", choices=("affectnet", "csv", "folder"), default="affectnet")
+    data.add_argument(
+        "--image-root", help="folder the CSV's image paths start from (default: beside the CSV)"
+    )
+    data.add_argument(
+        "--val-source",
+        choices=("holdout", "validation"),
+        help="model selection on a hold-out carved from training (default; MODEL_SPEC's "
+        "AffectNet protocol) or on the data's own validation split",
+    )
+    data.add_argument("--val-fraction", type=float, help="hold-out share of the training rows (default 0.1)")
+
+    model = p.add_argument_group("model (default: fine-tune the default model)")
+    model.add_argument("--model", help="checkpoint to start from (fine-tuning)")
+    model.add_argument("--backbone", help="build a new model with this backbone (e.g. efficientnet_lite0)")
+    model.add_argument("--input-size", type=int, help="input side of a new model (112, 160, 224)")
+    model.add_argument(
+        "--backbone-weights",
+        default="imagenet",
+        help="a new model's backbone start: 'imagenet' (where shipped, else random), 'none', "
+        "or a local state-dict file",
+    )
+    model.add_argument("--name", help="model name stored in the checkpoints")
+    model.add_argument(
+        "--no-first-level-attention", action="store_true", help="ablation: global average pooling"
+    )
+    model.add_argument(
+        "--last-stage-only", action="store_true", help="ablation: last backbone stage, no Bi-RNN"
+    )
+    model.add_argument("--no-second-level-attention", action="store_true", help="ablation: mean over layers")
+    model.add_argument(
+        "--separate-va-heads", action="store_true", help="ablation: one head per V/A dimension"
+    )
+    model.add_argument("--rnn", choices=("gru", "lstm"), help="Bi-RNN cell of a new model (default gru)")
+
+    recipe = p.add_argument_group("recipe (defaults: MODEL_SPEC.md)")
+    recipe.add_argument(
+        "--stages",
+        choices=("1", "2", "1+2"),
+        default="1+2",
+        help="'1' expression, '2' valence/arousal (alone: the one-stage ablation), '1+2'",
+    )
+    recipe.add_argument("--epochs", type=_epochs, metavar="N|N1,N2", help="epochs per stage")
+    recipe.add_argument("--lr", type=float, help="learning rate (default 1e-4)")
+    recipe.add_argument(
+        "--backbone-lr",
+        type=float,
+        help="backbone learning rate (default 1e-5 from pretrained weights, else --lr)",
+    )
+    recipe.add_argument("--weight-decay", type=float, help="Adam weight decay (default 1e-5)")
+    recipe.add_argument("--batch-size", type=int, help="images per step and process (default 64)")
+    recipe.add_argument("--lambda-ccc", type=float, help="weight of the CCC loss in stage 2 (default 0)")
+    recipe.add_argument(
+        "--lambda-c", type=float, help="weight of the expression loss in stage 2 (default 0.5)"
+    )
+    recipe.add_argument(
+        "--class-balance",
+        choices=("weights", "sampler", "none"),
+        help="inverse-frequency class weights (default), a balanced sampler, or none",
+    )
+    recipe.add_argument("--patience", type=int, help="early-stopping patience in epochs")
+
+    run = p.add_argument_group("running")
+    run.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    run.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    run.add_argument("--out", default="runs/train", help="output folder (default runs/train)")
+    run.add_argument("--resume", action="store_true", help="continue the run in --out")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--workers", type=int, help="data-loading processes")
+    run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    run.add_argument("--max-steps", type=int, help="stop each stage after this many steps (quick runs)")
+    run.add_argument("--time-budget-min", type=float, help="stop the run after this many minutes")
+    p.set_defaults(func=run_command)
+
+
+def _model_choice(args: argparse.Namespace):
+    """(start checkpoint or None, ModelConfig of a new model or None) from the arguments."""
+    from dataclasses import replace
+
+    from app.core.model_store import resolve_model_path
+    from model.backbones import IMAGENET_WEIGHTS
+    from model.config import ModelConfig
+
+    ablations = {field: value for flag, (field, value) in ABLATION_FLAGS.items() if getattr(args, flag)}
+    if args.rnn:
+        ablations["rnn_type"] = args.rnn
+    wants_new = args.backbone is not None or args.input_size is not None or bool(ablations)
+    if args.model and wants_new:
+        raise ValueError(
+            "--model fine-tunes an existing architecture; --backbone, --input-size, --rnn and the "
+            "ablation flags build a new model: use one or the other"
+        )
+    if args.resume:
+        return None, None  # the run's own checkpoints decide
+    if not wants_new:
+        start = resolve_model_path(args.model)
+        if start is not None:
+            return start, None
+    config = ModelConfig()
+    if args.backbone is not None:
+        config = replace(config, backbone=args.backbone, mean=None, std=None)
+    if args.input_size is not None:
+        config = replace(config, input_size=args.input_size)
+    weights = args.backbone_weights
+    if weights == "none" or (weights == "imagenet" and config.backbone not in IMAGENET_WEIGHTS):
+        weights = None
+    elif weights != "imagenet" and not Path(weights).is_file():
+        raise ValueError(f"--backbone-weights {weights} is neither 'imagenet', 'none' nor an existing file")
+    return None, replace(config, backbone_weights=weights, **ablations)
+
+
+def _options(args: argparse.Namespace):
+    """TrainOptions from the parsed arguments (ValueError for values that cannot work)."""
+    from model.train import TrainOptions
+
+    start, config = _model_choice(args)
+    if args.time_budget_min is not None and args.time_budget_min <= 0:
+        raise ValueError(f"--time-budget-min must be > 0, got {args.time_budget_min}")
+    values = {
+        "data": args.data,
+        "format": args.format,
+        "image_root": args.image_root,
+        "start_checkpoint": start,
+        "model_config": config,
+        "model_name": args.name,
+        "stages": args.stages,
+        "device": args.device,
+        "amp": not args.no_amp,
+        "out_dir": args.out,
+        "resume": args.resume,
+        "seed": args.seed,
+        "max_steps": args.max_steps,
+        "time_budget_s": None if args.time_budget_min is None else args.time_budget_min * 60.0,
+    }
+    optional = {  # left out when not given, so TrainOptions' defaults apply
+        "val_source": args.val_source,
+        "val_fraction": args.val_fraction,
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "backbone_lr": args.backbone_lr,
+        "weight_decay": args.weight_decay,
+        "batch_size": args.batch_size,
+        "lambda_ccc": args.lambda_ccc,
+        "lambda_c": args.lambda_c,
+        "class_balance": args.class_balance,
+        "early_stop_patience": args.patience,
+        "workers": args.workers,
+    }
+    values.update({k: v for k, v in optional.items() if v is not None})
+    return TrainOptions(**values)
+
+
+def _format_metrics(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
+
+
+class _Progress:
+    """tqdm bars and summary lines for the events of one run (silent on ranks other than 0)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar = None
+
+    def close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            from tqdm import tqdm
+
+            tqdm.write(text)
+
+    def show(self, event) -> None:
+        """Render one training event."""
+        from tqdm import tqdm
+
+        from model import train as t
+
+        if self.quiet:
+            return
+        if isinstance(event, t.RunStarted):
+            skips = {split: {k: v for k, v in c.items() if v} for split, c in event.skip_counts.items()}
+            self.say(
+                f"{'resuming' if event.resumed else 'training'} {event.model_name} on {event.device} "
+                f"x{event.world_size}: {event.n_train} training / {event.n_val} validation images "
+                f"({event.val_source}); skipped rows: {skips}; writing to {event.out_dir}"
+            )
+        elif isinstance(event, t.StageStarted):
+            self.say(
+                f"stage {event.stage}: {event.epochs} epochs of {event.steps_per_epoch} steps, lr "
+                f"{event.lr:g} (backbone {event.backbone_lr:g}), best by {event.criterion}"
+            )
+        elif isinstance(event, t.StepDone):
+            if self.bar is None:
+                self.bar = tqdm(
+                    total=event.steps_per_epoch,
+                    initial=event.step - 1,
+                    unit="step",
+                    desc=f"stage {event.stage} epoch {event.epoch + 1}",
+                    dynamic_ncols=True,
+                )
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{event.losses['total']:.3f}", img_s=f"{event.images_per_s:.1f}")
+        elif isinstance(event, t.EpochDone):
+            self.close_bar()
+            best = " (best)" if event.is_best else ""
+            self.say(
+                f"stage {event.stage} epoch {event.epoch + 1}: train loss "
+                f"{event.train_losses.get('total', float('nan')):.4f}; validation "
+                f"{_format_metrics(event.metrics)}{best}; {event.seconds:.0f} s"
+            )
+        elif isinstance(event, t.StageDone):
+            self.close_bar()
+            self.say(
+                f"stage {event.stage} done ({event.reason}) after {event.epochs_run} epochs: best "
+                f"{event.best_criterion:.4f} at epoch {event.best_epoch + 1} -> {event.best_path}"
+            )
+        elif isinstance(event, t.Cancelled):
+            self.close_bar()
+            self.say(
+                f"cancelled in stage {event.stage}, epoch {event.epoch + 1}, step {event.step}; weights in "
+                f"{event.checkpoint_path}; continue with --resume"
+            )
+        elif isinstance(event, t.RunFinished):
+            self.say(f"finished in {event.seconds / 60:.1f} min; model: {event.model_path}")
+            self.say(f"validation: {_format_metrics(event.final_metrics)}")
+            self.say(
+                f"evaluate it: python main.py evaluate --model {event.model_path} --data ... --report R.json"
+            )
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the training; 0 when finished, 1 when cancelled, 2 for bad arguments or data."""
+    import torch
+
+    from model.checkpoint import CheckpointError
+    from model.data import DatasetError
+    from model.train import Cancelled, train
+
+    if args.threads is not None:
+        if args.threads < 1:
+            print(f"affectscope train: --threads must be >= 1, got {args.threads}", file=sys.stderr)
+            return 2
+        torch.set_num_threads(args.threads)
+    quiet = os.environ.get("RANK", "0") != "0"
+    progress = _Progress(quiet)
+    cancel = threading.Event()
+
+    def on_interrupt(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        progress.say("stopping after this step (Ctrl-C again to abort)...")
+
+    previous = (
+        signal.signal(signal.SIGINT, on_interrupt)
+        if threading.current_thread() is threading.main_thread()
+        else None
+    )
+    cancelled = False
+    try:
+        for event in train(_options(args), cancel):
+            progress.show(event)
+            cancelled = cancelled or isinstance(event, Cancelled)
+    except (ValueError, FileNotFoundError, DatasetError, CheckpointError) as exc:
+        progress.close_bar()
+        print(f"affectscope train: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        progress.close_bar()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return 1 if cancelled else 0

@@ -100,7 +100,7 @@ class ModelInfo:
     @classmethod
     def from_predictor(cls, predictor: Any) -> ModelInfo:
         """Read name, sha256, va_source, untrained, runtime and device from a model.predictor Predictor."""
-        return cls(name=predictor.name, sha256=predictor.sha256, va_source=predictor.va_source,
+        return cls(name=predictor.name, sha256=predictor.sha256 or "", va_source=predictor.va_source,
                    untrained=bool(predictor.untrained), runtime=predictor.runtime, device=predictor.device)
 
 

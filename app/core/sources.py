@@ -96,7 +96,7 @@ def camera_name(index: int) -> str:
     """The OS's name of camera `index` (Linux: /sys/class/video4linux/videoN/name), or "Camera N"."""
     if sys.platform.startswith("linux"):
         try:
-            name = (V4L_SYSFS / f"video{index}" / "name").read_text(encoding="utf-8", errors="replace").strip()
+            name = (V4L_SYSFS / f"video{index}" / "name").read_text(errors="replace").strip()
         except OSError:
             name = ""
         if name:
@@ -388,7 +388,7 @@ class DemoSource(FrameSource):
         if faces not in (1, 2):
             raise ValueError(f"demo source shows 1 or 2 faces, got {faces}")
         if fps <= 0 or width < 64 or height < 64:
-            raise ValueError(f"demo source needs fps > 0 and a size of at least 64x64, got {width}x{height}@{fps}")
+            raise ValueError(f"demo source needs fps > 0 and >= 64x64 pixels, got {width}x{height}@{fps}")
         self.name = "demo (built-in faces)"
         self.width, self.height, self.fps = int(width), int(height), float(fps)
         self.faces = faces
@@ -407,11 +407,12 @@ class DemoSource(FrameSource):
         self._heads = [head, head[:, ::-1].copy()][: self.faces]
         rows = np.linspace(0.0, 1.0, self.height, dtype=np.float32)[:, None, None]  # (H,1,1)
         top, bottom = np.array([40, 52, 70], np.float32), np.array([120, 128, 140], np.float32)
-        self._background = np.broadcast_to(top + (bottom - top) * rows, (self.height, self.width, 3)).astype(np.uint8)
+        gradient = top + (bottom - top) * rows  # (H,1,3)
+        self._background = np.repeat(gradient.astype(np.uint8), self.width, axis=1)  # (H,W,3) C-contiguous
         h, w = head.shape[:2]
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         ellipse = ((xx - w / 2) / (0.48 * w)) ** 2 + ((yy - h / 2) / (0.5 * h)) ** 2
-        self._mask = np.clip((1.0 - ellipse) * 4.0, 0.0, 1.0)[:, :, None]  # (h,w,1) soft oval
+        self._mask = np.clip((1.0 - ellipse) * 4.0, 0.0, 1.0)  # (h,w) soft oval, 1 inside
         self._index = 0
         self._t0 = time.monotonic()
         self.end_reason = ""
@@ -420,27 +421,28 @@ class DemoSource(FrameSource):
         """The demo frame at time t seconds (deterministic), (H,W,3) uint8 RGB."""
         if self._background is None:
             raise SourceError("demo source is not open; call open() first")
-        frame = self._background.astype(np.float32)
+        frame = self._background.copy()
         n = len(self._heads)
         for i, head in enumerate(self._heads):
             side = int(min(self.height * 0.62, self.width / n * 0.9) * (1.0 + 0.08 * math.sin(0.7 * t + i)))
             cx = self.width * (i + 0.5) / n + 0.08 * self.width * math.sin(0.9 * t + 2.0 * i)
             cy = self.height * 0.5 + 0.08 * self.height * math.sin(1.3 * t + 1.0 + i)
             self._paste(frame, cv2.resize(head, (side, side), interpolation=cv2.INTER_AREA), cx, cy)
-        return frame.astype(np.uint8)
+        return frame
 
     def _paste(self, frame: np.ndarray, head: np.ndarray, cx: float, cy: float) -> None:
-        """Blend a resized head into the float frame through the oval mask, clipped at the borders."""
+        """Blend a resized head into the frame (in place) through the oval mask, clipped at the borders."""
         side = head.shape[0]
-        mask = cv2.resize(self._mask, (side, side))[:, :, None]  # (side,side,1)
+        mask = cv2.resize(self._mask, (side, side))  # (side,side)
         x0, y0 = int(cx - side / 2), int(cy - side / 2)
         fx0, fy0 = max(0, x0), max(0, y0)
         fx1, fy1 = min(self.width, x0 + side), min(self.height, y0 + side)
         if fx1 <= fx0 or fy1 <= fy0:
             return
         region = (slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0))
-        alpha = mask[region]
-        frame[fy0:fy1, fx0:fx1] = alpha * head[region] + (1.0 - alpha) * frame[fy0:fy1, fx0:fx1]
+        alpha = np.ascontiguousarray(mask[region])
+        face = np.ascontiguousarray(head[region])
+        frame[fy0:fy1, fx0:fx1] = cv2.blendLinear(face, frame[fy0:fy1, fx0:fx1], alpha, 1.0 - alpha)
 
     def read(self) -> Frame:
         """The next frame, delivered no sooner than its time (index / fps) after open()."""

@@ -1,4 +1,4 @@
-"""Square face crops from a face box: margin added per side, squared on the box centre, black-padded at borders."""
+"""Square face crops from a face box: margin per side, squared on the box centre, black-padded at borders."""
 
 from __future__ import annotations
 
@@ -11,15 +11,17 @@ MIN_BOX_FRACTION_INSIDE = 0.5
 
 
 def square_window(box: tuple[float, float, float, float], margin: float) -> tuple[int, int, int]:
-    """(x0, y0, side) of the square crop window for box (x, y, w, h) with `margin` per side (fraction of box)."""
+    """(x0, y0, side) of the square window around box (x, y, w, h) with `margin` per side (box fraction)."""
     x, y, w, h = box
     side = max(1, int(round(max(w, h) * (1.0 + 2.0 * margin))))
     cx, cy = x + w / 2.0, y + h / 2.0
     return int(math.floor(cx - side / 2.0)), int(math.floor(cy - side / 2.0)), side
 
 
-def crop_square(image: np.ndarray, box: tuple[float, float, float, float] | None, margin: float) -> np.ndarray:
-    """image (H,W,3) uint8 -> square crop (side,side,3) uint8 around `box`; None box: the whole image, no margin.
+def crop_square(
+    image: np.ndarray, box: tuple[float, float, float, float] | None, margin: float
+) -> np.ndarray:
+    """image (H,W,3) uint8 -> square crop (side,side,3) uint8 around `box`; None: whole image, no margin.
 
     Parts of the window beyond the image are filled with black, so the face stays centred and unscaled.
     """

@@ -1,4 +1,4 @@
-"""Reading dataset CSV files: header check with a clear refusal, and rows whose shape is wrong marked as such."""
+"""Reading dataset CSV files: a header check with a clear refusal, and badly shaped rows marked as such."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ Transform = Callable[[np.ndarray], torch.Tensor]  # uint8 RGB crop (H,W,3) -> (3
 
 
 class FaceDataset(Dataset):
-    """Face images with expression, valence/arousal and soft-target labels, cropped and transformed on load."""
+    """Face images with expression, valence/arousal and soft-target labels; cropped + transformed on load."""
 
     def __init__(
         self,
@@ -87,7 +87,7 @@ class FaceDataset(Dataset):
         raise DatasetError(f"{self.source}: none of the {n} images could be decoded")
 
     def load_crop(self, index: int) -> np.ndarray | None:
-        """The square uint8 RGB face crop (side,side,3) of item `index` before the transform; None if undecodable."""
+        """Square uint8 RGB crop (side,side,3) of item `index` before the transform; None if undecodable."""
         image = decode_rgb(self._paths[index])
         if image is None:
             return None
@@ -130,7 +130,8 @@ class FaceDataset(Dataset):
         with_soft = int((~np.isnan(self._soft[:, 0])).sum())
         lines = [
             f"{self.source}: {rows} rows, {len(self)} usable; skipped: {skipped}",
-            f"  expression: {int((labels >= 0).sum())} labelled ({per_class}), {int((labels < 0).sum())} unlabelled",
+            f"  expression: {int((labels >= 0).sum())} labelled ({per_class}), "
+            f"{int((labels < 0).sum())} unlabelled",
             f"  valence/arousal: {with_va} labelled, {len(self) - with_va} without",
         ]
         if with_soft:

@@ -40,7 +40,9 @@ def affectnet_index(class_names: Sequence[str]) -> list[int]:
     out = []
     for name in class_names:
         if name not in _AFFECTNET_SYNONYMS:
-            raise ValueError(f"teacher class {name!r} has no AffectNet counterpart; known: {sorted(_AFFECTNET_SYNONYMS)}")
+            raise ValueError(
+                f"teacher class {name!r} has no AffectNet counterpart; known: {sorted(_AFFECTNET_SYNONYMS)}"
+            )
         out.append(CLASS_NAMES.index(_AFFECTNET_SYNONYMS[name]))
     if len(set(out)) != len(out):
         raise ValueError(f"teacher classes {list(class_names)} map two labels onto one AffectNet class")
@@ -79,14 +81,18 @@ def resize_crops(crops: FaceCrops, size: int, pad_square: bool) -> torch.Tensor:
     if isinstance(crops, np.ndarray | torch.Tensor) and crops.ndim == 4:
         items = [crops]
     elif isinstance(crops, np.ndarray | torch.Tensor):
-        raise ValueError(f"face crops must be (B,H,W,3) or a list of (H,W,3) arrays, got shape {tuple(crops.shape)}")
+        raise ValueError(
+            f"face crops must be (B,H,W,3) or a list of (H,W,3) arrays, got shape {tuple(crops.shape)}"
+        )
     else:
         items = [c[None] for c in crops]
     out = []
     for i, item in enumerate(items):
         t = item if isinstance(item, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(item))
         if t.ndim != 4 or t.shape[-1] != 3 or t.shape[1] < 1 or t.shape[2] < 1:
-            raise ValueError(f"face crop {i} must be RGB (H,W,3) with H,W >= 1, got shape {tuple(t.shape[1:])}")
+            raise ValueError(
+                f"face crop {i} must be RGB (H,W,3) with H,W >= 1, got shape {tuple(t.shape[1:])}"
+            )
         if t.is_complex() or t.dtype == torch.bool:
             raise ValueError(f"face crop {i} must be uint8 or float pixel values 0..255, got {t.dtype}")
         t = t.permute(0, 3, 1, 2).to(torch.float32)  # (b,3,H,W)

@@ -26,7 +26,15 @@ from model.teachers.tf_layers import SeparableConv2d, TFSamePad, conv_kernel, co
 _ASSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "teachers" / "face_api"
 DEFAULT_FACEAPI_MANIFEST = _ASSET_DIR / "face_expression_model-weights_manifest.json"
 # face-api's FACE_EXPRESSION_LABELS (src/faceExpressionNet/FaceExpressions.ts), the network's output order.
-FACEAPI_CLASS_NAMES: tuple[str, ...] = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
+FACEAPI_CLASS_NAMES: tuple[str, ...] = (
+    "neutral",
+    "happy",
+    "sad",
+    "angry",
+    "fearful",
+    "disgusted",
+    "surprised",
+)
 _MEAN_RGB = (122.782, 117.001, 104.298)
 _BLOCK_CHANNELS = (32, 64, 128, 256)
 
@@ -48,7 +56,9 @@ def read_tfjs_weights(manifest_path: Path) -> dict[str, np.ndarray]:
             dtype = np.dtype(quant["dtype"] if quant else spec["dtype"])
             nbytes = count * dtype.itemsize
             if offset + nbytes > len(data):
-                raise ValueError(f"{manifest_path}: weight file too short for {spec['name']} (truncated download?)")
+                raise ValueError(
+                    f"{manifest_path}: weight file too short for {spec['name']} (truncated download?)"
+                )
             raw = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
             offset += nbytes
             if quant:
@@ -57,7 +67,9 @@ def read_tfjs_weights(manifest_path: Path) -> dict[str, np.ndarray]:
                 raw = raw.astype(np.float32) * np.float32(quant["scale"]) + np.float32(quant["min"])
             out[spec["name"]] = raw.astype(np.float32).reshape(shape)
         if offset != len(data):
-            raise ValueError(f"{manifest_path}: {len(data) - offset} unread bytes; manifest and .bin do not match")
+            raise ValueError(
+                f"{manifest_path}: {len(data) - offset} unread bytes; manifest and .bin do not match"
+            )
     return out
 
 
@@ -70,7 +82,9 @@ class _DenseBlock(nn.Module):
             self.conv0 = nn.Sequential(TFSamePad(3, 2), nn.Conv2d(in_channels, out_channels, 3, 2))
         else:
             self.conv0 = SeparableConv2d(in_channels, out_channels, 3, 2, bias=True)
-        self.convs = nn.ModuleList(SeparableConv2d(out_channels, out_channels, 3, 1, bias=True) for _ in range(3))
+        self.convs = nn.ModuleList(
+            SeparableConv2d(out_channels, out_channels, 3, 1, bias=True) for _ in range(3)
+        )
 
     def load_tf(self, weights: dict[str, np.ndarray], prefix: str) -> None:
         """Copy this block's tensors (`{prefix}/conv0/...` .. `{prefix}/conv3/...`) in."""
@@ -78,7 +92,9 @@ class _DenseBlock(nn.Module):
             self._load_separable(self.conv0, weights, f"{prefix}/conv0")
         else:
             conv = self.conv0[1]
-            copy_weight(conv.weight, conv_kernel(weights[f"{prefix}/conv0/filters"]), f"{prefix}/conv0/filters")
+            copy_weight(
+                conv.weight, conv_kernel(weights[f"{prefix}/conv0/filters"]), f"{prefix}/conv0/filters"
+            )
             copy_weight(conv.bias, torch.from_numpy(weights[f"{prefix}/conv0/bias"]), f"{prefix}/conv0/bias")
         for i, conv in enumerate(self.convs, start=1):
             self._load_separable(conv, weights, f"{prefix}/conv{i}")
@@ -86,7 +102,9 @@ class _DenseBlock(nn.Module):
     @staticmethod
     def _load_separable(conv: SeparableConv2d, weights: dict[str, np.ndarray], name: str) -> None:
         """Load one separable conv's depthwise/pointwise/bias tensors."""
-        conv.load_tf(weights[f"{name}/depthwise_filter"], weights[f"{name}/pointwise_filter"], weights[f"{name}/bias"])
+        conv.load_tf(
+            weights[f"{name}/depthwise_filter"], weights[f"{name}/pointwise_filter"], weights[f"{name}/bias"]
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B,Cin,H,W) -> (B,Cout,H/2,W/2)."""
@@ -140,7 +158,9 @@ def load_faceapi_teacher(path: str | Path = DEFAULT_FACEAPI_MANIFEST) -> FaceApi
     """Rebuild face-api's expression net from its tfjs manifest (default: the vendored copy), in eval mode."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"face-api teacher manifest not found at {path}; restore assets/teachers/face_api/")
+        raise FileNotFoundError(
+            f"face-api teacher manifest not found at {path}; restore assets/teachers/face_api/"
+        )
     teacher = FaceApiExpressionTeacher()
     teacher.load_tf(read_tfjs_weights(path))
     return teacher.eval()

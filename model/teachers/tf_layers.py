@@ -73,14 +73,15 @@ class SeparableConv2d(nn.Module):
             copy_weight(self.pointwise.bias, torch.from_numpy(np.asarray(bias, dtype=np.float32)), "bias")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B,Cin,H,W) -> (B,Cout,ceil(H/s),ceil(W/s))."""
+        """(B,Cin,H,W) -> (B,Cout,H',W') (H' = ceil(H/s) with "same" padding)."""
         return self.pointwise(self.depthwise(self.pad(x)))
 
 
 def copy_weight(param: torch.Tensor, value: torch.Tensor, what: str) -> None:
     """param <- value, with an error naming the weight when the shapes differ."""
     if tuple(param.shape) != tuple(value.shape):
-        raise ValueError(f"{what}: weight file holds shape {tuple(value.shape)}, layer needs {tuple(param.shape)}")
+        raise ValueError(
+            f"{what}: weight file holds shape {tuple(value.shape)}, layer needs {tuple(param.shape)}"
+        )
     with torch.no_grad():
         param.copy_(value)
-

@@ -11,6 +11,7 @@ import torch
 from model.backbones import BACKBONES, build_backbone
 from model.config import BACKBONE_NORMALIZATION, ModelConfig
 from model.efficientnet import (
+    Conv2dSame,
     efficientnet_b0_classifier,
     efficientnet_lite0_classifier,
     lite0_imagenet_state_dict,
@@ -42,6 +43,15 @@ def test_backbone_returns_four_stages_at_strides_4_to_32(name: str) -> None:
             for f, c, stride in zip(feats, backbone.channels, (4, 8, 16, 32), strict=True):
                 side = math.ceil(size / stride)
                 assert tuple(f.shape) == (1, c, side, side)
+
+
+def test_same_padding_puts_the_odd_pixel_at_the_bottom_right_like_tensorflow() -> None:
+    conv = Conv2dSame(1, 1, 3, 2)
+    torch.nn.init.ones_(conv.weight)
+    with torch.no_grad():
+        out = conv(torch.ones(1, 1, 4, 4))[0, 0]  # (2,2): window sums, padded pixels count 0
+        assert out.tolist() == [[9.0, 6.0], [6.0, 4.0]]
+        assert tuple(conv(torch.ones(1, 1, 7, 7)).shape) == (1, 1, 4, 4)
 
 
 def test_lite0_imagenet_weights_classify_chelsea_as_a_cat() -> None:
@@ -90,7 +100,7 @@ def test_local_weights_round_trip(name: str, tmp_path) -> None:
     path = tmp_path / f"{name}.pt"
     torch.save(source.state_dict(), path)
     loaded = build_backbone(name, str(path)).eval()
-    x = torch.randn(1, 3, 112, 112)
+    x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         for a, b in zip(source.eval()(x), loaded(x), strict=True):
             torch.testing.assert_close(a, b, rtol=0, atol=0)

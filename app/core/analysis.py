@@ -1,0 +1,293 @@
+"""File analysis shared by `python main.py analyze` and the GUI's Images tab: images, folders (recursive,
+sorted) and video files -> rows with the session CSV columns plus `source_path` and `error`.
+
+`analyze_paths` is a generator of `AnalysisEvent`s, so the CLI drives a progress bar and the GUI a worker
+thread from the same code; it checks `cancel` between files and between video frames. It never stops on a
+bad file: a file that cannot be read or decoded gets one row with `status=error` and `error` filled; an
+image without a face gets one `status=no_face` row with `error="no face detected"`; a video frame without
+a face gets a `no_face` row (error empty: the file itself was fine).
+
+Per row: images leave `frame`/`timestamp_s` empty, video rows fill them (frame index, seconds into the
+file). Face ids: in an image 1..n, best detector score first; in a video the IoU tracker's stable ids.
+There is no smoothing or baseline in file analysis: `*_smoothed` equal the raw values, `*_corrected` are
+empty. `latency_ms` is the detection + model time of that image or frame.
+
+Very large images are downscaled (longest side `DETECT_MAX_SIDE`) for detection only; boxes are reported,
+and crops taken, in the original pixels.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from app.core.annotate import annotate_frame
+from app.core.cropping import crop_faces
+from app.core.detection import Detection, FaceDetector, clip_box
+from app.core.packets import FaceResult
+from app.core.recorder import ANALYSIS_COLUMNS, face_cells
+from app.core.sources import IMAGE_EXTENSIONS, SourceError, VideoFileSource, read_image_rgb
+from app.core.tracking import IoUTracker
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+DETECT_MAX_SIDE = 1920  # longest image side handed to the detector; larger images are downscaled for it
+NO_FACE = "no face detected"
+
+
+class Cancel(Protocol):
+    """Anything with `is_set()` (threading.Event): analysis stops at the next file or frame when set."""
+
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class AnalysisEvent:
+    """One step of a file analysis.
+
+    kind: "started" (total_files known), "result" (one image or one video frame analysed, or the error row
+    of a file that could not be read: `rows` hold its CSV rows), "file_done" (a file finished; `ok` False
+    when it could not be read or decoded), "finished" or "cancelled" (the last event).
+    """
+
+    kind: str
+    total_files: int
+    file_index: int = -1  # 0-based index among the files found
+    path: Path | None = None
+    rows: tuple[dict[str, str], ...] = ()
+    faces: tuple[FaceResult, ...] = ()
+    frame: np.ndarray | None = None  # (H,W,3) uint8 RGB image or video frame analysed
+    frame_index: int | None = None  # video frames only
+    frames_total: int | None = None  # video files: frame count reported by the container, if any
+    ok: bool = True
+    error: str = ""
+    annotated_path: Path | None = None  # file_done: where the annotated image/video was written
+
+
+def collect_files(paths: Iterable[str | Path]) -> list[tuple[Path, Path]]:
+    """(file, root) pairs: given files as they are, folders searched recursively for image and video files
+    (sorted by path). `root` is the folder given (or the file's parent), used to name annotated outputs.
+    A path that does not exist is kept, so it gets an error row."""
+    found: list[tuple[Path, Path]] = []
+    known = IMAGE_EXTENSIONS + VIDEO_EXTENSIONS
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found += [(p, path) for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in known]
+        else:
+            found.append((path, path.parent))
+    return found
+
+
+def _row(path: Path, **cells: str) -> dict[str, str]:
+    """An analysis CSV row for `path` with the given cells, every other column empty."""
+    return {**dict.fromkeys(ANALYSIS_COLUMNS, ""), "source_path": str(path), **cells}
+
+
+def _face_results(
+    frame: np.ndarray, detections: Sequence[Detection], face_ids: Sequence[int], predictor: Any
+) -> tuple[FaceResult, ...]:
+    """Crop every detected face, run the model on all of them as one batch, and build FaceResults."""
+    if not detections:
+        return ()
+    # native-resolution crops, as the live pipeline takes them; the predictor resizes them
+    crops = crop_faces(frame, [d.box for d in detections], predictor.config.crop_margin)
+    pred = predictor.predict(crops)
+    faces = []
+    for i, (det, face_id) in enumerate(zip(detections, face_ids, strict=True)):
+        v, a = (float(x) for x in pred.valence_arousal[i])
+        faces.append(FaceResult(
+            face_id=int(face_id), box=det.box, score=det.score, valence=v, arousal=a,
+            valence_smoothed=v, arousal_smoothed=a, valence_corrected=None, arousal_corrected=None,
+            probabilities=pred.probabilities[i], expression=pred.expressions[i],
+            spatial_attention=tuple(m[i] for m in pred.spatial_attention),
+            layer_attention=pred.layer_attention[i], crop=crops[i],
+        ))
+    return tuple(faces)
+
+
+def _detect(detector: FaceDetector, frame: np.ndarray, timestamp_s: float | None = None) -> list[Detection]:
+    """Detect on a copy downscaled to DETECT_MAX_SIDE when larger; boxes come back in frame pixels."""
+    h, w = frame.shape[:2]
+    scale = DETECT_MAX_SIDE / max(h, w)
+    if scale >= 1.0:
+        return detector.detect(frame, timestamp_s)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    out = []
+    for d in detector.detect(small, timestamp_s):
+        x, y, bw, bh = (v / scale for v in d.box)
+        keypoints = tuple((kx / scale, ky / scale) for kx, ky in d.keypoints)
+        out.append(Detection(box=clip_box(x, y, bw, bh, w, h), score=d.score, keypoints=keypoints))
+    return out
+
+
+class _AnnotatedOutput:
+    """Names annotated outputs DIR/<path relative to its root>.annotated.<ext>, unique within one run."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._used: set[Path] = set()
+
+    def path_for(self, source: Path, root: Path, suffix: str) -> Path | None:
+        """A fresh output path for `source` (None when annotated output is off)."""
+        if self.folder is None:
+            return None
+        try:
+            rel = source.relative_to(root)
+        except ValueError:
+            rel = Path(source.name)
+        folder = self.folder / rel.parent
+        out, n = folder / f"{rel.stem}.annotated{suffix}", 0
+        while out in self._used:
+            n += 1
+            out = folder / f"{rel.stem}-{n}.annotated{suffix}"
+        self._used.add(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return out
+
+
+def analyze_paths(
+    paths: Iterable[str | Path],
+    predictor: Any,
+    *,
+    detector_model: str = "short",
+    min_confidence: float = 0.5,
+    max_faces: int = 4,
+    save_annotated_dir: str | Path | None = None,
+    cancel: Cancel | None = None,
+) -> Iterator[AnalysisEvent]:
+    """Analyse image files, folders and videos with `predictor` (a model.predictor.Predictor).
+
+    Detector settings: `detector_model` ("short"/"full"), `min_confidence`, `max_faces`. With
+    `save_annotated_dir`, annotated images (.jpg) and videos (.avi, MJPG) are written there. Creates its
+    own detectors in the calling thread and closes them before returning.
+    """
+    files = collect_files(paths)
+    total = len(files)
+    annotated = _AnnotatedOutput(Path(save_annotated_dir) if save_annotated_dir is not None else None)
+    yield AnalysisEvent("started", total)
+    with FaceDetector(detector_model, min_confidence, max_faces, mode="image") as image_detector:
+        for index, (path, root) in enumerate(files):
+            if cancel is not None and cancel.is_set():
+                yield AnalysisEvent("cancelled", total, index)
+                return
+            if path.suffix.lower() in VIDEO_EXTENSIONS:
+                settings = (detector_model, min_confidence, max_faces)
+                completed = yield from _analyze_video(
+                    path, root, index, total, predictor, settings, annotated, cancel)
+                if not completed:
+                    yield AnalysisEvent("cancelled", total, index, path)
+                    return
+            else:
+                yield from _analyze_image(path, root, index, total, predictor, image_detector, annotated)
+    yield AnalysisEvent("finished", total)
+
+
+def _error_events(path: Path, index: int, total: int, message: str) -> Iterator[AnalysisEvent]:
+    """The error row of a file that could not be analysed, then its file_done event."""
+    row = _row(path, status="error", error=message)
+    yield AnalysisEvent("result", total, index, path, rows=(row,), ok=False, error=message)
+    yield AnalysisEvent("file_done", total, index, path, ok=False, error=message)
+
+
+def _analyze_image(
+    path: Path, root: Path, index: int, total: int, predictor: Any, detector: FaceDetector,
+    annotated: _AnnotatedOutput,
+) -> Iterator[AnalysisEvent]:
+    """Events for one image file."""
+    if not path.exists():
+        yield from _error_events(path, index, total, f"file not found: {path}")
+        return
+    if path.suffix.lower() not in IMAGE_EXTENSIONS:
+        known = ", ".join(IMAGE_EXTENSIONS + VIDEO_EXTENSIONS)
+        message = f"unsupported file type {path.suffix!r} (supported: {known})"
+        yield from _error_events(path, index, total, message)
+        return
+    try:
+        frame = read_image_rgb(path)
+    except SourceError as exc:
+        yield from _error_events(path, index, total, str(exc))
+        return
+    start = time.perf_counter()
+    try:
+        detections = _detect(detector, frame)
+        faces = _face_results(frame, detections, range(1, len(detections) + 1), predictor)
+    except Exception as exc:  # a detector/model failure on this image must not end the run
+        yield from _error_events(path, index, total, f"analysis of {path} failed: {exc}")
+        return
+    latency = f"{(time.perf_counter() - start) * 1000.0:.2f}"
+    if faces:
+        rows = tuple(_row(path, **face_cells(f), latency_ms=latency) for f in faces)
+    else:
+        rows = (_row(path, status="no_face", latency_ms=latency, error=NO_FACE),)
+    yield AnalysisEvent("result", total, index, path, rows=rows, faces=faces, frame=frame,
+                        error="" if faces else NO_FACE)
+    out = annotated.path_for(path, root, ".jpg")
+    if out is not None:
+        image = annotate_frame(frame, faces, predictor.config.crop_margin, note="" if faces else NO_FACE)
+        cv2.imwrite(str(out), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    yield AnalysisEvent("file_done", total, index, path, error="" if faces else NO_FACE, annotated_path=out)
+
+
+def _analyze_video(
+    path: Path, root: Path, index: int, total: int, predictor: Any, detector_settings: tuple,
+    annotated: _AnnotatedOutput, cancel: Cancel | None,
+) -> Iterator[AnalysisEvent]:
+    """Events for one video file, one "result" per frame; returns False when cancelled midway."""
+    source = VideoFileSource(path)
+    try:
+        source.open()
+    except SourceError as exc:
+        yield from _error_events(path, index, total, str(exc))
+        return True
+    tracker = IoUTracker()
+    writer = None
+    out = annotated.path_for(path, root, ".avi")
+    n_frames = 0
+    try:
+        with FaceDetector(*detector_settings, mode="video") as detector:
+            while True:
+                if cancel is not None and cancel.is_set():
+                    return False
+                ok, frame, timestamp = source.read()
+                if not ok:
+                    break
+                start = time.perf_counter()
+                detections = _detect(detector, frame, timestamp)
+                ids = tracker.update([d.box for d in detections], timestamp)
+                faces = _face_results(frame, detections, ids, predictor)
+                common = {"frame": str(n_frames), "timestamp_s": f"{timestamp:.4f}",
+                          "latency_ms": f"{(time.perf_counter() - start) * 1000.0:.2f}"}
+                if faces:
+                    rows = tuple(_row(path, **face_cells(f), **common) for f in faces)
+                else:
+                    rows = (_row(path, status="no_face", **common),)
+                yield AnalysisEvent("result", total, index, path, rows=rows, faces=faces, frame=frame,
+                                    frame_index=n_frames, frames_total=source.frame_count)
+                if out is not None:
+                    if writer is None:
+                        fps = source.fps if source.fps > 0 else 30.0
+                        size = (frame.shape[1], frame.shape[0])
+                        writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+                    image = annotate_frame(frame, faces, predictor.config.crop_margin)
+                    writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+                n_frames += 1
+    except Exception as exc:  # a decoder/detector/model failure midway: keep the rows so far, report it
+        message = f"analysis of {path} stopped at frame {n_frames}: {exc}"
+        yield from _error_events(path, index, total, message)
+        return True
+    finally:
+        source.close()
+        if writer is not None:
+            writer.release()
+    if n_frames == 0:
+        yield from _error_events(path, index, total, f"video {path} holds no decodable frame")
+        return True
+    yield AnalysisEvent("file_done", total, index, path, annotated_path=out, frames_total=n_frames)
+    return True

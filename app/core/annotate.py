@@ -1,0 +1,84 @@
+"""Drawing results onto frames (for `analyze --save-annotated` and exported images): face boxes, labels
+and the fused attention heatmap over each face.
+
+Fused attention: the four first-level maps have different sizes (stage strides 4..32) and each sums to 1,
+so each is first rescaled to mean 1 (multiplied by its number of cells), upsampled to the crop, then the
+four are summed with the face's second-level (layer) attention weights and divided by the maximum. The
+result (S,S) in [0,1] shows where the model looked, in the layers it relied on most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from app.core.cropping import square_region
+from app.core.packets import FaceResult
+
+BOX_COLOR = (0, 220, 90)  # RGB
+HEATMAP_OPACITY = 0.6  # at the hottest point; cooler points blend proportionally less
+
+
+def fused_attention(
+    spatial_attention: Sequence[np.ndarray], layer_attention: np.ndarray, size: int
+) -> np.ndarray:
+    """Combine 4 maps (H_l,W_l), weighted by layer_attention (4,), into one (size,size) map in [0,1]."""
+    weights = np.asarray(layer_attention, dtype=np.float32).reshape(-1)  # (4,)
+    if len(spatial_attention) != weights.shape[0]:
+        raise ValueError(f"{len(spatial_attention)} attention maps but {weights.shape[0]} layer weights")
+    fused = np.zeros((size, size), np.float32)  # (S,S)
+    for weight, attention_map in zip(weights, spatial_attention, strict=True):
+        m = np.asarray(attention_map, dtype=np.float32)  # (H_l,W_l), sums to 1
+        m = m * m.size  # mean 1, so maps of different resolutions are comparable
+        fused += weight * cv2.resize(m, (size, size), interpolation=cv2.INTER_LINEAR)  # (S,S)
+    peak = float(fused.max())
+    return fused / peak if peak > 0 else fused
+
+
+def _overlay_heatmap(image: np.ndarray, face: FaceResult, margin: float) -> None:
+    """Blend the face's fused attention (JET colours) into `image` (RGB, in place) over its crop square."""
+    x0, y0, side, _ = square_region(face.box, margin)
+    heat = fused_attention(face.spatial_attention, face.layer_attention, side)  # (side,side)
+    colors = cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_JET)  # (side,side,3) BGR
+    colors = cv2.cvtColor(colors, cv2.COLOR_BGR2RGB)
+    h, w = image.shape[:2]
+    fx0, fy0, fx1, fy1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
+    if fx1 <= fx0 or fy1 <= fy0:
+        return
+    sl = (slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0))  # the part of the square inside the frame
+    alpha = (HEATMAP_OPACITY * heat[sl])[..., None]  # (h',w',1)
+    region = image[fy0:fy1, fx0:fx1].astype(np.float32)
+    image[fy0:fy1, fx0:fx1] = (region * (1 - alpha) + colors[sl].astype(np.float32) * alpha).astype(np.uint8)
+
+
+def face_label(face: FaceResult) -> str:
+    """Short label drawn above a face: id, expression, valence and arousal."""
+    return f"#{face.face_id} {face.expression} V{face.valence:+.2f} A{face.arousal:+.2f}"
+
+
+def annotate_frame(
+    frame: np.ndarray, faces: Sequence[FaceResult], margin: float, heatmap: bool = True, note: str = ""
+) -> np.ndarray:
+    """A copy of `frame` (uint8 RGB) with each face's heatmap, box and label; `note` is written top-left."""
+    image = np.ascontiguousarray(frame, dtype=np.uint8).copy()
+    h, w = image.shape[:2]
+    scale = max(0.4, min(h, w) / 800.0)
+    thickness = max(1, int(round(2 * scale)))
+    if heatmap:
+        for face in faces:
+            _overlay_heatmap(image, face, margin)
+    for face in faces:
+        x, y, bw, bh = (int(v) for v in face.box)
+        cv2.rectangle(image, (x, y), (x + bw, y + bh), BOX_COLOR, thickness)
+        label = face_label(face)
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, thickness)
+        ty = y - 4 if y - th - base - 4 >= 0 else y + bh + th + 4
+        cv2.rectangle(image, (x, ty - th - base), (x + tw, ty + base), (0, 0, 0), -1)
+        cv2.putText(image, label, (x, ty), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, BOX_COLOR, thickness,
+                    cv2.LINE_AA)
+    if note:
+        cv2.putText(image, note, (8, int(24 * scale) + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale,
+                    (255, 60, 60), thickness, cv2.LINE_AA)
+    return image

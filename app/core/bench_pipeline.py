@@ -1,0 +1,228 @@
+"""End-to-end speed of the live path (detect -> track -> crop -> model -> smoothing) on this machine.
+
+A test video is generated from the shipped demo face (`assets/demo/astronaut_head.jpg`, cut to the face
+with a margin of half the face box per side): 640x480 at 30 fps with 1 face (300 px) and with 4 faces (a
+2x2 grid, 210 px each: the short-range detector needs faces of about 1/6 of the frame width), each face
+drifting slowly. Two measurements per video
+and runtime:
+
+- "live": the real `LivePipeline` (capture thread + inference worker) playing the video paced at its
+  30 fps, like a webcam. Reports the processed frames per second (at most 30: the camera rate), the
+  frames dropped because the worker was busy, and the latency from capture to packet (p50/p95).
+- "sequential": the same stages called frame by frame in one thread with no pacing, which gives the
+  capacity (frames/s the stages could sustain) and where the time goes: detection, model (crop +
+  preprocessing + forward), and the rest (tracking, smoothing, packet building).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from app.core.cropping import crop_faces, crop_square
+from app.core.detection import FaceDetector
+from app.core.packets import FramePacket, PipelineEvent
+from app.core.pipeline import LivePipeline, PipelineSettings
+from app.core.smoothing import FaceSmoothers
+from app.core.sources import DEMO_IMAGE, VideoFileSource, read_image_rgb
+from app.core.tracking import IoUTracker
+
+WIDTH, HEIGHT, FPS = 640, 480, 30.0
+GOAL_FPS = {1: 30.0, 4: 20.0}  # the design's targets: >= 30 fps with one face, >= 20 with four
+
+
+def _render(head: np.ndarray, faces: int, t: float) -> np.ndarray:
+    """One RGB frame (HEIGHT,WIDTH,3) at time t with `faces` (1 or 4) heads drifting over a gradient."""
+    rows = np.linspace(60, 150, HEIGHT, dtype=np.float32)[:, None, None]  # (H,1,1)
+    frame = np.repeat(np.repeat(rows, WIDTH, axis=1), 3, axis=2).astype(np.uint8)  # (H,W,3)
+    grid = 1 if faces == 1 else 2
+    side = 300 if grid == 1 else 210
+    scaled = cv2.resize(head, (side, side), interpolation=cv2.INTER_AREA)
+    for i in range(faces):
+        cell_w, cell_h = WIDTH / grid, HEIGHT / grid
+        cx = cell_w * (i % grid + 0.5) + 0.06 * cell_w * math.sin(0.9 * t + i)
+        cy = cell_h * (i // grid + 0.5) + 0.06 * cell_h * math.sin(1.3 * t + 2 * i)
+        x0, y0 = int(cx - side / 2), int(cy - side / 2)
+        frame[y0 : y0 + side, x0 : x0 + side] = scaled
+    return frame
+
+
+def write_test_video(path: Path, faces: int, seconds: float) -> Path:
+    """Write the benchmark video (MJPG .avi, 640x480, 30 fps) with 1 or 4 faces; returns `path`."""
+    if faces not in (1, 4):
+        raise ValueError(f"the pipeline benchmark uses 1 or 4 faces, got {faces}")
+    photo = read_image_rgb(DEMO_IMAGE)
+    with FaceDetector(mode="image") as detector:
+        found = detector.detect(photo)
+    if not found:
+        raise RuntimeError(f"no face found in {DEMO_IMAGE}; restore the file from the repository")
+    head = crop_square(photo, found[0].box, margin=0.5)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (WIDTH, HEIGHT))
+    if not writer.isOpened():
+        raise OSError(f"cannot write the benchmark video {path}")
+    for i in range(int(round(seconds * FPS))):
+        writer.write(cv2.cvtColor(_render(head, faces, i / FPS), cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) of `values`; NaN when empty."""
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """One measurement: a video (faces), a runtime and a mode ("live" or "sequential")."""
+
+    mode: str
+    runtime: str
+    faces: int
+    frames: int  # frames processed in the measured window
+    fps: float  # processed frames per second
+    latency_ms_p50: float  # live: capture -> packet; sequential: one frame's stages
+    latency_ms_p95: float
+    detect_ms: float  # mean per frame
+    model_ms: float  # mean per frame: crop + preprocessing + forward
+    # mean per frame, everything else: sequential: tracking + smoothing; live: capture -> packet latency
+    # minus detect and model (waiting in the one-slot holder for the worker, tracking, smoothing)
+    other_ms: float
+    faces_found: float  # mean faces per processed frame
+    dropped_frames: int  # live only: frames the worker never took
+    goal_fps: float
+
+
+def measure_live(video: Path, predictor: Any, faces: int, warmup: int = 15) -> PipelineResult:
+    """Play `video` through the real LivePipeline at its frame rate; figures after `warmup` packets."""
+    packets: list[tuple[float, FramePacket]] = []
+    errors: list[str] = []
+
+    def on_packet(packet: FramePacket) -> None:
+        packets.append((time.perf_counter(), packet))
+
+    def on_event(event: PipelineEvent) -> None:
+        if event.kind == "error":
+            errors.append(event.message)
+
+    settings = PipelineSettings(max_faces=4, pace_files=True)
+    pipeline = LivePipeline(on_packet=on_packet, on_event=on_event, settings=settings,
+                            runtime=predictor.runtime, device=predictor.device,
+                            predictor_factory=lambda path, runtime, device: predictor)
+    pipeline.start(VideoFileSource(video))
+    while pipeline.threads_alive():
+        time.sleep(0.05)
+    pipeline.stop()
+    if errors:
+        raise RuntimeError(f"the pipeline failed while benchmarking {video}: {errors[0]}")
+    window = packets[warmup:]
+    if len(window) < 2:
+        raise RuntimeError(f"too few frames were processed from {video} ({len(packets)}); use a longer video")
+    elapsed = window[-1][0] - window[0][0]
+    stats = [p.stats for _, p in window]
+    latencies = [s.total_ms for s in stats]
+    detect = float(np.mean([s.detect_ms for s in stats]))
+    model = float(np.mean([s.model_ms for s in stats]))
+    return PipelineResult(
+        mode="live", runtime=predictor.runtime, faces=faces, frames=len(window),
+        fps=(len(window) - 1) / elapsed, latency_ms_p50=_percentile(latencies, 50),
+        latency_ms_p95=_percentile(latencies, 95), detect_ms=detect, model_ms=model,
+        other_ms=float(np.mean([s.total_ms - s.detect_ms - s.model_ms for s in stats])),
+        faces_found=float(np.mean([len(p.faces) for _, p in window])),
+        dropped_frames=window[-1][1].stats.dropped_frames - window[0][1].stats.dropped_frames,
+        goal_fps=GOAL_FPS[faces],
+    )
+
+
+def measure_sequential(video: Path, predictor: Any, faces: int, warmup: int = 5) -> PipelineResult:
+    """Run detect -> track -> crop -> predict -> smooth on every frame in one thread, unpaced."""
+    source = VideoFileSource(video)
+    source.open()
+    frames = []
+    while True:
+        ok, frame, timestamp = source.read()
+        if not ok:
+            break
+        frames.append((frame, timestamp))
+    source.close()
+    tracker, smoothers = IoUTracker(), FaceSmoothers("one_euro")
+    detect_ms, model_ms, total_ms, found = [], [], [], []
+    with FaceDetector(max_faces=4, mode="video") as detector:
+        for i, (frame, timestamp) in enumerate(frames):
+            t0 = time.perf_counter()
+            detections = detector.detect(frame, timestamp)
+            t1 = time.perf_counter()
+            ids = tracker.update([d.box for d in detections], timestamp)
+            smoothers.retain(tracker.active_ids)
+            crops = crop_faces(frame, [d.box for d in detections], predictor.config.crop_margin)
+            prediction = predictor.predict(crops)
+            t2 = time.perf_counter()
+            for face_id, (v, a) in zip(ids, prediction.valence_arousal, strict=True):
+                smoothers.update(face_id, float(v), float(a), timestamp)
+            t3 = time.perf_counter()
+            if i >= warmup:
+                detect_ms.append((t1 - t0) * 1000.0)
+                model_ms.append((t2 - t1) * 1000.0)
+                total_ms.append((t3 - t0) * 1000.0)
+                found.append(len(detections))
+    if not total_ms:
+        raise RuntimeError(f"too few frames in {video} ({len(frames)}); use a longer video")
+    detect, model, total = (float(np.mean(x)) for x in (detect_ms, model_ms, total_ms))
+    return PipelineResult(
+        mode="sequential", runtime=predictor.runtime, faces=faces, frames=len(total_ms),
+        fps=1000.0 / total, latency_ms_p50=_percentile(total_ms, 50),
+        latency_ms_p95=_percentile(total_ms, 95),
+        detect_ms=detect, model_ms=model, other_ms=max(0.0, total - detect - model),
+        faces_found=float(np.mean(found)), dropped_frames=0, goal_fps=GOAL_FPS[faces],
+    )
+
+
+def run_pipeline_benchmark(
+    open_predictor: Callable[[str], Any],
+    runtimes: tuple[str, ...] = ("torch", "onnx"),
+    seconds: float = 4.0,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Measure live and sequential speed with 1 and 4 faces for each runtime; returns a JSON-able report.
+
+    `open_predictor(runtime)` returns the predictor to measure (the default model on the CPU).
+    """
+    results: list[PipelineResult] = []
+    model: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="affectscope-bench-") as tmp:
+        videos = {n: write_test_video(Path(tmp) / f"faces{n}.avi", n, seconds) for n in (1, 4)}
+        for runtime in runtimes:
+            predictor = open_predictor(runtime)
+            model = {"name": predictor.name, "untrained": predictor.untrained,
+                     "input_size": predictor.config.input_size, "backbone": predictor.config.backbone}
+            for faces, video in videos.items():
+                for measure in (measure_sequential, measure_live):
+                    if progress is not None:
+                        progress(f"{measure.__name__.split('_')[1]} {runtime} {faces} face(s)")
+                    results.append(measure(video, predictor, faces))
+    return {
+        "benchmark": "pipeline",
+        "video": {"width": WIDTH, "height": HEIGHT, "fps": FPS, "seconds": seconds,
+                  "source": "assets/demo/astronaut_head.jpg, 1 face or a 2x2 grid of 4"},
+        "model": model,
+        "results": [asdict(r) for r in results],
+    }
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    """The report's results as a Markdown table for docs/BENCHMARKS.md."""
+    lines = ["| mode | runtime | faces | fps (goal) | latency p50 / p95 ms | detect ms | model ms | other ms "
+             "| faces found | dropped |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report["results"]:
+        lines.append(
+            f"| {r['mode']} | {r['runtime']} | {r['faces']} | {r['fps']:.1f} ({r['goal_fps']:.0f}) | "
+            f"{r['latency_ms_p50']:.1f} / {r['latency_ms_p95']:.1f} | {r['detect_ms']:.1f} | "
+            f"{r['model_ms']:.1f} | {r['other_ms']:.1f} | {r['faces_found']:.2f} | {r['dropped_frames']} |")
+    return "\n".join(lines) + "\n"

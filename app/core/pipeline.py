@@ -1,0 +1,630 @@
+"""The live pipeline: a capture thread and an inference worker joined by a one-slot latest-frame holder.
+
+    pipeline = LivePipeline(on_packet=show, on_event=report)    # callbacks run in the pipeline's threads
+    pipeline.start(CameraSource(0))                             # returns at once; opens in the thread
+    pipeline.set_model("my.pt", runtime="onnx", device="cpu")   # swapped between two frames
+    pipeline.start_recording("sessions/P01", participant="P01")
+    summary = pipeline.stop_recording()
+    pipeline.stop()                                             # joins both threads (bounded time)
+
+Capture thread: opens the source (while the worker loads the model), then reads frames and puts them
+into the `LatestSlot`; it never waits for the model, so a frame the worker has not taken yet is replaced
+and counted as dropped. File sources are played at their frame rate. A source that cannot be opened or
+a camera that stops delivering frames gives an "error" event naming the camera and the cause, and the
+FAULTED state; `start` works again.
+
+Inference worker: creates the predictor and its own `FaceDetector` (VIDEO mode with the frames'
+timestamps; IMAGE mode for an image folder) inside its thread, then per frame: detect -> track ->
+square crops at the model's input size -> one predictor batch for all faces -> smoothing -> neutral
+baseline -> one frozen `FramePacket` passed to `on_packet`, and to the session recorder when one runs
+(all recorder writes happen here).
+
+Callbacks: `on_packet(FramePacket)` is called from the worker thread; `on_event(PipelineEvent)` from the
+worker, the capture thread or the caller's thread. A GUI must forward both to its own thread (a Qt
+signal connected to a slot). State changes are events of kind "state" carrying the new `PipelineState`.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.core.baseline import BaselineState, BaselineStatus, NeutralBaselines
+from app.core.cropping import PAD_MODES, crop_faces
+from app.core.detection import DETECTOR_MODELS, FaceDetector
+from app.core.latest import LatestSlot
+from app.core.packets import FaceResult, FramePacket, PipelineEvent, PipelineState, PipelineStats
+from app.core.recorder import ModelInfo, RecorderError, SessionRecorder
+from app.core.smoothing import FaceSmoothers
+from app.core.sources import FrameSource, SourceError
+from app.core.tracking import IoUTracker
+
+PacketCallback = Callable[[FramePacket], None]
+EventCallback = Callable[[PipelineEvent], None]
+PredictorFactory = Callable[[str | Path | None, str, str], Any]  # (path, runtime, device) -> Predictor
+
+
+def open_default_predictor(path: str | Path | None, runtime: str, device: str) -> Any:
+    """The app's predictor for `path` (None: the default model), via app.core.model_store."""
+    from app.core.model_store import open_predictor
+
+    return open_predictor(path, runtime=runtime, device=device)
+
+
+class PipelineError(RuntimeError):
+    """A control call that does not fit the pipeline's state (e.g. start while running)."""
+
+
+@dataclass
+class PipelineSettings:
+    """Detection, tracking and timing settings of the live pipeline (read when `start` is called)."""
+
+    detector_model: str = "short"  # "short" (faces within ~2 m) or "full" (smaller, farther faces)
+    min_confidence: float = 0.5  # detector score threshold
+    max_faces: int = 4  # most faces per frame sent to the model (highest scores)
+    crop_pad: str = "constant"  # how crops are padded past the frame border: "constant" or "replicate"
+    track_iou: float = 0.3  # least IoU for a box to keep its face id
+    track_timeout_s: float = 1.0  # unseen time after which a face id is retired
+    pace_files: bool = True  # play video files / image folders at their frame rate (else as fast as read)
+    join_timeout_s: float = 5.0  # how long stop() waits for each thread
+
+    def __post_init__(self) -> None:
+        if self.detector_model not in DETECTOR_MODELS:
+            raise ValueError(
+                f"unknown detector model {self.detector_model!r}; choose one of {sorted(DETECTOR_MODELS)}"
+            )
+        if self.crop_pad not in PAD_MODES:
+            raise ValueError(f"unknown crop padding {self.crop_pad!r}; choose one of {sorted(PAD_MODES)}")
+
+
+@dataclass(frozen=True)
+class _Captured:
+    """A frame as the capture thread hands it to the worker."""
+
+    index: int  # frame number in the source, dropped frames included
+    timestamp_s: float  # the source's timestamp
+    wall_time: float  # Unix epoch seconds at capture
+    captured_at: float  # time.perf_counter() at capture (latency reference)
+    frame: np.ndarray  # (H,W,3) uint8 RGB
+
+
+@dataclass
+class _ModelRequest:
+    """A model the worker should load before its next frame."""
+
+    path: str | Path | None
+    runtime: str
+    device: str
+
+
+@dataclass
+class _RateMeter:
+    """Frames per second as an exponential average of the intervals between events."""
+
+    alpha: float = 0.1
+    fps: float = 0.0
+    _last: float | None = field(default=None, repr=False)
+    _interval: float | None = field(default=None, repr=False)
+
+    def tick(self, now: float) -> None:
+        """Record one event at time `now` (seconds)."""
+        if self._last is not None and now > self._last:
+            dt = now - self._last
+            previous = dt if self._interval is None else self._interval
+            self._interval = self.alpha * dt + (1 - self.alpha) * previous
+            self.fps = 1.0 / self._interval
+        self._last = now
+
+
+class LivePipeline:
+    """Capture thread + inference worker with an explicit `PipelineState`; controls are thread-safe."""
+
+    def __init__(
+        self,
+        on_packet: PacketCallback | None = None,
+        on_event: EventCallback | None = None,
+        settings: PipelineSettings | None = None,
+        model_path: str | Path | None = None,
+        runtime: str = "torch",
+        device: str = "cpu",
+        predictor_factory: PredictorFactory = open_default_predictor,
+    ) -> None:
+        """Nothing runs until `start`; the model is loaded in the worker thread at `start`."""
+        self.on_packet = on_packet
+        self.on_event = on_event
+        self.settings = settings or PipelineSettings()
+        self.smoothers = FaceSmoothers("none")
+        self.baselines = NeutralBaselines()
+        self._predictor_factory = predictor_factory
+        self._model_request = _ModelRequest(model_path, runtime, device)
+        self._model_pending = False
+        self._detector_pending = False
+        self._lock = threading.Lock()
+        self._state = PipelineState.STOPPED
+        self._fault = ""
+        self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._ready = threading.Event()  # set by the worker once model and detector are loaded
+        self._slot: LatestSlot[_Captured] = LatestSlot()
+        self._capture_thread: threading.Thread | None = None
+        self._worker_thread: threading.Thread | None = None
+        self._source: FrameSource | None = None
+        self._recorder: SessionRecorder | None = None
+        self._marker = ""
+        self._active_ids: list[int] = []  # face ids the tracker holds (worker thread)
+        self._capture_rate = _RateMeter()
+        self._stats = PipelineStats(device=device, runtime=runtime)
+        self.predictor: Any = None  # owned by the worker thread while it runs
+
+    # ------------------------------------------------------------------------------------ state
+
+    @property
+    def state(self) -> PipelineState:
+        """The current life-cycle state."""
+        return self._state
+
+    @property
+    def stats(self) -> PipelineStats:
+        """The figures of the last processed frame (capture/processing fps, latencies, drops)."""
+        return self._stats
+
+    @property
+    def fault(self) -> str:
+        """The message of the error that faulted the pipeline ("" when none)."""
+        return self._fault
+
+    def _emit(self, kind: str, message: str, state: PipelineState | None = None, **detail: Any) -> None:
+        """Send an event to `on_event`; a failing callback must not take the pipeline down."""
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(PipelineEvent(kind=kind, message=message, state=state, detail=detail))
+        except Exception:  # noqa: BLE001 - the receiver's bug is not the pipeline's fault
+            pass
+
+    def _set_state(self, state: PipelineState, message: str = "") -> None:
+        """Change state (FAULTED sticks until the next start) and announce it."""
+        with self._lock:
+            sticky = self._state is PipelineState.FAULTED and state is not PipelineState.STARTING
+            if self._state is state or sticky:
+                return
+            self._state = state
+        self._emit("state", message or state.value, state=state)
+
+    def _fail(self, message: str, **detail: Any) -> None:
+        """Report an error, enter FAULTED and make both threads finish."""
+        with self._lock:
+            first = not self._fault
+            self._fault = self._fault or message
+        if first:
+            self._emit("error", message, state=PipelineState.FAULTED, **detail)
+        self._set_state(PipelineState.FAULTED, message)
+        self._stop.set()
+        self._slot.close()
+
+    # --------------------------------------------------------------------------------- controls
+
+    def start(self, source: FrameSource) -> None:
+        """Start capturing from `source` (opened in the capture thread) and processing; returns at once."""
+        if self._state in (PipelineState.STARTING, PipelineState.RUNNING):
+            raise PipelineError(f"the pipeline is {self._state.value}; stop it before starting a source")
+        self._join_threads()
+        with self._lock:
+            self._fault = ""
+            self._marker = ""
+        self._commands = queue.SimpleQueue()
+        self.smoothers.clear()  # face ids restart with the new tracker
+        self.baselines.clear()
+        self._active_ids = []
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._slot = LatestSlot()
+        self._source = source
+        self._capture_rate = _RateMeter()
+        self._set_state(PipelineState.STARTING, f"starting {source.name}")
+        self._worker_thread = threading.Thread(
+            target=self._worker_main, name="affectscope-inference", daemon=True
+        )
+        self._capture_thread = threading.Thread(
+            target=self._capture_main, args=(source,), name="affectscope-capture", daemon=True
+        )
+        self._worker_thread.start()
+        self._capture_thread.start()
+
+    def stop(self) -> None:
+        """Stop both threads and wait for them (at most `settings.join_timeout_s` each); ends a recording.
+
+        The state becomes STOPPED, except after a fault: FAULTED (and `fault`) stay until the next start.
+        """
+        if self._state in (PipelineState.STARTING, PipelineState.RUNNING):
+            self._set_state(PipelineState.STOPPING)
+        self._stop.set()
+        self._slot.close()
+        stuck = self._join_threads()
+        if stuck:
+            limit = self.settings.join_timeout_s
+            self._emit("warning", f"{', '.join(stuck)} did not finish within {limit:.0f} s (a camera read is "
+                       "blocking); it ends by itself when the read returns")
+        if self._recorder is not None:  # the worker never ran (or is stuck): close the recording here
+            self._finish_recording()
+        self._set_state(PipelineState.STOPPED)
+
+    def _join_threads(self) -> list[str]:
+        """Join the threads of the previous run; names of those still alive after the timeout."""
+        stuck = []
+        for thread in (self._capture_thread, self._worker_thread):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(self.settings.join_timeout_s)
+                if thread.is_alive():
+                    stuck.append(thread.name)
+        return stuck
+
+    def threads_alive(self) -> bool:
+        """True while the capture or the inference thread of the last run is still running."""
+        return any(t is not None and t.is_alive() for t in (self._capture_thread, self._worker_thread))
+
+    def set_model(self, path: str | Path | None, runtime: str = "torch", device: str = "cpu") -> None:
+        """Use another model, runtime ("torch"/"onnx") or device ("cpu"/"cuda"); loaded between frames.
+
+        While running, the worker loads it before its next frame and keeps the old one if loading fails
+        (an "error" event says why); otherwise it is used by the next `start`.
+        """
+        with self._lock:
+            self._model_request = _ModelRequest(path, runtime, device)
+            self._model_pending = True
+
+    def set_detector(
+        self, model: str | None = None, min_confidence: float | None = None, max_faces: int | None = None
+    ) -> None:
+        """Change the face detector's model ("short"/"full"), score threshold or face limit.
+
+        Values left None stay. Checked here (ValueError); a running worker rebuilds its detector before
+        the next frame, otherwise the next `start` uses them.
+        """
+        changes = {k: v for k, v in (("detector_model", model), ("min_confidence", min_confidence),
+                                     ("max_faces", max_faces)) if v is not None}
+        settings = replace(self.settings, **changes)  # __post_init__ validates the model name
+        if not 0.0 <= settings.min_confidence <= 1.0 or settings.max_faces < 1:
+            raise ValueError(f"min_confidence must be in [0, 1] and max_faces >= 1, got "
+                             f"{settings.min_confidence} and {settings.max_faces}")
+        with self._lock:
+            self.settings = settings
+            self._detector_pending = True
+
+    def add_marker(self, text: str) -> None:
+        """Attach a user event text to the next processed frame (packet and CSV `marker` column)."""
+        text = text.strip()
+        if text:
+            with self._lock:
+                self._marker = f"{self._marker}; {text}" if self._marker else text
+
+    def set_smoothing(self, kind: str, **params: float) -> None:
+        """Smoother for every face: "none", "ema" (alpha) or "one_euro" (min_cutoff, beta, d_cutoff).
+
+        Raises ValueError for an unknown kind or bad parameters; filter state restarts.
+        """
+        self.smoothers.configure(kind, **params)
+
+    def start_baseline(self, seconds: float = 5.0, face_id: int | None = None) -> None:
+        """Record the neutral baseline over `seconds` for `face_id`, or for every face in view when None."""
+        if seconds <= 0:
+            raise ValueError(f"baseline duration must be > 0 seconds, got {seconds}")
+        if self._state is not PipelineState.RUNNING:
+            raise PipelineError("start the pipeline before recording a neutral baseline")
+        self._commands.put(lambda: self._begin_baseline(float(seconds), face_id))
+
+    def clear_baseline(self, face_id: int | None = None) -> None:
+        """Forget the baseline of `face_id` (every face when None); corrected V/A become empty again."""
+        self.baselines.clear(face_id)
+        self._emit("baseline", "baseline cleared" + (f" for face {face_id}" if face_id is not None else ""))
+
+    def baseline_status(self, face_id: int) -> BaselineStatus:
+        """State, progress and values of one face's neutral baseline."""
+        return self.baselines.status(face_id)
+
+    def start_recording(
+        self,
+        path: str | Path,
+        participant: str = "",
+        settings: dict[str, Any] | None = None,
+        save_video: bool = False,
+        timeout_s: float = 10.0,
+    ) -> Path:
+        """Start a session recording at `path` (NAME or NAME.csv); returns the CSV path actually used.
+
+        The recorder is created and written by the worker thread. Raises PipelineError when not running,
+        RecorderError when the files cannot be created.
+        """
+        if self._state is not PipelineState.RUNNING and self._state is not PipelineState.STARTING:
+            raise PipelineError("start the pipeline before recording")
+
+        def stopped() -> Path:
+            raise PipelineError(f"the pipeline stopped before the recording could start: {self._fault}")
+
+        return self._call_in_worker(
+            lambda: self._open_recorder(path, participant, settings or {}, save_video), stopped, timeout_s
+        )
+
+    def stop_recording(self, timeout_s: float = 10.0) -> dict[str, Any] | None:
+        """End the recording and return its summary (None when none was running)."""
+        return self._call_in_worker(self._finish_recording, self._finish_recording, timeout_s)
+
+    def _call_in_worker(self, call: Callable[[], Any], if_gone: Callable[[], Any], timeout_s: float) -> Any:
+        """Run `call` in the worker thread between two frames and return its result (or raise its error).
+
+        When the worker is not running (or ends before taking the call), `if_gone` runs in this thread
+        instead; the call runs exactly once either way.
+        """
+        done: Future = Future()
+
+        def command() -> None:
+            if done.set_running_or_notify_cancel():
+                try:
+                    done.set_result(call())
+                except Exception as exc:  # noqa: BLE001 - handed to the caller
+                    done.set_exception(exc)
+
+        self._commands.put(command)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return done.result(timeout=0.05)
+            except TimeoutError:
+                worker = self._worker_thread
+                if (worker is None or not worker.is_alive()) and done.cancel():
+                    return if_gone()
+                if time.monotonic() > deadline and done.cancel():
+                    raise TimeoutError(f"the inference worker did not answer in {timeout_s:.0f} s") from None
+
+    @property
+    def is_recording(self) -> bool:
+        """True while a session recording is running."""
+        return self._recorder is not None and self._recorder.is_recording
+
+    # ------------------------------------------------------------------------------ capture thread
+
+    def _capture_main(self, source: FrameSource) -> None:
+        """Open the source, then (once the worker is ready) read frames into the slot until stopped,
+        the file ends or the camera is lost."""
+        try:
+            source.open()
+        except SourceError as exc:
+            self._fail(str(exc), source=source.name)
+            return
+        except Exception as exc:  # noqa: BLE001 - any backend failure becomes an event, never a crash
+            self._fail(f"Could not open {source.name}: {exc}", source=source.name)
+            return
+        self._emit("info", f"{source.name} opened: {source.width}x{source.height} @ {source.fps:.1f} fps",
+                   source=source.describe())
+        try:
+            self._read_frames(source)
+        except Exception as exc:  # noqa: BLE001
+            self._fail(f"Reading from {source.name} failed: {exc}", source=source.name)
+        finally:
+            try:
+                source.close()
+            finally:
+                self._slot.close()
+
+    def _read_frames(self, source: FrameSource) -> None:
+        """The capture loop: never waits for the model (the slot drops); paces file sources."""
+        while not self._ready.wait(0.05):  # no frame is read (and dropped) while the model loads
+            if self._stop.is_set():
+                return
+        pace = self.settings.pace_files and not source.is_live
+        start = time.perf_counter()
+        index = 0
+        while not self._stop.is_set():
+            ok, frame, timestamp = source.read()
+            if not ok:
+                if source.is_live:
+                    reason = source.end_reason or f"{source.name} stopped delivering frames"
+                    self._fail(reason, source=source.name)
+                else:
+                    self._emit("info", f"finished: {source.end_reason}", source=source.name)
+                return
+            if pace:
+                delay = start + timestamp - time.perf_counter()
+                if delay > 0 and self._stop.wait(delay):
+                    return
+            now = time.perf_counter()
+            self._capture_rate.tick(now)
+            self._slot.put(_Captured(index, float(timestamp), time.time(), now, frame))
+            index += 1
+
+    # ----------------------------------------------------------------------------- worker thread
+
+    def _worker_main(self) -> None:
+        """Load model and detector in this thread, then process frames until the slot closes."""
+        detector = None
+        try:
+            self._load_requested_model(initial=True)
+            source = self._source
+            mode = "image" if source is not None and source.kind == "images" else "video"
+            detector = self._new_detector(mode)
+            tracker = IoUTracker(self.settings.track_iou, self.settings.track_timeout_s)
+            processing_rate = _RateMeter()
+            if not self._stop.is_set():
+                self._set_state(PipelineState.RUNNING, f"running: {source.name if source else ''}")
+            self._ready.set()
+            while True:
+                self._run_commands()
+                if self._model_pending:
+                    self._load_requested_model(initial=False)
+                if self._detector_pending:
+                    detector.close()
+                    detector = self._new_detector(mode)
+                item = self._slot.take(timeout=0.1)
+                if item is None:
+                    if self._slot.closed:
+                        break
+                    continue
+                packet = self._process(item, detector, tracker, processing_rate)
+                self._deliver(packet)
+            self._run_commands()
+        except Exception as exc:  # noqa: BLE001 - model/detector failures become an error event
+            self._fail(f"Processing stopped: {exc}")
+        finally:
+            if detector is not None:
+                detector.close()
+            if self._recorder is not None:
+                self._finish_recording()
+            if not self._fault:
+                self._set_state(PipelineState.STOPPED)
+
+    def _new_detector(self, mode: str) -> FaceDetector:
+        """A detector with the current settings, owned by the calling (worker) thread."""
+        with self._lock:
+            s = self.settings
+            self._detector_pending = False
+        return FaceDetector(s.detector_model, s.min_confidence, s.max_faces, mode=mode)
+
+    def _load_requested_model(self, initial: bool) -> None:
+        """Build the requested predictor; at start a failure is fatal, later the old model stays."""
+        with self._lock:
+            request = self._model_request
+            self._model_pending = False
+        try:
+            predictor = self._predictor_factory(request.path, request.runtime, request.device)
+        except Exception as exc:
+            what = request.path or "the default model"
+            if initial:
+                raise RuntimeError(f"model {what} could not be loaded ({request.runtime}, {request.device}): "
+                                   f"{exc}") from exc
+            self._emit("error", f"Model {what} could not be loaded ({request.runtime}, {request.device}): "
+                       f"{exc}. Still using {self.predictor.name}.", path=str(what))
+            return
+        self.predictor = predictor
+        self._stats = replace(self._stats, model_name=predictor.name, runtime=predictor.runtime,
+                              device=predictor.device)
+        note = " (untrained: results are meaningless)" if predictor.untrained else ""
+        self._emit("info", f"model {predictor.name} on {predictor.runtime}/{predictor.device}{note}",
+                   model=predictor.name, va_source=predictor.va_source, untrained=predictor.untrained)
+
+    def _run_commands(self) -> None:
+        """Run the controls queued for the worker thread (baseline starts, recorder open/close)."""
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            command()
+
+    def _process(
+        self, item: _Captured, detector: FaceDetector, tracker: IoUTracker, rate: _RateMeter
+    ) -> FramePacket:
+        """Detect, track, crop, predict (one batch), smooth and baseline-correct one frame."""
+        t0 = time.perf_counter()
+        detections = detector.detect(item.frame, item.timestamp_s)
+        t1 = time.perf_counter()
+        boxes = [d.box for d in detections]
+        ids = tracker.update(boxes, item.timestamp_s)
+        self._active_ids = tracker.active_ids
+        self.smoothers.retain(self._active_ids)
+        for face_id in tracker.retired:
+            self.baselines.clear(face_id)
+        predictor = self.predictor
+        config = predictor.config
+        size, pad = config.input_size, self.settings.crop_pad
+        crops = crop_faces(item.frame, boxes, config.crop_margin, pad=pad, size=size)  # B x (S,S,3) uint8
+        prediction = predictor.predict(crops) if crops else None
+        t2 = time.perf_counter()
+        faces = []
+        for i, (detection, face_id) in enumerate(zip(detections, ids, strict=True)):
+            valence, arousal = (float(v) for v in prediction.valence_arousal[i])
+            v_s, a_s = self.smoothers.update(face_id, valence, arousal, item.timestamp_s)
+            was_recording = self.baselines.status(face_id).state is BaselineState.RECORDING
+            v_c, a_c = self.baselines.update(face_id, valence, arousal, v_s, a_s, item.timestamp_s)
+            if was_recording and v_c is not None:
+                status = self.baselines.status(face_id)
+                self._emit("baseline", f"baseline ready for face {face_id}: valence {status.valence:+.2f}, "
+                           f"arousal {status.arousal:+.2f}", face_id=face_id, valence=status.valence,
+                           arousal=status.arousal)
+            faces.append(FaceResult(
+                face_id=face_id, box=detection.box, score=detection.score,
+                valence=valence, arousal=arousal, valence_smoothed=v_s, arousal_smoothed=a_s,
+                valence_corrected=v_c, arousal_corrected=a_c,
+                probabilities=prediction.probabilities[i], expression=prediction.expressions[i],
+                spatial_attention=tuple(m[i] for m in prediction.spatial_attention),
+                layer_attention=prediction.layer_attention[i], crop=crops[i],
+            ))
+        with self._lock:
+            marker, self._marker = self._marker, ""
+        rate.tick(time.perf_counter())
+        self._stats = replace(
+            self._stats, capture_fps=self._capture_rate.fps, processing_fps=rate.fps,
+            detect_ms=(t1 - t0) * 1000.0, model_ms=(t2 - t1) * 1000.0,
+            total_ms=(time.perf_counter() - item.captured_at) * 1000.0, dropped_frames=self._slot.dropped,
+        )
+        return FramePacket(
+            frame_index=item.index, timestamp_s=item.timestamp_s, wall_time=item.wall_time, frame=item.frame,
+            faces=tuple(faces), stats=self._stats, va_source=predictor.va_source, marker=marker,
+        )
+
+    def _deliver(self, packet: FramePacket) -> None:
+        """Hand the packet to the callback and the recorder; a recorder failure ends only the recording."""
+        if self.on_packet is not None:
+            self.on_packet(packet)
+        if self._recorder is not None and self._recorder.is_recording:
+            try:
+                self._recorder.write(packet)
+            except RecorderError as exc:
+                self._emit(exc.to_event().kind, str(exc), **exc.to_event().detail)
+                if exc.fatal:
+                    self._finish_recording()
+
+    # ----------------------------------------------------------------------------------- helpers
+
+    def _begin_baseline(self, seconds: float, face_id: int | None) -> None:
+        """Worker side of `start_baseline`: start recording the baseline of the chosen faces."""
+        self.baselines.duration_s = seconds
+        targets = [face_id] if face_id is not None else list(self._active_ids)
+        if not targets:
+            self._emit("warning", "no face in view: the neutral baseline was not started")
+            return
+        for target in targets:
+            self.baselines.start(target)
+        self._emit("baseline", f"recording the neutral baseline of face(s) {', '.join(map(str, targets))} "
+                   f"for {seconds:.0f} s: keep a relaxed, neutral face", face_ids=targets, seconds=seconds)
+
+    def _open_recorder(self, path: str | Path, participant: str, settings: dict, save_video: bool) -> Path:
+        """Worker side of `start_recording`: create the recorder (ending a running one first)."""
+        if self._recorder is not None:
+            self._finish_recording()
+        source = self._source
+        all_settings = {"pipeline": asdict(self.settings), "smoothing": self.smoothers.kind,
+                        "smoothing_params": self.smoothers.params, **settings}
+        try:
+            self._recorder = SessionRecorder(
+                path, model=ModelInfo.from_predictor(self.predictor), participant=participant,
+                settings=all_settings, camera=source.describe() if source else {}, save_video=save_video,
+                video_fps=source.fps if source and source.fps > 0 else 30.0,
+            )
+        except RecorderError as exc:
+            self._emit("error", str(exc), **exc.to_event().detail)
+            raise
+        csv_path = self._recorder.paths.csv
+        self._emit("recording", f"recording to {csv_path}", path=str(csv_path))
+        return csv_path
+
+    def _finish_recording(self) -> dict[str, Any] | None:
+        """Stop the recorder (writing its summary); returns the summary, None when none ran."""
+        recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            return None
+        try:
+            summary = recorder.stop()
+        except RecorderError as exc:
+            self._emit("error", str(exc))
+            return None
+        self._emit("recording", f"recording stopped: {recorder.rows_written} rows in {recorder.paths.csv}",
+                   path=str(recorder.paths.csv), rows=recorder.rows_written)
+        return summary

@@ -1,0 +1,78 @@
+"""The About window: version, the model card of the bundled model (or the untrained-model notice), the
+model in use, and the licences. Shown non-modally (Help > About)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
+
+from app.core.recorder import app_version
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL_CARD = ROOT / "assets" / "models" / "MODEL_CARD.md"
+LICENCE_FILES = (
+    ("AffectScope", ROOT / "LICENSE"),
+    ("Third-party notices", ROOT / "THIRD_PARTY_NOTICES.md"),
+    ("Face detector models", ROOT / "assets" / "detector" / "LICENSE"),
+)
+UNTRAINED_NOTICE = (
+    "## No trained model is bundled\n\n"
+    "`assets/models/MODEL_CARD.md` is missing, so this installation has no trained default model. The "
+    "app then runs a freshly initialised 2Att-2Mt network and labels every result **untrained model**: "
+    "its valence, arousal and expressions carry no meaning.\n\n"
+    "Train or fine-tune a model in the Training tab (or `python main.py train`) and choose it with "
+    "Model > Choose model file."
+)
+
+
+def model_card_text() -> str:
+    """The bundled model card (Markdown), or the notice explaining that no trained model is bundled."""
+    try:
+        return MODEL_CARD.read_text(encoding="utf-8")
+    except OSError:
+        return UNTRAINED_NOTICE
+
+
+def licences_text() -> str:
+    """The licence files that exist, each under a heading, as Markdown (code blocks keep their layout)."""
+    parts = []
+    for title, path in LICENCE_FILES:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        body = text if path.suffix == ".md" else f"```\n{text}\n```"
+        parts.append(f"## {title} ({path.relative_to(ROOT)})\n\n{body}")
+    return "\n\n".join(parts) or "No licence files were found next to the application."
+
+
+class AboutDialog(QDialog):
+    """Tabs "About", "Model card" and "Licences"; opened with show() (never blocks the window)."""
+
+    def __init__(self, model_summary: str, parent: QWidget | None = None) -> None:
+        """`model_summary`: one Markdown line about the model in use (name, runtime, labels)."""
+        super().__init__(parent)
+        self.setWindowTitle("About AffectScope")
+        self.resize(720, 560)
+        self.tabs = QTabWidget()
+        about = (f"# AffectScope {app_version()}\n\nContinuous valence/arousal and the 8 AffectNet "
+                 "expressions with the 2Att-2Mt network (Wang et al., arXiv:1811.12139), offline.\n\n"
+                 f"**Model in use:** {model_summary}\n")
+        for title, text in (("About", about), ("Model card", model_card_text()), ("Licences", licences_text())):
+            view = QTextBrowser()
+            view.setOpenExternalLinks(True)
+            view.setMarkdown(text)
+            self.tabs.addTab(view, title)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        layout.addWidget(buttons)
+
+    def text_of(self, title: str) -> str:
+        """The plain text of the tab called `title` (for checks and accessibility)."""
+        for i in range(self.tabs.count()):
+            if self.tabs.tabText(i) == title:
+                return self.tabs.widget(i).toPlainText()
+        raise KeyError(f"no tab {title!r} in the About window")

@@ -1,0 +1,108 @@
+"""Starting the desktop application: environment fixes, the display check, QApplication, settings, window.
+
+`run_gui(options)` is what `python main.py gui` calls. Before Qt starts it
+- removes QT_QPA_PLATFORM_PLUGIN_PATH / QT_QPA_FONTDIR, which importing cv2 (opencv-contrib) points at
+  its own Qt5 folders and which would make PySide6 load the wrong plugins;
+- checks for a display: on Linux without DISPLAY / WAYLAND_DISPLAY (and no explicit non-window
+  platform such as QT_QPA_PLATFORM=offscreen) it prints what to do and returns exit code 2 instead of
+  letting Qt abort with a traceback.
+Then it opens the settings (QSettings), builds the MainWindow, applies the command-line choices
+(source, model, recording, exit timer) and runs the event loop.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_NO_DISPLAY = 2
+# Qt platforms that need no window system (the user chose them on purpose).
+HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb", "vkkhrdisplay")
+NO_DISPLAY_HELP = """\
+affectscope gui: no display found (DISPLAY and WAYLAND_DISPLAY are not set), so no window can be shown.
+What to do:
+  - run it from a desktop session, or over ssh with X forwarding (ssh -X);
+  - on a server, use a virtual display:   xvfb-run -a python main.py gui ...
+    (Debian/Ubuntu: sudo apt-get install xvfb xauth)
+  - for automation without any window:    QT_QPA_PLATFORM=offscreen python main.py gui ...
+  - for files without the GUI:            python main.py analyze PATH --out results.csv
+"""
+
+
+@dataclass
+class GuiOptions:
+    """What the command line may preset; None keeps the remembered setting."""
+
+    source: str | None = None  # "demo", a camera index, a video file, an image file or folder
+    record: Path | None = None  # start recording to this CSV once the source runs
+    exit_after_s: float | None = None  # close the window (cleanly) after this many seconds
+    model: Path | None = None
+    runtime: str | None = None
+    device: str | None = None
+    settings_file: Path | None = None  # an INI file instead of the user's settings
+
+
+def clean_qt_environment() -> None:
+    """Drop the Qt plugin/font paths cv2 sets on import; PySide6 must use its own."""
+    for name in ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR"):
+        os.environ.pop(name, None)
+
+
+def display_problem() -> str | None:
+    """Why no window can be shown here (the text to print), or None when a display is available."""
+    if not sys.platform.startswith("linux"):
+        return None
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0].strip().lower()
+    if platform in HEADLESS_PLATFORMS:
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return NO_DISPLAY_HELP
+
+
+def run_gui(options: GuiOptions, setup: Callable[[object], None] | None = None) -> int:
+    """Start the application with `options`; returns the exit code.
+
+    `setup(window)`, when given, runs after the window is shown and before the event loop starts
+    (used by scripts/gui_probe.py to take screenshots and measure responsiveness).
+    """
+    clean_qt_environment()
+    problem = display_problem()
+    if problem is not None:
+        print(problem, file=sys.stderr, end="")
+        return EXIT_NO_DISPLAY
+    import cv2  # noqa: F401 - imported before Qt starts so its environment changes can be undone
+
+    clean_qt_environment()
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui.main_window import MainWindow
+    from app.gui.settings import APPLICATION, ORGANIZATION, open_settings
+    from app.gui.widgets.source_picker import source_spec_from_arg
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    settings = open_settings(options.settings_file)
+    window = MainWindow(settings)
+    live = window.live_tab
+    if options.model is not None or options.runtime or options.device:
+        path, runtime, device = live.models.choice()
+        live.apply_model(str(options.model) if options.model is not None else path,
+                         options.runtime or runtime, options.device or device)
+    window.show()
+    if options.source is not None:
+        live.set_source_spec(source_spec_from_arg(options.source))
+        window.tabs.setCurrentWidget(live)
+        live.start()
+        if options.record is not None:
+            live.start_recording(options.record)
+    if options.exit_after_s is not None:
+        QTimer.singleShot(int(options.exit_after_s * 1000), window.close)
+    if setup is not None:
+        setup(window)
+    return int(app.exec())

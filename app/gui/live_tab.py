@@ -1,0 +1,559 @@
+"""The Live tab: a source, the live results of every face, and the controls of a session.
+
+Threads: the `LivePipeline` runs capture and inference in its own threads and calls the `LiveBridge`,
+whose signals reach `on_packet` / `on_event` (`@Slot`s, GUI thread). `on_packet` only stores the
+packet and appends its faces to the histories (cheap); one display timer (`DISPLAY_INTERVAL_MS`) paints
+from the latest stored packet when a new one has arrived, so painting never queues up behind the
+pipeline. Control calls that wait for the worker (start/stop recording) run in short-lived threads
+(`LiveBridge.run_job`) and report back through a signal, so the GUI thread never blocks on them.
+
+Errors from the pipeline are shown non-modally: in the video view, the status bar and the log
+(`status_message`). The selected face drives the attention panel, timelines and expression bars.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.baseline import BaselineState
+from app.core.packets import FramePacket, PipelineEvent, PipelineState
+from app.core.pipeline import LivePipeline, PipelineError
+from app.core.recorder import default_session_name
+from app.core.summary import summary_markdown
+from app.gui import settings as keys
+from app.gui.live_bridge import JobResult, LiveBridge
+from app.gui.widgets.attention_panel import AttentionPanel
+from app.gui.widgets.circumplex import CircumplexPlot
+from app.gui.widgets.expression_bars import ExpressionBars
+from app.gui.widgets.history import FaceHistories
+from app.gui.widgets.live_controls import (
+    CalibrationControls,
+    ModelControls,
+    RecordControls,
+    SmoothingControls,
+)
+from app.gui.widgets.source_picker import SourcePicker, make_source
+from app.gui.widgets.timelines import Timelines
+from app.gui.widgets.video_view import VideoView
+
+DISPLAY_INTERVAL_MS = 15  # the display timer; it paints only when a new packet arrived (<= ~66 fps)
+RATE_WINDOW_S = 2.0  # displayed fps is measured over this window
+
+
+def available_devices() -> tuple[str, ...]:
+    """Devices the model can run on here: "cpu", plus "cuda" when torch sees a GPU."""
+    import torch
+
+    return ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
+
+
+def default_output_folder() -> Path:
+    """Where recordings go unless the user picks a folder: ~/AffectScope/sessions."""
+    return Path.home() / "AffectScope" / "sessions"
+
+
+class LiveTab(QWidget):
+    """Source picker, video with faces, circumplex, attention, timelines, bars, and session controls."""
+
+    status_message = Signal(str)  # a non-modal message for the status bar and the log
+    stats_updated = Signal(object, float)  # PipelineStats of the painted packet, displayed fps
+    model_changed = Signal(str, str, str, bool)  # model name, "runtime / device", va_source, untrained
+    recording_changed = Signal(bool, str)  # recording?, CSV path
+    running_changed = Signal(bool)
+
+    def __init__(
+        self,
+        settings: QSettings,
+        parent: QWidget | None = None,
+        pipeline_factory: type[LivePipeline] = LivePipeline,
+    ) -> None:
+        """Build the widgets, restore the settings, and create the (idle) pipeline."""
+        super().__init__(parent)
+        self.settings = settings
+        self.bridge = LiveBridge(self)
+        self.histories = FaceHistories(window_s=30.0)
+        self.latest: FramePacket | None = None
+        self.packets_received = 0  # packets that reached the GUI thread
+        self.frames_painted = 0  # paints of a new packet
+        self.va_source = "measured"
+        self.untrained = False
+        self.model_name = ""
+        self.recording_path = ""
+        self.last_summary: dict[str, Any] | None = None
+        self._painted: FramePacket | None = None
+        self._needs_paint = False  # a new packet or a changed view waits for the display timer
+        self._paint_times: deque[float] = deque(maxlen=512)
+        self._selected: int | None = None
+        self._pending_record: str | None = None
+        self._jobs: list[threading.Thread] = []
+        self._build_widgets()
+        self._restore_settings()
+        path, runtime, device = self.models.choice()
+        self.pipeline = pipeline_factory(
+            on_packet=self.bridge.deliver_packet, on_event=self.bridge.deliver_event,
+            model_path=path or None, runtime=runtime, device=device,
+        )
+        kind, params = self.smoothing.current()
+        self.pipeline.set_smoothing(kind, **params)
+        self.bridge.packet_ready.connect(self.on_packet)
+        self.bridge.event_ready.connect(self.on_event)
+        self.bridge.job_done.connect(self.on_job_done)
+        self.display_timer = QTimer(self)
+        self.display_timer.setInterval(DISPLAY_INTERVAL_MS)
+        self.display_timer.timeout.connect(self.paint)
+        self.display_timer.start()
+        self._set_running_ui(False)
+        self.video.show_message("Choose a source and press Start (Space).")
+
+    # ------------------------------------------------------------------------------------ layout
+
+    def _build_widgets(self) -> None:
+        self.source_picker = SourcePicker()
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Start or stop the live analysis (Space).")
+        self.face_choice = QComboBox()
+        self.face_choice.setToolTip("The face whose attention, timelines and expressions are shown.")
+        self.face_choice.setMinimumContentsLength(8)
+        self.overlay_box = QCheckBox("Attention overlay")
+        self.overlay_box.setToolTip("Draw each face's fused attention (fixed 0..1 scale) over the video.")
+        self.video = VideoView()
+        self.circumplex = CircumplexPlot()
+        self.attention = AttentionPanel()
+        self.expressions = ExpressionBars()
+        self.timelines = Timelines(window_s=30.0)
+        self.smoothing = SmoothingControls()
+        self.calibration = CalibrationControls()
+        self.models = ModelControls(available_devices())
+        self.recording = RecordControls()
+        self.summary_view = QTextBrowser()
+        self.summary_view.setPlaceholderText("The summary of a recording appears here when it stops.")
+        summary_box = QGroupBox("Last recording summary")
+        QVBoxLayout(summary_box).addWidget(self.summary_view)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Source"))
+        top.addWidget(self.source_picker, 1)
+        top.addWidget(self.start_button)
+        top.addSpacing(12)
+        top.addWidget(QLabel("Face"))
+        top.addWidget(self.face_choice)
+        top.addWidget(self.overlay_box)
+
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.video)
+        left.addWidget(self.timelines)
+        left.setStretchFactor(0, 3)
+        left.setStretchFactor(1, 2)
+        middle = QSplitter(Qt.Orientation.Vertical)
+        middle.addWidget(self.circumplex)
+        middle.addWidget(self.attention)
+        middle.addWidget(self.expressions)
+        controls = QWidget()
+        column = QVBoxLayout(controls)
+        for group in (self.recording, self.calibration, self.smoothing, self.models, summary_box):
+            column.addWidget(group)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(controls)
+        scroll.setMinimumWidth(300)
+        body = QSplitter(Qt.Orientation.Horizontal)
+        body.addWidget(left)
+        body.addWidget(middle)
+        body.addWidget(scroll)
+        body.setStretchFactor(0, 5)
+        body.setStretchFactor(1, 3)
+        body.setStretchFactor(2, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(body, 1)
+
+        self.start_button.clicked.connect(self.toggle_running)
+        self.face_choice.currentIndexChanged.connect(self._on_face_chosen)
+        self.overlay_box.toggled.connect(self._on_overlay_toggled)
+        self.smoothing.changed.connect(self.apply_smoothing)
+        self.calibration.calibrate_requested.connect(self.start_calibration)
+        self.calibration.clear_requested.connect(self.clear_calibration)
+        self.models.apply_requested.connect(self.apply_model)
+        self.recording.record_clicked.connect(self.toggle_recording)
+        self.recording.marker_requested.connect(self.add_marker)
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        self.source_picker.set_spec(keys.value_str(s, keys.LIVE_SOURCE, "demo"))
+        self.smoothing.set_current(keys.value_str(s, keys.LIVE_SMOOTHING, "none"), {
+            "alpha": keys.value_float(s, keys.LIVE_EMA_ALPHA, 0.3),
+            "min_cutoff": keys.value_float(s, keys.LIVE_EURO_MIN_CUTOFF, 1.0),
+            "beta": keys.value_float(s, keys.LIVE_EURO_BETA, 0.5),
+            "d_cutoff": keys.value_float(s, keys.LIVE_EURO_D_CUTOFF, 1.0),
+        })
+        self.calibration.seconds.setValue(keys.value_float(s, keys.LIVE_BASELINE_SECONDS, 5.0))
+        self.overlay_box.setChecked(keys.value_bool(s, keys.LIVE_ATTENTION_OVERLAY, False))
+        self.models.set_choice(keys.value_str(s, keys.MODEL_PATH),
+                               keys.value_str(s, keys.MODEL_RUNTIME, "torch"),
+                               keys.value_str(s, keys.MODEL_DEVICE, "cpu"))
+        self.recording.participant.setText(keys.value_str(s, keys.RECORD_PARTICIPANT))
+        self.recording.folder.setText(keys.value_str(s, keys.RECORD_FOLDER, str(default_output_folder())))
+
+    def save_settings(self) -> None:
+        """Store the source, smoothing, calibration, model and recording choices."""
+        s = self.settings
+        s.setValue(keys.LIVE_SOURCE, self.source_picker.spec())
+        kind, params = self.smoothing.current()
+        s.setValue(keys.LIVE_SMOOTHING, kind)
+        s.setValue(keys.LIVE_EMA_ALPHA, self.smoothing.alpha.value())
+        s.setValue(keys.LIVE_EURO_MIN_CUTOFF, self.smoothing.min_cutoff.value())
+        s.setValue(keys.LIVE_EURO_BETA, self.smoothing.beta.value())
+        s.setValue(keys.LIVE_EURO_D_CUTOFF, self.smoothing.d_cutoff.value())
+        s.setValue(keys.LIVE_BASELINE_SECONDS, self.calibration.seconds.value())
+        s.setValue(keys.LIVE_ATTENTION_OVERLAY, self.overlay_box.isChecked())
+        path, runtime, device = self.models.choice()
+        s.setValue(keys.MODEL_PATH, path)
+        s.setValue(keys.MODEL_RUNTIME, runtime)
+        s.setValue(keys.MODEL_DEVICE, device)
+        s.setValue(keys.RECORD_PARTICIPANT, self.recording.participant.text().strip())
+        s.setValue(keys.RECORD_FOLDER, self.recording.folder.text().strip())
+
+    # ---------------------------------------------------------------------------------- controls
+
+    @property
+    def running(self) -> bool:
+        """True while the pipeline is starting or running."""
+        return self.pipeline.state in (PipelineState.STARTING, PipelineState.RUNNING)
+
+    def set_source_spec(self, spec: str) -> None:
+        """Choose a source ("demo", "camera:N", "video:PATH", "images:PATH")."""
+        self.source_picker.set_spec(spec)
+
+    @Slot()
+    def toggle_running(self) -> None:
+        """Start the chosen source, or stop the running one."""
+        if self.running:
+            self.stop()
+        else:
+            self.start()
+
+    @Slot()
+    def start(self) -> None:
+        """Start the pipeline on the chosen source; problems are reported in the window."""
+        spec = self.source_picker.spec()
+        try:
+            source = make_source(spec)
+            self.pipeline.start(source)
+        except (ValueError, PipelineError) as exc:
+            self._report(f"Cannot start: {exc}")
+            return
+        self.histories.clear()
+        self.latest = self._painted = None
+        self.video.show_message(f"Opening {source.name}…")
+        self._set_running_ui(True)
+
+    @Slot()
+    def stop(self) -> None:
+        """Stop the pipeline (this ends a running recording, whose summary is then shown)."""
+        self.pipeline.stop()
+        self._set_running_ui(False)
+
+    def choose_video_file(self) -> None:
+        """Ask for a video file (a user action) and select it as the source."""
+        self.source_picker.choose_video_file()
+
+    @Slot(str, dict)
+    def apply_smoothing(self, kind: str, params: dict) -> None:
+        """Use the chosen smoother for every face from the next frame on."""
+        try:
+            self.pipeline.set_smoothing(kind, **params)
+        except ValueError as exc:
+            self._report(f"Smoothing not changed: {exc}")
+
+    @Slot(float)
+    def start_calibration(self, seconds: float) -> None:
+        """Record the neutral baseline of every face in view for `seconds`."""
+        if not self.running:
+            self._report("Start a source before calibrating: the baseline is recorded from live frames.")
+            return
+        self.pipeline.start_baseline(seconds)
+        self.calibration.countdown.setText(f"Keep a relaxed, neutral face… {seconds:.0f} s")
+
+    @Slot()
+    def clear_calibration(self) -> None:
+        """Forget every face's baseline."""
+        self.pipeline.clear_baseline()
+        self.calibration.countdown.setText("not calibrated")
+
+    @Slot(str, str, str)
+    def apply_model(self, path: str, runtime: str, device: str) -> None:
+        """Use another model/runtime/device: loaded between two frames (or at the next start)."""
+        if path and not Path(path).is_file():
+            self._report(f"Model file {path} does not exist; choose a .pt checkpoint or an .onnx export.")
+            return
+        if path.lower().endswith(".onnx") and runtime != "onnx":
+            self._report(f"{Path(path).name} is an ONNX export: choose runtime 'onnx' to use it.")
+            return
+        self.models.set_choice(path, runtime, device)
+        self.pipeline.set_model(path or None, runtime, device)
+        what = Path(path).name if path else "the default model"
+        self._report(f"Model {what} ({runtime}, {device}) will be used from the next frame"
+                     if self.running else f"Model {what} ({runtime}, {device}) will be loaded at start")
+        self.save_settings()
+
+    @Slot()
+    def toggle_recording(self) -> None:
+        """Start a recording in the chosen folder, or stop the running one."""
+        if self.recording_path:
+            self.stop_recording()
+        else:
+            self.start_recording()
+
+    def start_recording(self, csv_path: str | Path | None = None) -> None:
+        """Record to `csv_path` (default: the folder + participant + time); waits for the source to run."""
+        participant = self.recording.participant.text().strip()
+        if csv_path is None:
+            folder = Path(self.recording.folder.text().strip() or default_output_folder()).expanduser()
+            csv_path = folder / f"{default_session_name(participant)}.csv"
+        if self.pipeline.state is not PipelineState.RUNNING:
+            if not self.running:
+                self._report("Start a source before recording.")
+                return
+            self._pending_record = str(csv_path)  # recorded once the source runs
+            return
+        self.recording.record_button.setEnabled(False)
+        kind, params = self.smoothing.current()
+        settings = {"gui": {"smoothing": kind, "smoothing_params": params,
+                            "source": self.source_picker.spec()}}
+        self._jobs.append(self.bridge.run_job(
+            "start_recording",
+            lambda: self.pipeline.start_recording(csv_path, participant=participant, settings=settings)))
+
+    def stop_recording(self) -> None:
+        """End the recording; the summary is shown when the pipeline reports it stopped."""
+        self.recording.record_button.setEnabled(False)
+        self._jobs.append(self.bridge.run_job("stop_recording", self.pipeline.stop_recording))
+
+    @Slot(str)
+    def add_marker(self, text: str = "marker") -> None:
+        """Attach a marker to the next processed frame (written to the CSV when recording)."""
+        if not self.running:
+            self._report("Markers are attached to live frames: start a source first.")
+            return
+        self.pipeline.add_marker(text)
+        self._report(f"Marker '{text}' added" + ("" if self.recording_path else " (not recording)"))
+
+    # --------------------------------------------------------------------------- pipeline input
+
+    @Slot(object)
+    def on_packet(self, packet: FramePacket) -> None:
+        """Store the newest packet and extend the histories; painting happens on the display timer."""
+        self.latest = packet
+        self._needs_paint = True
+        self.packets_received += 1
+        self.histories.add(packet)
+        if packet.va_source != self.va_source:
+            self.va_source = packet.va_source
+            self._update_model_labels()
+
+    @Slot(object)
+    def on_event(self, event: PipelineEvent) -> None:
+        """Reflect a pipeline event: state changes, errors, model info, baseline and recording notes."""
+        if event.kind == "state":
+            self._on_state(event)
+            return
+        if event.kind == "info" and "model" in event.detail:
+            self.model_name = str(event.detail["model"])
+            self.va_source = str(event.detail.get("va_source", self.va_source))
+            self.untrained = bool(event.detail.get("untrained", False))
+            self._update_model_labels()
+        elif event.kind == "recording":
+            self._on_recording_event(event)
+        elif event.kind == "baseline" and "valence" in event.detail:
+            self.calibration.countdown.setText(event.message)
+        if event.kind == "error" and self.pipeline.state is PipelineState.FAULTED:
+            self.video.show_message(event.message)
+        self._report(event.message)
+
+    def _on_state(self, event: PipelineEvent) -> None:
+        state = event.state
+        if state is PipelineState.RUNNING:
+            self._set_running_ui(True)
+            if self._pending_record is not None:
+                path, self._pending_record = self._pending_record, None
+                self.start_recording(path)
+        elif state in (PipelineState.STOPPED, PipelineState.FAULTED):
+            self._pending_record = None
+            self._set_running_ui(False)
+            if state is PipelineState.FAULTED:
+                self._report(f"Stopped: {self.pipeline.fault or event.message}")
+
+    def _on_recording_event(self, event: PipelineEvent) -> None:
+        path = str(event.detail.get("path", ""))
+        if "rows" in event.detail:  # the recording ended and its summary was written
+            self.recording_path = ""
+            self.recording.set_recording(False, f"{path} ({event.detail['rows']} rows, finished)")
+            self.recording_changed.emit(False, path)
+            self._show_summary_of(Path(path))
+        else:
+            self.recording_path = path
+            self.recording.set_recording(True, path)
+            self.recording_changed.emit(True, path)
+        self.recording.record_button.setEnabled(self.running or bool(self.recording_path))
+
+    @Slot(object)
+    def on_job_done(self, result: JobResult) -> None:
+        """A control call finished off the GUI thread: report a failure, re-enable its button."""
+        self._jobs = [job for job in self._jobs if job.is_alive()]
+        self.recording.record_button.setEnabled(self.running or bool(self.recording_path))
+        if result.error is not None:
+            self._report(f"{result.name.replace('_', ' ').capitalize()} failed: {result.error}")
+
+    def _show_summary_of(self, csv_path: Path) -> None:
+        """Show NAME.summary.json (written by the recorder beside the CSV) in the summary panel."""
+        summary_path = csv_path.with_name(f"{csv_path.stem}.summary.json")
+        try:
+            self.last_summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            self._report(f"The session summary {summary_path} could not be read: {exc}")
+            return
+        note = "\n\n**V/A derived** from expression probabilities.\n" if self.va_source == "derived" else ""
+        self.summary_view.setMarkdown(summary_markdown(self.last_summary) + note
+                                      + f"\n\nSaved beside the CSV: `{summary_path}`")
+
+    # ----------------------------------------------------------------------------------- painting
+
+    @Slot()
+    def paint(self) -> None:
+        """Display-timer tick: repaint from the latest packet when it is new; update the countdown."""
+        packet = self.latest
+        if packet is None or not self._needs_paint:
+            return
+        self._needs_paint = False
+        is_new, self._painted = packet is not self._painted, packet
+        self._sync_face_choice(packet)
+        self.video.update_from(packet)
+        self.circumplex.update_from(packet, self.histories)
+        face = next((f for f in packet.faces if f.face_id == self._selected), None)
+        if face is not None:
+            self.attention.update_from(face)
+            self.expressions.set_probabilities(face.probabilities)
+        else:
+            self.attention.clear_face()
+            self.expressions.set_probabilities(None)
+        self.timelines.update_from(self.histories, self._selected)
+        self._update_countdown()
+        if is_new:
+            now = time.perf_counter()
+            self._paint_times.append(now)
+            self.frames_painted += 1
+            self.stats_updated.emit(packet.stats, self.displayed_fps(now))
+
+    def displayed_fps(self, now: float | None = None) -> float:
+        """New packets painted per second over the last RATE_WINDOW_S seconds."""
+        now = time.perf_counter() if now is None else now
+        recent = [t for t in self._paint_times if now - t <= RATE_WINDOW_S]
+        if len(recent) < 2:
+            return 0.0
+        return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-6)
+
+    @property
+    def painted_packet(self) -> FramePacket | None:
+        """The packet the widgets show now (None before the first paint)."""
+        return self._painted
+
+    def selected_face(self) -> int | None:
+        """The face id whose details are shown (None when no face is in view)."""
+        return self._selected
+
+    def _sync_face_choice(self, packet: FramePacket) -> None:
+        ids = sorted(f.face_id for f in packet.faces)
+        shown = [self.face_choice.itemData(i) for i in range(self.face_choice.count())]
+        if ids != shown:
+            keep = self._selected
+            self.face_choice.blockSignals(True)
+            self.face_choice.clear()
+            for face_id in ids:
+                self.face_choice.addItem(f"#{face_id}", face_id)
+            self.face_choice.blockSignals(False)
+            if keep in ids:
+                self.face_choice.setCurrentIndex(ids.index(keep))
+            self._selected = keep if keep in ids else (ids[0] if ids else None)
+            if self._selected is not None:
+                self.face_choice.setCurrentIndex(ids.index(self._selected))
+
+    @Slot(int)
+    def _on_face_chosen(self, index: int) -> None:
+        data = self.face_choice.itemData(index)
+        self._selected = None if data is None else int(data)
+        self._needs_paint = True  # show the details of the newly chosen face
+
+    @Slot(bool)
+    def _on_overlay_toggled(self, checked: bool) -> None:
+        self.video.show_attention = checked
+        self._needs_paint = True
+
+    def _update_countdown(self) -> None:
+        if self._selected is None:
+            return
+        status = self.pipeline.baseline_status(self._selected)
+        if status.state is BaselineState.RECORDING:
+            remaining = (1.0 - status.progress) * self.calibration.seconds.value()
+            self.calibration.countdown.setText(f"Keep a relaxed, neutral face… {remaining:.0f} s left "
+                                               f"(face #{self._selected})")
+        elif status.state is BaselineState.READY:
+            self.calibration.countdown.setText(f"Face #{self._selected} calibrated: neutral at valence "
+                                               f"{status.valence:+.2f}, arousal {status.arousal:+.2f}")
+
+    # ------------------------------------------------------------------------------------ helpers
+
+    def _set_running_ui(self, running: bool) -> None:
+        self.start_button.setText("Stop" if running else "Start")
+        self.source_picker.setEnabled(not running)
+        self.recording.record_button.setEnabled(running or bool(self.recording_path))
+        self.calibration.calibrate_button.setEnabled(running)
+        self.recording.marker_button.setEnabled(running)
+        if self.pipeline.state is PipelineState.STOPPED and self.recording_path:
+            self.recording_path = ""
+            self.recording.set_recording(False)
+            self.recording_changed.emit(False, "")
+        self.running_changed.emit(running)
+
+    def _update_model_labels(self) -> None:
+        device = f"{self.pipeline.stats.runtime} / {self.pipeline.stats.device}"
+        notes = [n for flag, n in ((self.va_source == "derived", "V/A derived"),
+                                   (self.untrained, "untrained model: results are meaningless")) if flag]
+        self.models.info.setText(f"In use: {self.model_name or '—'} ({device})"
+                                 + ("\n" + "; ".join(notes) if notes else ""))
+        self.circumplex.set_labels(self.va_source, self.untrained)
+        self.timelines.set_labels(self.va_source)
+        self.model_changed.emit(self.model_name, device, self.va_source, self.untrained)
+
+    def _report(self, message: str) -> None:
+        self.status_message.emit(message)
+
+    def shutdown(self) -> None:
+        """Stop painting, end a recording, stop the pipeline and wait for every thread (on close)."""
+        self.display_timer.stop()
+        self.save_settings()
+        self.pipeline.stop()
+        for job in self._jobs:
+            job.join(timeout=15.0)
+        self._jobs = []
+

@@ -1,0 +1,222 @@
+"""The main window: composition only. It holds the Live, Images and Training tabs, the menus and
+shortcuts, the status bar and the log, and wires the tabs' signals together; every feature lives in a
+tab or a widget.
+
+Messages: each tab's `status_message(str)` goes to the status bar (transient) and the log dock (kept),
+never to a modal box. The Training tab's `model_ready(path)` switches the Live tab to that model.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QPlainTextEdit, QTabWidget, QWidget
+
+from app.gui import settings as keys
+from app.gui.about import AboutDialog
+from app.gui.images_tab import ImagesTab
+from app.gui.live_tab import LiveTab, available_devices
+from app.gui.training_tab import TrainingTab
+from app.gui.widgets.status import StatusPanel
+
+LOG_LINES = 5000
+
+
+class MainWindow(QMainWindow):
+    """Tabs Live / Images / Training, menus, shortcuts, status bar and a log dock."""
+
+    def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
+        """Build the tabs and menus, restore the window geometry, connect the tabs' signals."""
+        super().__init__(parent)
+        self.settings = settings
+        self.setWindowTitle("AffectScope")
+        self.live_tab = LiveTab(settings, self)
+        self.images_tab = ImagesTab(settings, self)
+        self.training_tab = TrainingTab(settings, self)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.live_tab, "Live")
+        self.tabs.addTab(self.images_tab, "Images")
+        self.tabs.addTab(self.training_tab, "Training")
+        self.setCentralWidget(self.tabs)
+        self.status = StatusPanel(self)
+        self.setStatusBar(self.status)
+        self.log_view = QPlainTextEdit()
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumBlockCount(LOG_LINES)
+        self.log_dock = QDockWidget("Log", self)
+        self.log_dock.setObjectName("log_dock")
+        self.log_dock.setWidget(self.log_view)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
+        self.about_dialog: AboutDialog | None = None
+        self._build_menus()
+        for tab in (self.live_tab, self.images_tab, self.training_tab):
+            tab.status_message.connect(self.log_message)
+        self.live_tab.stats_updated.connect(self.status.update_stats)
+        self.live_tab.model_changed.connect(self.status.set_model_labels)
+        self.live_tab.recording_changed.connect(self._on_recording_changed)
+        self.training_tab.model_ready.connect(self.use_trained_model)
+        self._restore_window()
+
+    # -------------------------------------------------------------------------------------- menus
+
+    def _action(self, menu, text: str, slot, shortcut: str | QKeySequence | None = None,
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        live = self.live_tab
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "Open &video…", self.open_video, QKeySequence.StandardKey.Open,
+                     "Analyse a video file in the Live tab")
+        self._action(file_menu, "Open &images…", self.open_images, "Ctrl+Shift+O",
+                     "Analyse image files in the Images tab")
+        file_menu.addSeparator()
+        self.start_action = self._action(file_menu, "&Start / stop", live.toggle_running, "Space")
+        self.record_action = self._action(file_menu, "&Record / stop recording", live.toggle_recording,
+                                          "Ctrl+R")
+        self.marker_action = self._action(file_menu, "Add &marker", lambda: live.add_marker("marker"), "M",
+                                          "Write a marker into the next CSV row")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Export results CSV…", self.export_csv, "Ctrl+E",
+                     "Save the Images tab's results as CSV")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        view_menu = bar.addMenu("&View")
+        for index, name in enumerate(("&Live", "&Images", "&Training")):
+            self._action(view_menu, name, lambda _=False, i=index: self.tabs.setCurrentIndex(i), f"Ctrl+{index + 1}")
+        view_menu.addSeparator()
+        self.overlay_action = self._action(view_menu, "&Attention overlay", live.overlay_box.setChecked)
+        self.overlay_action.setCheckable(True)
+        self.overlay_action.setChecked(live.overlay_box.isChecked())
+        live.overlay_box.toggled.connect(self.overlay_action.setChecked)
+        view_menu.addAction(self.log_dock.toggleViewAction())
+        self._action(view_menu, "&Full screen", self._toggle_full_screen, "F11")
+
+        model_menu = bar.addMenu("&Model")
+        self._action(model_menu, "&Choose model file…", live.models.choose_file, "Ctrl+M")
+        self._action(model_menu, "Use the &default model", self.use_default_model)
+        runtime_menu = model_menu.addMenu("&Runtime")
+        device_menu = model_menu.addMenu("&Device")
+        self.runtime_group = QActionGroup(self)
+        self.device_group = QActionGroup(self)
+        _, runtime, device = live.models.choice()
+        for name in ("torch", "onnx"):
+            action = self._action(runtime_menu, name, lambda _=False, n=name: self.choose_runtime(n))
+            action.setCheckable(True)
+            action.setChecked(name == runtime)
+            self.runtime_group.addAction(action)
+        devices = available_devices()
+        for name in ("cpu", "cuda"):
+            action = self._action(device_menu, name, lambda _=False, n=name: self.choose_device(n))
+            action.setCheckable(True)
+            action.setChecked(name == device)
+            action.setEnabled(name in devices)
+            if name not in devices:
+                action.setStatusTip("No CUDA GPU is visible to torch on this machine")
+            self.device_group.addAction(action)
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About AffectScope", self.show_about)
+
+    # ------------------------------------------------------------------------------------ actions
+
+    @Slot()
+    def open_video(self) -> None:
+        """Ask for a video (a user action) and select it in the Live tab."""
+        self.tabs.setCurrentWidget(self.live_tab)
+        self.live_tab.choose_video_file()
+
+    @Slot()
+    def open_images(self) -> None:
+        """Show the Images tab and ask for image files."""
+        self.tabs.setCurrentWidget(self.images_tab)
+        self.images_tab.open_files()
+
+    @Slot()
+    def export_csv(self) -> None:
+        """Save the Images tab's results as CSV (the live session CSV is written while recording)."""
+        self.tabs.setCurrentWidget(self.images_tab)
+        self.images_tab.export_csv()
+
+    @Slot()
+    def use_default_model(self) -> None:
+        """Switch the Live tab back to the bundled default model."""
+        _, runtime, device = self.live_tab.models.choice()
+        self.live_tab.apply_model("", runtime, device)
+
+    def choose_runtime(self, runtime: str) -> None:
+        """Run the current model with `runtime` ("torch" or "onnx")."""
+        path, _, device = self.live_tab.models.choice()
+        self.live_tab.apply_model(path, runtime, device)
+
+    def choose_device(self, device: str) -> None:
+        """Run the current model on `device` ("cpu" or "cuda")."""
+        path, runtime, _ = self.live_tab.models.choice()
+        self.live_tab.apply_model(path, runtime, device)
+
+    @Slot(str)
+    def use_trained_model(self, path: str) -> None:
+        """The Training tab's "use this model in the Live tab": apply it and show the Live tab."""
+        _, runtime, device = self.live_tab.models.choice()
+        self.live_tab.apply_model(path, runtime if not path.lower().endswith(".onnx") else "onnx", device)
+        self.tabs.setCurrentWidget(self.live_tab)
+
+    @Slot()
+    def show_about(self) -> None:
+        """Open (or raise) the non-modal About window."""
+        live = self.live_tab
+        notes = [n for flag, n in ((live.va_source == "derived", "V/A derived"),
+                                   (live.untrained, "untrained model")) if flag]
+        summary = (f"{live.model_name or 'not loaded yet (loaded when a source starts)'}"
+                   + (f" — {', '.join(notes)}" if notes else ""))
+        self.about_dialog = AboutDialog(summary, self)
+        self.about_dialog.show()
+
+    @Slot(str)
+    def log_message(self, text: str) -> None:
+        """Show a message in the status bar and append it to the log."""
+        self.status.message(text)
+        self.log_view.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
+
+    @Slot(bool, str)
+    def _on_recording_changed(self, active: bool, path: str) -> None:
+        self.status.set_recording(active, path)
+        self.setWindowTitle("AffectScope — ● recording" if active else "AffectScope")
+
+    def _toggle_full_screen(self) -> None:
+        self.setWindowState(self.windowState() ^ Qt.WindowState.WindowFullScreen)
+
+    # ----------------------------------------------------------------------------------- lifecycle
+
+    def _restore_window(self) -> None:
+        geometry = self.settings.value(keys.WINDOW_GEOMETRY)
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1500, 950)
+        state = self.settings.value(keys.WINDOW_STATE)
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+        self.tabs.setCurrentIndex(int(keys.value_float(self.settings, keys.WINDOW_TAB, 0)))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """Stop every tab's threads (ending a recording), save the settings, then close."""
+        self.live_tab.shutdown()
+        self.images_tab.shutdown()
+        self.training_tab.shutdown()
+        self.settings.setValue(keys.WINDOW_GEOMETRY, self.saveGeometry())
+        self.settings.setValue(keys.WINDOW_STATE, self.saveState())
+        self.settings.setValue(keys.WINDOW_TAB, self.tabs.currentIndex())
+        self.settings.sync()
+        super().closeEvent(event)

@@ -1,0 +1,62 @@
+"""Settings remembered between runs (QSettings) and the keys the window and the tabs use.
+
+`open_settings()` gives the per-user store (organisation "AffectScope", application "AffectScope"; on
+Linux ~/.config/AffectScope/AffectScope.conf). Tests and automation pass an INI file instead, so they
+never touch the user's settings. Tabs receive the QSettings object and read/write their own keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+ORGANIZATION = "AffectScope"
+APPLICATION = "AffectScope"
+
+# Keys (grouped by the widget that owns them).
+WINDOW_GEOMETRY = "window/geometry"
+WINDOW_STATE = "window/state"
+WINDOW_TAB = "window/tab"
+LIVE_SOURCE = "live/source"  # "demo", "camera:N" or "video:PATH"
+LIVE_SMOOTHING = "live/smoothing"  # "none", "ema" or "one_euro"
+LIVE_EMA_ALPHA = "live/ema_alpha"
+LIVE_EURO_MIN_CUTOFF = "live/one_euro_min_cutoff"
+LIVE_EURO_BETA = "live/one_euro_beta"
+LIVE_EURO_D_CUTOFF = "live/one_euro_d_cutoff"
+LIVE_BASELINE_SECONDS = "live/baseline_seconds"
+LIVE_ATTENTION_OVERLAY = "live/attention_overlay"
+MODEL_PATH = "model/path"  # "" = the default model
+MODEL_RUNTIME = "model/runtime"
+MODEL_DEVICE = "model/device"
+RECORD_PARTICIPANT = "record/participant"
+RECORD_FOLDER = "record/folder"
+
+
+def open_settings(ini_path: str | Path | None = None) -> QSettings:
+    """The user's settings, or an INI file at `ini_path` (created when missing)."""
+    if ini_path is not None:
+        return QSettings(str(ini_path), QSettings.Format.IniFormat)
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+
+
+def value_str(settings: QSettings, key: str, default: str = "") -> str:
+    """A stored string (the default when missing)."""
+    value = settings.value(key, default)
+    return default if value is None else str(value)
+
+
+def value_float(settings: QSettings, key: str, default: float) -> float:
+    """A stored number (the default when missing or not a number)."""
+    try:
+        return float(settings.value(key, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def value_bool(settings: QSettings, key: str, default: bool) -> bool:
+    """A stored flag (INI files store "true"/"false" as text)."""
+    value = settings.value(key, default)
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)

@@ -1,0 +1,78 @@
+"""The main window's status bar: pipeline figures, model and device, model labels, recording indicator.
+
+Figures come from the latest packet's PipelineStats (capture fps, processing fps, latency, dropped
+frames, device, runtime, model name) plus the display rate the Live tab measures. Messages (errors,
+notices) use the status bar's own message area and time out, so they never block the user.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from app.core.packets import PipelineStats
+
+MESSAGE_TIMEOUT_MS = 10_000
+
+
+def _label(tooltip: str) -> QLabel:
+    label = QLabel("")
+    label.setToolTip(tooltip)
+    label.setContentsMargins(6, 0, 6, 0)
+    return label
+
+
+class StatusPanel(QStatusBar):
+    """A QStatusBar with permanent labels for the live figures and the model's labels."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """Create the permanent labels (empty until the first update)."""
+        super().__init__(parent)
+        self.recording = _label("A recording is running: every processed frame is written to the CSV.")
+        self.recording.setStyleSheet("color: white; background: #c62828; font-weight: bold;")
+        self.recording.hide()
+        self.capture = _label("Frames per second delivered by the source.")
+        self.processing = _label("Frames per second analysed (detection + model).")
+        self.displayed = _label("Frames per second painted on screen.")
+        self.latency = _label("Capture to result, milliseconds.")
+        self.dropped = _label("Frames the analysis skipped because a newer one had arrived.")
+        self.device = _label("Runtime and device running the model.")
+        self.model = _label("The model in use.")
+        self.derived = _label("This model's valence/arousal are derived from its expression "
+                              "probabilities, not measured by a head trained on V/A labels.")
+        self.derived.setText("V/A derived")
+        self.derived.setStyleSheet("color: black; background: #f0c040;")
+        self.untrained = _label("The model has random weights: its outputs carry no meaning. Train or "
+                                "choose a trained model (Model menu).")
+        self.untrained.setText("untrained model")
+        self.untrained.setStyleSheet("color: white; background: #8e24aa;")
+        for label in (self.recording, self.capture, self.processing, self.displayed, self.latency,
+                      self.dropped, self.device, self.model, self.derived, self.untrained):
+            self.addPermanentWidget(label)
+        self.set_model_labels("", "", "measured", False)
+
+    def update_stats(self, stats: PipelineStats, displayed_fps: float) -> None:
+        """Show the figures of the latest packet and the measured display rate."""
+        self.capture.setText(f"capture {stats.capture_fps:.1f} fps")
+        self.processing.setText(f"processing {stats.processing_fps:.1f} fps")
+        self.displayed.setText(f"display {displayed_fps:.1f} fps")
+        self.latency.setText(f"latency {stats.total_ms:.0f} ms")
+        self.dropped.setText(f"dropped {stats.dropped_frames}")
+        self.device.setText(f"{stats.runtime} / {stats.device}")
+
+    def set_model_labels(self, name: str, device: str, va_source: str, untrained: bool) -> None:
+        """Show the model's name and device, and the "V/A derived" / "untrained model" labels."""
+        self.model.setText(f"model: {name}" if name else "model: (none loaded)")
+        if device:
+            self.device.setText(device)
+        self.derived.setVisible(va_source == "derived")
+        self.untrained.setVisible(bool(untrained))
+
+    def set_recording(self, active: bool, path: str = "") -> None:
+        """Show or hide the red recording indicator (with the CSV path in its tooltip)."""
+        self.recording.setText("● REC")
+        self.recording.setToolTip(f"Recording to {path}" if path else "Recording")
+        self.recording.setVisible(active)
+
+    def message(self, text: str) -> None:
+        """Show a transient, non-blocking message."""
+        self.showMessage(text, MESSAGE_TIMEOUT_MS)

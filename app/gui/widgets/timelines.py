@@ -1,0 +1,61 @@
+"""Timelines of the selected face's valence and arousal over the last 30 s, raw and smoothed.
+
+Two stacked plots with a fixed x range (-window_s .. 0 s, 0 = the latest packet) and y range -1..1;
+each holds a faint raw curve and a bold smoothed curve, created once and updated with setData.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+from app.gui.widgets.history import COLUMNS, FaceHistories
+from app.gui.widgets.palette import face_color
+
+
+class Timelines(pg.GraphicsLayoutWidget):
+    """Valence (top) and arousal (bottom) against time for one face."""
+
+    def __init__(self, parent: QWidget | None = None, window_s: float = 30.0) -> None:
+        """Create both plots and their raw/smoothed curves once."""
+        super().__init__(parent=parent)
+        self.setBackground("#1e1e1e")
+        self.window_s = float(window_s)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.raw: dict[str, pg.PlotDataItem] = {}
+        self.smoothed: dict[str, pg.PlotDataItem] = {}
+        for row, name in enumerate(("valence", "arousal")):
+            plot = self.addPlot(row=row, col=0)
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.setMouseEnabled(False, False)
+            plot.setXRange(-self.window_s, 0.0, padding=0)
+            plot.setYRange(-1.0, 1.0, padding=0.05)
+            plot.setLabel("left", name)
+            plot.addLine(y=0.0, pen=pg.mkPen((90, 90, 90)))
+            if row == 1:
+                plot.setLabel("bottom", "seconds before now")
+            self.plots[name] = plot
+            self.raw[name] = plot.plot(pen=pg.mkPen((160, 160, 160, 110), width=1))
+            self.smoothed[name] = plot.plot(pen=pg.mkPen((255, 255, 255), width=2))
+
+    def set_labels(self, va_source: str) -> None:
+        """Title the plots "V/A derived" when the model's V/A are derived from expressions."""
+        suffix = " (V/A derived)" if va_source == "derived" else ""
+        for name, plot in self.plots.items():
+            plot.setLabel("left", name + suffix)
+
+    def update_from(self, histories: FaceHistories, face_id: int | None) -> None:
+        """Draw the last `window_s` seconds of `face_id` (nothing when None or unknown)."""
+        rows = histories.window(face_id) if face_id is not None else np.zeros((0, len(COLUMNS)))  # (n,5)
+        t = rows[:, 0] - histories.latest_timestamp
+        pen = pg.mkPen(face_color(face_id or 0), width=2)
+        for name, raw_col, smooth_col in (("valence", 1, 3), ("arousal", 2, 4)):
+            self.raw[name].setData(t, rows[:, raw_col])
+            self.smoothed[name].setData(t, rows[:, smooth_col], pen=pen)
+
+    def point_count(self) -> int:
+        """Number of samples drawn in the valence timeline."""
+        x, _ = self.smoothed["valence"].getData()
+        return 0 if x is None else len(x)

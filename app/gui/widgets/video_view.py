@@ -1,0 +1,118 @@
+"""The video view: the latest frame with each face's box, id and label, and an optional attention overlay.
+
+Everything is drawn by items created once: the frame image, one box curve per palette colour (all
+boxes of that colour in one `connect="pairs"` curve), and pools of labels and overlay images that grow
+to the largest number of faces seen and are hidden when not needed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QWidget
+
+from app.core.cropping import square_region
+from app.core.packets import FramePacket
+from app.gui.widgets.attention_scale import fused_attention
+from app.gui.widgets.palette import FACE_COLORS, face_color
+
+OVERLAY_OPACITY = 0.55
+OVERLAY_SIZE = 64  # side of the fused map drawn over a face (stretched over the crop square)
+
+
+def face_text(face, va_source: str) -> str:
+    """The label of a face: id, expression and smoothed V/A (marked when the V/A is derived)."""
+    text = (f"#{face.face_id} {face.expression}  V {face.valence_smoothed:+.2f}  "
+            f"A {face.arousal_smoothed:+.2f}")
+    return text + ("  (V/A derived)" if va_source == "derived" else "")
+
+
+def _box_segments(boxes: list[tuple[int, int, int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """x and y of the 4 edges of each box as point pairs, for a connect="pairs" curve."""
+    xs, ys = [], []
+    for x, y, w, h in boxes:
+        x1, y1 = x + w, y + h
+        xs += [x, x1, x1, x1, x1, x, x, x]
+        ys += [y, y, y, y1, y1, y1, y1, y]
+    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+
+
+class VideoView(pg.GraphicsLayoutWidget):
+    """Shows frames (RGB, row-major) with face boxes, labels and an optional fused-attention overlay."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """Create the view box, the frame item and one box curve per palette colour."""
+        super().__init__(parent=parent)
+        self.setBackground("#101010")
+        self.view = self.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.image)
+        self.box_curves = [pg.PlotCurveItem(pen=pg.mkPen(face_color(c), width=2), connect="pairs")
+                           for c in range(len(FACE_COLORS))]
+        for curve in self.box_curves:
+            self.view.addItem(curve)
+        self.labels: list[pg.TextItem] = []
+        self.overlays: list[pg.ImageItem] = []
+        self._lut = pg.colormap.get("inferno").getLookupTable(0.0, 1.0, 256)
+        self.show_attention = False
+        self.crop_margin = 0.25  # ModelConfig.crop_margin of the model in use (where crops come from)
+        self._frame_shape: tuple[int, ...] | None = None
+        self.message = pg.TextItem("", color=(220, 220, 220), anchor=(0.5, 0.5))
+        self.view.addItem(self.message)
+
+    def show_message(self, text: str) -> None:
+        """Write `text` in the middle of the view (e.g. why no video is shown); empty hides it."""
+        self.message.setText(text)
+        rect = self.image.boundingRect() if self._frame_shape else QRectF(0, 0, 640, 480)
+        self.message.setPos(rect.center())
+        if not self._frame_shape:
+            self.view.setRange(rect, padding=0)
+
+    def _label(self, i: int) -> pg.TextItem:
+        while len(self.labels) <= i:
+            label = pg.TextItem("", anchor=(0.0, 1.0), fill=pg.mkBrush(0, 0, 0, 160))
+            self.view.addItem(label)
+            self.labels.append(label)
+        return self.labels[i]
+
+    def _overlay(self, i: int) -> pg.ImageItem:
+        while len(self.overlays) <= i:
+            item = pg.ImageItem(axisOrder="row-major")
+            item.setLookupTable(self._lut)
+            item.setOpacity(OVERLAY_OPACITY)
+            self.view.addItem(item)
+            self.overlays.append(item)
+        return self.overlays[i]
+
+    def update_from(self, packet: FramePacket) -> None:
+        """Draw the packet's frame, boxes, labels and (when enabled) attention overlays."""
+        frame = packet.frame
+        self.image.setImage(frame, autoLevels=False, levels=(0, 255))
+        if frame.shape != self._frame_shape:
+            self._frame_shape = frame.shape
+            self.view.setRange(QRectF(0, 0, frame.shape[1], frame.shape[0]), padding=0)
+        per_color: list[list[tuple[int, int, int, int]]] = [[] for _ in FACE_COLORS]
+        for i, face in enumerate(packet.faces):
+            x, y, w, h = (int(v) for v in face.box)
+            per_color[face.face_id % len(FACE_COLORS)].append((x, y, w, h))
+            label = self._label(i)
+            label.setText(face_text(face, packet.va_source), color=face_color(face.face_id))
+            label.setPos(x, y)
+            label.show()
+            overlay = self._overlay(i)
+            if self.show_attention:
+                sx, sy, side, _ = square_region(face.box, self.crop_margin)
+                heat = fused_attention(face.spatial_attention, face.layer_attention, OVERLAY_SIZE)
+                overlay.setImage(heat, autoLevels=False, levels=(0.0, 1.0))
+                overlay.setRect(QRectF(sx, sy, side, side))
+                overlay.show()
+            else:
+                overlay.hide()
+        for curve, boxes in zip(self.box_curves, per_color, strict=True):
+            x, y = _box_segments(boxes)
+            curve.setData(x, y, connect="pairs")
+        for item in self.labels[len(packet.faces):] + self.overlays[len(packet.faces):]:
+            item.hide()
+        if self.message.toPlainText():
+            self.message.setText("")

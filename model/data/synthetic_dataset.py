@@ -1,0 +1,118 @@
+"""Writing synthetic faces in the AffectNet layout: DIR/<split>.csv and DIR/images/<split>/NNN/NNNNNN.jpg.
+
+Every image is drawn from its own random stream, seeded by (seed, split, index), so a dataset is the same
+for the same seed and count whatever the number of worker processes, and the training and validation
+splits of one seed never share a stream (the split is part of the seed).
+"""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import os
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from model.config import CLASS_NAMES
+from model.data.affectnet import AFFECTNET_COLUMNS
+from model.data.synthetic import render_face
+
+SPLIT_STREAMS = {"training": 0, "validation": 1}  # seed space of each split
+_IMAGE_STREAM, _CLASS_ORDER_STREAM = 0, 1
+_JPEG_QUALITY = 95
+
+
+@dataclass(frozen=True)
+class SynthSummary:
+    """What `generate_dataset` wrote."""
+
+    csv_path: Path
+    count: int
+    split: str
+    seed: int
+    size: int
+    seconds: float
+    class_counts: dict[str, int]
+
+
+def class_order(n: int, seed: int, split: str) -> np.ndarray:
+    """(n,) class codes, each class n/8 times (+-1), in a seeded random order."""
+    rng = np.random.default_rng([seed, SPLIT_STREAMS[split], _CLASS_ORDER_STREAM])
+    return rng.permutation(np.arange(n) % len(CLASS_NAMES))
+
+
+def image_rng(seed: int, split: str, index: int) -> np.random.Generator:
+    """The random stream that draws image `index` of `split`."""
+    return np.random.default_rng([seed, SPLIT_STREAMS[split], _IMAGE_STREAM, index])
+
+
+def generate_dataset(
+    out_dir: str | Path,
+    n: int,
+    seed: int = 0,
+    split: str = "training",
+    size: int = 112,
+    overwrite: bool = False,
+    workers: int = 1,
+) -> SynthSummary:
+    """Draw `n` faces of `size` px and write them with DIR/<split>.csv in the AffectNet layout.
+
+    Refuses to replace an existing <split>.csv unless `overwrite`; then DIR/images/<split>/ is removed
+    first. The CSV is written last, through a temporary file, so a stopped run leaves no half CSV.
+    """
+    if split not in SPLIT_STREAMS:
+        raise ValueError(f"split must be one of {tuple(SPLIT_STREAMS)}, not {split!r}")
+    if n < 1 or seed < 0 or size < 32:
+        raise ValueError(f"need n >= 1, seed >= 0 and size >= 32 (got n={n}, seed={seed}, size={size})")
+    out_dir = Path(out_dir)
+    csv_path = out_dir / f"{split}.csv"
+    image_dir = out_dir / "images" / split
+    if csv_path.exists() and not overwrite:
+        raise FileExistsError(f"{csv_path} exists; choose another --out or pass --overwrite to replace it")
+    if image_dir.exists():
+        shutil.rmtree(image_dir)
+    start = time.perf_counter()
+    classes = class_order(n, seed, split)
+    jobs = [(out_dir, seed, split, size, i, int(classes[i])) for i in range(n)]
+    if workers > 1:
+        with multiprocessing.get_context().Pool(workers) as pool:
+            rows = pool.map(_write_one, jobs, chunksize=64)
+    else:
+        rows = [_write_one(job) for job in jobs]
+    tmp = csv_path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(AFFECTNET_COLUMNS)
+        writer.writerows(rows)
+    os.replace(tmp, csv_path)
+    counts = Counter(int(c) for c in classes)
+    return SynthSummary(
+        csv_path=csv_path,
+        count=n,
+        split=split,
+        seed=seed,
+        size=size,
+        seconds=time.perf_counter() - start,
+        class_counts={name: counts[code] for code, name in enumerate(CLASS_NAMES)},
+    )
+
+
+def _write_one(job: tuple) -> list:
+    """Render face `index` of class `expression`, write its JPEG, return its AffectNet CSV row."""
+    out_dir, seed, split, size, index, expression = job
+    face = render_face(image_rng(seed, split, index), expression, size)
+    rel = Path("images") / split / f"{index // 1000:03d}" / f"{index:06d}.jpg"
+    path = out_dir / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, data = cv2.imencode(".jpg", face.image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY])
+    if not ok:
+        raise OSError(f"OpenCV could not encode {path}")
+    data.tofile(str(path))
+    x, y, w, h = face.box
+    return [rel.as_posix(), x, y, w, h, "", face.expression, f"{face.valence:.6f}", f"{face.arousal:.6f}"]

@@ -1,0 +1,207 @@
+"""The Live tab driven like a user would: a generated two-face video stands in for the webcam."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core.packets import FramePacket, PipelineState
+from app.gui.live_tab import LiveTab
+from app.gui.widgets.attention_scale import attention_display
+
+WAIT_MS = 90_000  # generous: the 2-core CI machine is shared
+
+
+@pytest.fixture
+def make_tab(qtbot, gui_settings, tiny_models, two_face_video):
+    """A factory of Live tabs on the two-face video with tiny model "a"; every tab is shut down."""
+    tabs: list[LiveTab] = []
+
+    def make(model: str = "a") -> LiveTab:
+        gui_settings.setValue("model/path", str(tiny_models[model]))
+        gui_settings.setValue("live/source", f"video:{two_face_video}")
+        tab = LiveTab(gui_settings)
+        qtbot.addWidget(tab)
+        tab.resize(1300, 850)
+        tab.show()
+        tabs.append(tab)
+        return tab
+
+    yield make
+    for tab in tabs:
+        tab.shutdown()
+
+
+def start_and_wait_for_faces(qtbot, tab: LiveTab, painted: int = 3) -> None:
+    """Start the source and wait until `painted` packets with faces were painted."""
+    tab.start_button.click()
+    qtbot.waitUntil(lambda: tab.painted_packet is not None and len(tab.painted_packet.faces) > 0
+                    and tab.frames_painted >= painted, timeout=WAIT_MS)
+
+
+def stop_and_settle(qtbot, tab: LiveTab) -> FramePacket:
+    """Stop the pipeline, deliver the packets still queued and paint the last one; returns it."""
+    tab.stop()
+    qtbot.wait(50)  # queued packet signals reach the GUI thread
+    tab.paint()
+    assert tab.painted_packet is tab.latest
+    return tab.latest
+
+
+def test_live_run_draws_each_face_from_the_latest_packet(qtbot, make_tab) -> None:
+    tab = make_tab()
+    start_and_wait_for_faces(qtbot, tab)
+    trail_before, timeline_before = tab.circumplex.trail_length(), tab.timelines.point_count()
+    received = tab.packets_received
+    qtbot.waitUntil(lambda: tab.packets_received >= received + 4, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: tab.painted_packet is tab.latest, timeout=WAIT_MS)
+    assert tab.circumplex.trail_length() > trail_before  # trails grow
+    assert tab.timelines.point_count() > timeline_before  # timelines grow
+    packet = stop_and_settle(qtbot, tab)
+    assert len(packet.faces) == 2  # the video shows two faces
+
+    points = tab.circumplex.current_points()
+    assert set(points) == {f.face_id for f in packet.faces}
+    for face in packet.faces:
+        assert points[face.face_id] == pytest.approx((face.valence_smoothed, face.arousal_smoothed), abs=1e-6)
+
+    face = next(f for f in packet.faces if f.face_id == tab.selected_face())
+    for layer, item in enumerate(tab.attention.maps):
+        np.testing.assert_allclose(item.image, attention_display(face.spatial_attention[layer]), atol=1e-7)
+        assert item.levels is not None and tuple(np.ravel(item.levels)) == (0.0, 1.0)
+        assert item.mapRectToParent(item.boundingRect()).width() == face.crop.shape[1]  # over the crop
+    np.testing.assert_allclose(tab.attention.bars.opts["height"], face.layer_attention, atol=1e-7)
+    np.testing.assert_allclose(tab.expressions.values(), face.probabilities, atol=1e-7)
+    labels = [label.toPlainText() for label in tab.video.labels if label.isVisible()]
+    for f in packet.faces:  # each face labelled with its id, expression and smoothed V/A
+        assert f"#{f.face_id} {f.expression}  V {f.valence_smoothed:+.2f}  A {f.arousal_smoothed:+.2f}" in labels
+    assert tab.start_button.text() == "Start"
+
+
+def test_selecting_another_face_shows_its_attention(qtbot, make_tab) -> None:
+    tab = make_tab()
+    start_and_wait_for_faces(qtbot, tab)
+    packet = stop_and_settle(qtbot, tab)
+    other = next(f for f in packet.faces if f.face_id != tab.selected_face())
+    tab.face_choice.setCurrentIndex(tab.face_choice.findData(other.face_id))
+    tab.paint()
+    assert tab.selected_face() == other.face_id
+    np.testing.assert_allclose(tab.attention.maps[3].image, attention_display(other.spatial_attention[3]))
+    np.testing.assert_allclose(tab.expressions.values(), other.probabilities, atol=1e-7)
+
+
+def test_recording_writes_every_packet_and_shows_the_summary(qtbot, make_tab, tmp_path: Path) -> None:
+    tab = make_tab()
+    tab.recording.folder.setText(str(tmp_path))
+    tab.recording.participant.setText("P07")
+    packets: list[FramePacket] = []
+    tab.bridge.packet_ready.connect(packets.append)
+    start_and_wait_for_faces(qtbot, tab, painted=1)
+    tab.recording.record_button.click()
+    qtbot.waitUntil(lambda: tab.recording_path != "", timeout=WAIT_MS)
+    assert tab.recording.indicator.isVisible()
+    assert tab.recording.csv_path.text() == tab.recording_path
+    csv_path = Path(tab.recording_path)
+    assert csv_path.parent == tmp_path and csv_path.name.startswith("P07_")
+    tab.recording.marker_text.setText("stimulus on")
+    tab.recording.marker_button.click()
+    seen = tab.packets_received
+    qtbot.waitUntil(lambda: tab.packets_received >= seen + 4, timeout=WAIT_MS)
+    tab.recording.record_button.click()
+    qtbot.waitUntil(lambda: tab.last_summary is not None, timeout=WAIT_MS)
+    assert not tab.recording.indicator.isVisible()
+    stop_and_settle(qtbot, tab)
+
+    with csv_path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and {r["participant"] for r in rows} == {"P07"}
+    by_frame = {p.frame_index: p for p in packets}
+    for row in rows:  # every row is a face of a packet the GUI received, with its values
+        packet = by_frame[int(row["frame"])]
+        if row["status"] == "no_face":
+            assert not packet.faces
+            continue
+        face = next(f for f in packet.faces if f.face_id == int(row["face_id"]))
+        assert float(row["valence"]) == pytest.approx(face.valence, abs=1e-6)
+        assert float(row["arousal"]) == pytest.approx(face.arousal, abs=1e-6)
+    assert any(r["marker"] == "stimulus on" for r in rows)
+    summary = json.loads(csv_path.with_name(f"{csv_path.stem}.summary.json").read_text())
+    assert summary == tab.last_summary
+    assert {f["face_id"] for f in summary["faces"]} == {int(r["face_id"]) for r in rows if r["face_id"]}
+    text = tab.summary_view.toPlainText()
+    assert "Session summary" in text and "dominant expression" in text
+
+
+def test_calibration_counts_down_then_draws_the_baseline(qtbot, make_tab) -> None:
+    tab = make_tab()
+    start_and_wait_for_faces(qtbot, tab)
+    tab.calibration.seconds.setValue(1.0)
+    tab.calibration.calibrate_button.click()
+    assert "neutral face" in tab.calibration.countdown.text()
+    qtbot.waitUntil(lambda: tab.painted_packet is not None and tab.painted_packet.faces
+                    and all(f.valence_corrected is not None for f in tab.painted_packet.faces),
+                    timeout=WAIT_MS)
+    packet = stop_and_settle(qtbot, tab)
+    assert "calibrated" in tab.calibration.countdown.text()
+    x, y = tab.circumplex.baselines.getData()
+    expected = sorted((f.valence_smoothed - f.valence_corrected, f.arousal_smoothed - f.arousal_corrected)
+                      for f in packet.faces if f.valence_corrected is not None)
+    np.testing.assert_allclose(sorted(zip(x, y, strict=True)), np.clip(expected, -1, 1), atol=1e-6)
+
+
+def test_switching_model_while_running_relabels_everything(qtbot, make_tab) -> None:
+    tab = make_tab("a")
+    start_and_wait_for_faces(qtbot, tab, painted=1)
+    assert tab.model_name == "tiny A" and tab.va_source == "measured"
+    assert "V/A derived" not in (tab.circumplex.getPlotItem().titleLabel.text or "")
+    path_b = tab.settings.value("model/path").replace("tiny_a", "tiny_b")
+    tab.models.path.setText(path_b)
+    tab.models.apply_button.click()
+    qtbot.waitUntil(lambda: tab.painted_packet is not None and tab.painted_packet.stats.model_name == "tiny B",
+                    timeout=WAIT_MS)
+    assert tab.painted_packet.va_source == "derived"
+    assert "V/A derived" in tab.circumplex.getPlotItem().titleLabel.text
+    assert "V/A derived" in tab.timelines.plots["valence"].getAxis("left").labelText
+    assert "V/A derived" in tab.models.info.text() and "untrained" in tab.models.info.text()
+    tab.stop()
+    assert tab.settings.value("model/path") == path_b  # remembered for the next run
+
+
+def test_missing_camera_is_explained_in_the_window(qtbot, make_tab) -> None:
+    tab = make_tab()
+    messages: list[str] = []
+    tab.status_message.connect(messages.append)
+    tab.set_source_spec("camera:9")
+    tab.start_button.click()
+    qtbot.waitUntil(lambda: tab.pipeline.state is PipelineState.FAULTED, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: tab.start_button.text() == "Start", timeout=WAIT_MS)
+    assert "camera 9" in tab.video.message.toPlainText().lower()
+    assert any("Could not open camera 9" in m for m in messages)
+    assert tab.source_picker.isEnabled()
+
+
+def test_missing_model_file_is_refused_with_a_message(qtbot, make_tab, tmp_path: Path) -> None:
+    tab = make_tab()
+    messages: list[str] = []
+    tab.status_message.connect(messages.append)
+    before = tab.models.choice()
+    tab.apply_model(str(tmp_path / "nope.pt"), "torch", "cpu")
+    assert any("nope.pt does not exist" in m for m in messages)
+    assert tab.models.choice() == before
+
+
+def test_choices_are_remembered_between_runs(qtbot, make_tab) -> None:
+    tab = make_tab()
+    tab.smoothing.set_current("one_euro", {"min_cutoff": 0.7, "beta": 2.5, "d_cutoff": 1.5})
+    tab.recording.participant.setText("P11")
+    tab.overlay_box.setChecked(True)
+    tab.shutdown()
+    again = make_tab()
+    assert again.smoothing.current() == ("one_euro", {"min_cutoff": 0.7, "beta": 2.5, "d_cutoff": 1.5})
+    assert again.recording.participant.text() == "P11"
+    assert again.overlay_box.isChecked() and again.video.show_attention
+    assert again.source_picker.spec().startswith("video:")
