@@ -7,6 +7,7 @@ takes RGB face crops (uint8 or float in 0..255) and returns probabilities in its
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -65,7 +66,7 @@ def _pad_to_square(image: torch.Tensor) -> torch.Tensor:
     """(1,3,H,W) -> (1,3,L,L), L = max(H,W), zero padding split evenly (tfjs `padToSquare`, centred)."""
     h, w = image.shape[2:]
     diff = abs(h - w)
-    after = round(diff * 0.5)
+    after = math.floor(diff * 0.5 + 0.5)  # JavaScript's Math.round, as face-api
     before = diff - after
     pad = (before, after, 0, 0) if h > w else (0, 0, before, after)
     return F.pad(image, pad)  # (1,3,L,L)

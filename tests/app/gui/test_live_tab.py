@@ -10,10 +10,17 @@ import numpy as np
 import pytest
 
 from app.core.packets import FramePacket, PipelineState
+from app.core.pipeline import LivePipeline, PipelineSettings
 from app.gui.live_tab import LiveTab
 from app.gui.widgets.attention_scale import attention_display
 
 WAIT_MS = 90_000  # generous: the 2-core CI machine is shared
+
+
+def patient_pipeline(**kwargs) -> LivePipeline:
+    """A LivePipeline whose tracker keeps face ids across long gaps, so a CPU slowed down by other jobs
+    (a few frames per second) still sees the same two faces from frame to frame."""
+    return LivePipeline(settings=PipelineSettings(track_timeout_s=30.0, track_iou=0.1), **kwargs)
 
 
 @pytest.fixture
@@ -24,7 +31,7 @@ def make_tab(qtbot, gui_settings, tiny_models, two_face_video):
     def make(model: str = "a") -> LiveTab:
         gui_settings.setValue("model/path", str(tiny_models[model]))
         gui_settings.setValue("live/source", f"video:{two_face_video}")
-        tab = LiveTab(gui_settings)
+        tab = LiveTab(gui_settings, pipeline_factory=patient_pipeline)
         qtbot.addWidget(tab)
         tab.resize(1300, 850)
         tab.show()
