@@ -133,12 +133,12 @@ def save_checkpoint(path: str | Path, model: TwoAttTwoMt, metadata: dict[str, An
     return path
 
 
-def _read_payload(path: Path, map_location: str | torch.device) -> Any:
-    """torch.load with weights_only=True, turning every failure into a CheckpointError naming the file."""
+def _read_payload(path: Path) -> Any:
+    """torch.load (to the CPU, weights_only=True); every failure becomes a CheckpointError naming the file."""
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; {_HOW_TO_FIX}")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if zipfile.is_zipfile(path):  # a well-formed torch file whose pickle names non-plain objects
             found = re.search(r"GLOBAL ([\w.]+)", str(exc))
@@ -213,7 +213,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     carrying a pickle payload (refused without executing it).
     """
     path = Path(path)
-    payload = _read_payload(path, map_location)
+    payload = _read_payload(path)
     _check_payload(path, payload)
     try:
         # The file's own tensors are the weights: nothing else (ImageNet files, local paths) is read.

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from model.checkpoint import FORMAT_MARKER, FORMAT_VERSION, complete_metadata
+from model.config import ModelConfig
 from model.network import TwoAttTwoMt
 
 DEFAULT_OPSET = 17
@@ -48,6 +49,7 @@ META_FORMAT_VERSION = "affectscope_format_version"
 META_CONFIG = "model_config"
 META_CLASS_NAMES = "class_names"
 META_METADATA = "checkpoint_metadata"
+META_PREPROCESSING = "preprocessing"  # for other tools; this app reads model_config
 
 
 class ExportError(RuntimeError):
@@ -127,6 +129,18 @@ def export_graph(
         )
 
 
+def preprocessing_description(config: ModelConfig) -> dict[str, Any]:
+    """How to turn an image into the `image` input, spelled out for tools that do not use this code."""
+    return {
+        "input": f"{INPUT_NAME} float32 (batch, 3, {config.input_size}, {config.input_size}), NCHW, RGB",
+        "steps": "uint8 RGB crop -> /255 -> bilinear antialiased resize to input_size -> (x - mean) / std",
+        "input_size": config.input_size,
+        "mean": list(config.mean),
+        "std": list(config.std),
+        "crop_margin": config.crop_margin,
+    }
+
+
 def _metadata_props(model: TwoAttTwoMt, metadata: dict[str, Any]) -> dict[str, str]:
     """The string key/values written into the ONNX file's metadata_props."""
     return {
@@ -135,6 +149,7 @@ def _metadata_props(model: TwoAttTwoMt, metadata: dict[str, Any]) -> dict[str, s
         META_CONFIG: json.dumps(model.config.to_dict()),
         META_CLASS_NAMES: json.dumps(list(model.config.class_names)),
         META_METADATA: json.dumps(metadata),
+        META_PREPROCESSING: json.dumps(preprocessing_description(model.config)),
     }
 
 

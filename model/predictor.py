@@ -62,18 +62,37 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
+def _torch_device(device: str) -> torch.device:
+    """`device` ("cpu", "cuda", "cuda:N") as a torch.device, or a PredictorError saying what to use."""
+    if device != "cpu" and not device.startswith("cuda"):
+        raise PredictorError(f"unknown device {device!r}; use 'cpu' or 'cuda'")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise PredictorError(
+            f"device {device!r} requested but torch sees no CUDA GPU (this torch build is "
+            f"{torch.__version__}); use device 'cpu' or install a CUDA build of torch"
+        )
+    return torch.device(device)
+
+
+def _onnx_providers(device: str) -> list[str]:
+    """onnxruntime execution providers for `device`, or a PredictorError saying what to use instead."""
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if not device.startswith("cuda"):
+        raise PredictorError(f"unknown device {device!r}; use 'cpu' or 'cuda'")
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        raise PredictorError(
+            f"device {device!r} requested but this onnxruntime has no CUDAExecutionProvider "
+            f"(available: {ort.get_available_providers()}); use device 'cpu' or install onnxruntime-gpu"
+        )
+    return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
 class _TorchRuntime:
     """Eager torch forward pass under inference_mode on "cpu" or "cuda[:N]"."""
 
     def __init__(self, model: TwoAttTwoMt, device: str) -> None:
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise PredictorError(
-                f"device {device!r} requested but torch sees no CUDA GPU (this torch build is "
-                f"{torch.__version__}); use device 'cpu' or install a CUDA build of torch"
-            )
-        if device != "cpu" and not device.startswith("cuda"):
-            raise PredictorError(f"unknown device {device!r}; use 'cpu' or 'cuda'")
-        self.device = torch.device(device)
+        self.device = _torch_device(device)
         self.model = model.to(self.device).eval()
 
     def run(self, images: torch.Tensor) -> dict[str, np.ndarray]:
@@ -93,18 +112,7 @@ class _OnnxRuntime:
     """onnxruntime session on CPUExecutionProvider, or CUDAExecutionProvider for device "cuda"."""
 
     def __init__(self, path: Path, device: str) -> None:
-        if device == "cpu":
-            providers = ["CPUExecutionProvider"]
-        elif device.startswith("cuda"):
-            if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise PredictorError(
-                    f"device {device!r} requested but this onnxruntime has no CUDAExecutionProvider "
-                    f"(available: {ort.get_available_providers()}); use device 'cpu' or install "
-                    "onnxruntime-gpu"
-                )
-            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-        else:
-            raise PredictorError(f"unknown device {device!r}; use 'cpu' or 'cuda'")
+        providers = _onnx_providers(device)
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()  # same thread budget as the torch runtime
         self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
@@ -239,10 +247,15 @@ def load_predictor(
 
     runtime "torch" runs the network eagerly on `device` ("cpu"/"cuda"); runtime "onnx" runs it in
     onnxruntime (a .pt source is exported once and cached by its sha256 under `onnx_cache_dir()`).
-    `metadata` applies to an in-memory model only (a file carries its own).
+    `metadata` applies to an in-memory model only (a file carries its own); such a model is put in
+    eval mode and moved to `device` in place.
     """
     if runtime not in RUNTIMES:
         raise PredictorError(f"unknown runtime {runtime!r}; choose one of {RUNTIMES}")
+    if runtime == "torch":  # a device that cannot work fails here, before any loading or export
+        _torch_device(device)
+    else:
+        _onnx_providers(device)
     if isinstance(source, TwoAttTwoMt):
         meta = complete_metadata(metadata, source.config)
         if runtime == "torch":

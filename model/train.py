@@ -716,8 +716,8 @@ class _Run:
 
     def events(self) -> Iterator[TrainEvent]:
         """Run every stage not yet completed, yielding progress events."""
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         if self.ctx.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / "options.json").write_text(
                 json.dumps(_json_safe(self.options.to_json()), indent=2)
             )

@@ -204,13 +204,13 @@ def _prepare_reference(workdir: Path) -> _Subject:
     import torch
 
     from model.efficientnet import efficientnet_b0_classifier
-    from model.export import export_graph
+    from model.export import DEFAULT_OPSET, export_graph
 
     torch.manual_seed(0)
     model = efficientnet_b0_classifier().eval()
     path = workdir / "efficientnet_b0_reference.onnx"
     example = torch.randn(2, 3, REFERENCE_SIZE, REFERENCE_SIZE)  # (2,3,S,S)
-    export_graph(model, example, path, ("logits",), opset=17)
+    export_graph(model, example, path, ("logits",), opset=DEFAULT_OPSET)
     params = sum(p.numel() for p in model.parameters())
     return _Subject(REFERENCE, "efficientnet_b0", REFERENCE_SIZE, params, model, _onnx_session(path), None)
 

@@ -59,7 +59,8 @@ class AboutDialog(QDialog):
         about = (f"# AffectScope {app_version()}\n\nContinuous valence/arousal and the 8 AffectNet "
                  "expressions with the 2Att-2Mt network (Wang et al., arXiv:1811.12139), offline.\n\n"
                  f"**Model in use:** {model_summary}\n")
-        for title, text in (("About", about), ("Model card", model_card_text()), ("Licences", licences_text())):
+        pages = (("About", about), ("Model card", model_card_text()), ("Licences", licences_text()))
+        for title, text in pages:
             view = QTextBrowser()
             view.setOpenExternalLinks(True)
             view.setMarkdown(text)

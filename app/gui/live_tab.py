@@ -115,6 +115,8 @@ class LiveTab(QWidget):
         )
         kind, params = self.smoothing.current()
         self.pipeline.set_smoothing(kind, **params)
+        self.video.show_attention = self.overlay_box.isChecked()
+        self._connect_controls()
         self.bridge.packet_ready.connect(self.on_packet)
         self.bridge.event_ready.connect(self.on_event)
         self.bridge.job_done.connect(self.on_job_done)
@@ -188,6 +190,7 @@ class LiveTab(QWidget):
         layout.addLayout(top)
         layout.addWidget(body, 1)
 
+    def _connect_controls(self) -> None:
         self.start_button.clicked.connect(self.toggle_running)
         self.face_choice.currentIndexChanged.connect(self._on_face_chosen)
         self.overlay_box.toggled.connect(self._on_overlay_toggled)

@@ -94,7 +94,8 @@ class MainWindow(QMainWindow):
 
         view_menu = bar.addMenu("&View")
         for index, name in enumerate(("&Live", "&Images", "&Training")):
-            self._action(view_menu, name, lambda _=False, i=index: self.tabs.setCurrentIndex(i), f"Ctrl+{index + 1}")
+            self._action(view_menu, name, lambda _=False, i=index: self.tabs.setCurrentIndex(i),
+                         f"Ctrl+{index + 1}")
         view_menu.addSeparator()
         self.overlay_action = self._action(view_menu, "&Attention overlay", live.overlay_box.setChecked)
         self.overlay_action.setCheckable(True)

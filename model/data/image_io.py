@@ -81,6 +81,8 @@ def _jpeg_size(handle) -> tuple[int, int] | None:
             code = nxt[0]
         if code in (0xD8, 0x01) or 0xD0 <= code <= 0xD7:  # markers without a length field
             continue
+        if code in (0xD9, 0xDA):  # end of image or start of scan before any frame header: broken file
+            return None
         raw_length = handle.read(2)
         if len(raw_length) < 2:
             return None
@@ -99,8 +101,7 @@ def _jpeg_size(handle) -> tuple[int, int] | None:
             segment = handle.read(length - 2)
             orientation = _exif_orientation(segment) or orientation
             continue
-        if code == 0xDA:  # start of scan before any frame header: broken file
-            return None
+
         handle.seek(length - 2, 1)
 
 

@@ -63,8 +63,9 @@ def generate_dataset(
 ) -> SynthSummary:
     """Draw `n` faces of `size` px and write them with DIR/<split>.csv in the AffectNet layout.
 
-    Refuses to replace an existing <split>.csv unless `overwrite`; then DIR/images/<split>/ is removed
-    first. The CSV is written last, through a temporary file, so a stopped run leaves no half CSV.
+    Refuses to replace an existing <split>.csv unless `overwrite`. DIR/images/<split>/ is emptied first
+    (old images, or those of an interrupted run). The CSV is written last, through a temporary file, so
+    a stopped run leaves no half CSV.
     """
     if split not in SPLIT_STREAMS:
         raise ValueError(f"split must be one of {tuple(SPLIT_STREAMS)}, not {split!r}")

@@ -62,6 +62,8 @@ def test_metadata_carries_config_class_names_and_model_metadata(exported):
     meta = json.loads(props["checkpoint_metadata"])
     assert (meta["name"], meta["va_source"], meta["untrained"]) == ("exported", "derived", True)
     assert props["affectscope_format"] == "affectscope-2att2mt"
+    steps = json.loads(props["preprocessing"])
+    assert (steps["input_size"], steps["mean"], steps["std"]) == (SIZE, list(config.mean), list(config.std))
 
 
 def test_parity_with_torch_for_batch_1_and_3(exported):

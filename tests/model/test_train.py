@@ -37,7 +37,9 @@ class TinyFaces(Dataset):
         g = torch.Generator().manual_seed(seed)
         self.images = torch.randn(n, 3, size, size, generator=g)  # (N,3,S,S)
         self.expression = (np.arange(n) + seed) % 8  # (N,) every class, balanced when n % 8 == 0
-        self.va = np.stack([np.linspace(-0.9, 0.9, n), np.cos(np.arange(n) + seed)], axis=1).astype(np.float32)
+        self.va = np.stack([np.linspace(-0.9, 0.9, n), np.cos(np.arange(n) + seed)], axis=1).astype(
+            np.float32
+        )
         self.skip_counts = {"missing_image": seed}
 
     def __len__(self) -> int:
@@ -112,10 +114,21 @@ def test_two_stage_run_cancel_at_stage_two_then_resume(tmp_path, monkeypatch):
             cancel.set()
     kinds = [type(e).__name__ for e in events]
     assert kinds == [
-        "RunStarted", "StageStarted",
-        "StepDone", "StepDone", "EpochDone", "CheckpointWritten", "CheckpointWritten",
-        "StepDone", "StepDone", "EpochDone", "CheckpointWritten",
-        "StageDone", "StageStarted", "CheckpointWritten", "Cancelled",
+        "RunStarted",
+        "StageStarted",
+        "StepDone",
+        "StepDone",
+        "EpochDone",
+        "CheckpointWritten",
+        "CheckpointWritten",
+        "StepDone",
+        "StepDone",
+        "EpochDone",
+        "CheckpointWritten",
+        "StageDone",
+        "StageStarted",
+        "CheckpointWritten",
+        "Cancelled",
     ]
     started = events[0]
     assert isinstance(started, RunStarted) and (started.n_train, started.n_val) == (8, 8)

@@ -85,7 +85,8 @@ def test_live_run_draws_each_face_from_the_latest_packet(qtbot, make_tab) -> Non
     np.testing.assert_allclose(tab.expressions.values(), face.probabilities, atol=1e-7)
     labels = [label.toPlainText() for label in tab.video.labels if label.isVisible()]
     for f in packet.faces:  # each face labelled with its id, expression and smoothed V/A
-        assert f"#{f.face_id} {f.expression}  V {f.valence_smoothed:+.2f}  A {f.arousal_smoothed:+.2f}" in labels
+        text = f"#{f.face_id} {f.expression}  V {f.valence_smoothed:+.2f}  A {f.arousal_smoothed:+.2f}"
+        assert text in labels
     assert tab.start_button.text() == "Start"
 
 
@@ -168,8 +169,8 @@ def test_switching_model_while_running_relabels_everything(qtbot, make_tab) -> N
     path_b = tab.settings.value("model/path").replace("tiny_a", "tiny_b")
     tab.models.path.setText(path_b)
     tab.models.apply_button.click()
-    qtbot.waitUntil(lambda: tab.painted_packet is not None and tab.painted_packet.stats.model_name == "tiny B",
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: tab.painted_packet is not None
+                    and tab.painted_packet.stats.model_name == "tiny B", timeout=WAIT_MS)
     assert tab.painted_packet.va_source == "derived"
     assert "V/A derived" in tab.circumplex.getPlotItem().titleLabel.text
     assert "V/A derived" in tab.timelines.plots["valence"].getAxis("left").labelText

@@ -1,0 +1,55 @@
+"""Starting the application: no display, cv2's Qt variables, settings files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.gui import app as gui_app
+from app.gui.app import EXIT_NO_DISPLAY, GuiOptions, clean_qt_environment, display_problem, run_gui
+
+
+@pytest.fixture
+def linux_without_display(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gui_app.sys, "platform", "linux")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_no_display_prints_what_to_do_and_exits_2(linux_without_display, capsys) -> None:
+    assert run_gui(GuiOptions()) == EXIT_NO_DISPLAY
+    err = capsys.readouterr().err
+    assert "no display found" in err and "xvfb-run" in err and "QT_QPA_PLATFORM=offscreen" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("env", [{"DISPLAY": ":0"}, {"WAYLAND_DISPLAY": "wayland-0"},
+                                 {"QT_QPA_PLATFORM": "offscreen"}])
+def test_a_display_or_a_headless_platform_is_enough(linux_without_display, monkeypatch, env) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert display_problem() is None
+
+
+def test_cv2_qt_paths_are_removed_before_qt_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cv2  # noqa: F401 - the import is what sets the variables
+
+    monkeypatch.setenv("QT_QPA_PLATFORM_PLUGIN_PATH", "/somewhere/cv2/qt/plugins")
+    monkeypatch.setenv("QT_QPA_FONTDIR", "/somewhere/cv2/qt/fonts")
+    clean_qt_environment()
+    import os
+
+    assert "QT_QPA_PLATFORM_PLUGIN_PATH" not in os.environ and "QT_QPA_FONTDIR" not in os.environ
+
+
+def test_settings_file_round_trip(tmp_path: Path) -> None:
+    from app.gui.settings import open_settings, value_bool, value_float
+
+    settings = open_settings(tmp_path / "s.ini")
+    settings.setValue("live/attention_overlay", True)
+    settings.setValue("live/ema_alpha", 0.4)
+    settings.sync()
+    again = open_settings(tmp_path / "s.ini")
+    assert value_bool(again, "live/attention_overlay", False) is True
+    assert value_float(again, "live/ema_alpha", 0.3) == 0.4

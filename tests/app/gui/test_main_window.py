@@ -1,0 +1,114 @@
+"""The main window: tabs, menus and shortcuts, status bar, log, About, remembered geometry."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QKeySequence
+
+from app.gui.about import MODEL_CARD, AboutDialog
+from app.gui.main_window import MainWindow
+
+WAIT_MS = 90_000
+
+
+@pytest.fixture
+def make_window(qtbot, gui_settings, tiny_models, two_face_video):
+    """A factory of main windows on the two-face video with tiny model "a"; all closed at the end."""
+    windows: list[MainWindow] = []
+
+    def make() -> MainWindow:
+        gui_settings.setValue("model/path", str(tiny_models["a"]))
+        gui_settings.setValue("live/source", f"video:{two_face_video}")
+        window = MainWindow(gui_settings)
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+
+
+def _action(window: MainWindow, text: str):
+    return next(a for a in window.findChildren(type(window.start_action)) if a.text().replace("&", "") == text)
+
+
+def test_tabs_and_the_usual_shortcuts(make_window) -> None:
+    window = make_window()
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Live", "Images", "Training"]
+    expected = {"Open video…": QKeySequence.StandardKey.Open, "Record / stop recording": "Ctrl+R",
+                "Add marker": "M", "Start / stop": "Space", "Quit": QKeySequence.StandardKey.Quit}
+    for text, key in expected.items():
+        assert _action(window, text).shortcut() == QKeySequence(key), text
+    assert QKeySequence("Ctrl+Q") in QKeySequence.keyBindings(QKeySequence.StandardKey.Quit)
+    assert QKeySequence("Ctrl+O") in QKeySequence.keyBindings(QKeySequence.StandardKey.Open)
+    assert window.status.untrained.isHidden()  # nothing loaded yet
+
+
+def test_a_recorded_session_driven_from_the_menus(qtbot, make_window, tmp_path: Path) -> None:
+    window = make_window()
+    live = window.live_tab
+    live.recording.folder.setText(str(tmp_path))
+    window.start_action.trigger()  # Space
+    qtbot.waitUntil(lambda: live.frames_painted >= 2, timeout=WAIT_MS)
+    window.record_action.trigger()  # Ctrl+R
+    qtbot.waitUntil(lambda: live.recording_path != "", timeout=WAIT_MS)
+    assert window.status.recording.isVisible() and "recording" in window.windowTitle()
+    window.marker_action.trigger()  # M
+    seen = live.packets_received
+    qtbot.waitUntil(lambda: live.packets_received >= seen + 3, timeout=WAIT_MS)
+    assert window.status.processing.text().startswith("processing ")
+    assert window.status.model.text() == "model: tiny A"
+    assert window.status.untrained.isVisible() and not window.status.derived.isVisible()
+    csv_path = Path(live.recording_path)
+    window.record_action.trigger()  # Ctrl+R again stops
+    qtbot.waitUntil(lambda: live.last_summary is not None, timeout=WAIT_MS)
+    assert not window.status.recording.isVisible()
+    with csv_path.open(newline="", encoding="utf-8") as f:
+        assert any(row["marker"] == "marker" for row in csv.DictReader(f))
+    log = window.log_view.toPlainText()
+    assert "recording to" in log and "Marker 'marker' added" in log
+    window.close()  # Ctrl+Q: stops the pipeline; the thread fixture checks nothing is left
+
+
+def test_messages_from_the_tabs_are_logged_not_modal(make_window) -> None:
+    window = make_window()
+    window.images_tab.status_message.emit("3 files could not be read")
+    assert window.status.currentMessage() == "3 files could not be read"
+    assert window.log_view.toPlainText().endswith("3 files could not be read")
+
+
+def test_a_trained_model_is_handed_to_the_live_tab(make_window, tiny_models) -> None:
+    window = make_window()
+    window.tabs.setCurrentWidget(window.training_tab)
+    window.training_tab.model_ready.emit(str(tiny_models["b"]))
+    assert window.tabs.currentWidget() is window.live_tab
+    assert window.live_tab.models.choice()[0] == str(tiny_models["b"])
+
+
+def test_about_shows_the_model_card_and_licences_without_blocking(make_window) -> None:
+    window = make_window()
+    window.show_about()
+    dialog = window.about_dialog
+    assert isinstance(dialog, AboutDialog) and dialog.isVisible() and not dialog.isModal()
+    card = dialog.text_of("Model card")
+    if MODEL_CARD.is_file():  # the bundled model's card, as written
+        first_line = MODEL_CARD.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip()
+        assert first_line in card
+    else:  # no trained model ships: the window says what that means
+        assert "No trained model is bundled" in card and "untrained model" in card
+    assert "MIT License" in dialog.text_of("Licences")
+
+
+def test_window_geometry_and_tab_are_remembered(qtbot, make_window) -> None:
+    window = make_window()
+    window.resize(1111, 777)
+    window.tabs.setCurrentIndex(2)
+    window.close()
+    again = make_window()
+    assert (again.width(), again.height()) == (1111, 777)
+    assert again.tabs.currentIndex() == 2
