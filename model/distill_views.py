@@ -116,7 +116,8 @@ def _affine(rng: np.random.Generator, aug: ViewAugmentation) -> torch.Tensor:
 def _warp_field(rng: np.random.Generator, size: int, strength: float) -> torch.Tensor:
     """(1,S,S,2) smooth random displacement in region coordinates (std `strength` crop sides)."""
     coarse = torch.from_numpy(rng.standard_normal((1, 2, _WARP_GRID, _WARP_GRID)).astype(np.float32))
-    field = F.interpolate(coarse * strength, size=(size, size), mode="bicubic", align_corners=True)  # (1,2,S,S)
+    coarse = coarse * strength  # (1,2,G,G)
+    field = F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=True)  # (1,2,S,S)
     return field.permute(0, 2, 3, 1)  # (1,S,S,2)
 
 

@@ -11,11 +11,12 @@ BatchNorm and exactness: with plain BatchNorm each rank would normalise with its
 so N processes of batch B would not train the model that one process of batch N*B trains. Under DDP the
 model's BatchNorm layers are therefore synchronised: `torch.nn.SyncBatchNorm` on CUDA, and on CPU (where
 torch's SyncBatchNorm refuses to run) `GlooSyncBatchNorm`, which all-reduces the per-channel sums through
-the autograd-aware collectives. With synchronised statistics, a run on N ranks equals a one-process run
+an autograd-aware all-reduce. With synchronised statistics, a run on N ranks equals a one-process run
 on the combined batches up to float rounding (tests/model/test_distributed.py checks it). One caveat
 remains: a loss that averages over a masked subset of rows (rows without a V/A label, class weights) is
 averaged per rank and then across ranks, the standard DDP behaviour, which differs from the global mean
-when ranks hold different numbers of labelled rows.
+when ranks hold different numbers of labelled rows; likewise the optional CCC loss is a per-rank batch
+statistic.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.distributed.nn.functional as dist_fn
 from torch import nn
 from torch.utils.data import Sampler
 
@@ -106,12 +106,33 @@ def process_device(device: str, ctx: DistContext) -> torch.device:
     return torch.device(device)
 
 
+class _DifferentiableAllReduce(torch.autograd.Function):
+    """Sum over ranks whose backward sums the incoming gradients over ranks (d(sum_r x_r)/dx_r = 1)."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
+        out = tensor.clone()
+        dist.all_reduce(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        out = grad.clone()
+        dist.all_reduce(out)
+        return out
+
+
+def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """Differentiable sum of `tensor` over all ranks."""
+    return _DifferentiableAllReduce.apply(tensor)
+
+
 class GlooSyncBatchNorm(nn.BatchNorm2d):
     """BatchNorm2d whose training statistics span every rank's batch shard (works on CPU with gloo).
 
     Training forward: the per-channel mean and then the biased variance (two passes, as a one-process
-    BatchNorm computes them) are all-reduced with `torch.distributed.nn.functional.all_reduce`, whose
-    backward all-reduces the gradients, so the gradient equals that of one BatchNorm over the combined
+    BatchNorm computes them) are all-reduced with `all_reduce_sum`, whose backward all-reduces the
+    gradients, so the gradient equals that of one BatchNorm over the combined
     batch. Running statistics get the same update everywhere (unbiased variance, like BatchNorm2d).
     Evaluation, or a process outside a process group, behaves exactly like BatchNorm2d.
     """
@@ -123,10 +144,10 @@ class GlooSyncBatchNorm(nn.BatchNorm2d):
             return super().forward(x)
         c = x.shape[1]
         count = x.new_tensor([x.numel() / c])  # (1,) values per channel on this rank
-        total = dist_fn.all_reduce(count)  # (1,)
-        mean = dist_fn.all_reduce(x.sum(dim=(0, 2, 3))) / total  # (C,)
+        total = all_reduce_sum(count)  # (1,)
+        mean = all_reduce_sum(x.sum(dim=(0, 2, 3))) / total  # (C,)
         centred = x - mean.view(1, c, 1, 1)  # (B,C,H,W)
-        var = dist_fn.all_reduce((centred * centred).sum(dim=(0, 2, 3))) / total  # (C,) biased
+        var = all_reduce_sum((centred * centred).sum(dim=(0, 2, 3))) / total  # (C,) biased
         if self.track_running_stats:
             self._update_running_stats(mean.detach(), var.detach(), float(total))
         y = centred * torch.rsqrt(var + self.eps).view(1, c, 1, 1)  # (B,C,H,W)
@@ -166,14 +187,14 @@ def synchronize_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
 
 
 def wrap_ddp(model: nn.Module, ctx: DistContext, device: torch.device) -> nn.Module:
-    """Synchronise BatchNorm and wrap `model` in DistributedDataParallel (identity for one process).
+    """Wrap `model` (BatchNorm already synchronised) in DistributedDataParallel; identity for one process.
 
-    `find_unused_parameters` is on because a stage's loss leaves some heads unused (stage 1 never
-    touches the V/A head) and the ablation switches leave whole modules out of the forward pass.
+    Only parameters with requires_grad at this call are synchronised, so wrap again when a stage
+    changes which parameters train. `find_unused_parameters` is on because the ablation switches
+    leave whole modules out of the forward pass.
     """
     if not ctx.is_distributed:
         return model
-    model = synchronize_batchnorm(model, device)
     device_ids = [device.index] if device.type == "cuda" else None
     return nn.parallel.DistributedDataParallel(model, device_ids=device_ids, find_unused_parameters=True)
 

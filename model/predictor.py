@@ -35,7 +35,7 @@ class PredictorError(ValueError):
     """A model source, runtime or device that cannot be used; the message says what to do."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq on numpy fields would be ambiguous
 class Prediction:
     """Outputs for one batch of B face crops (numpy, float32)."""
 

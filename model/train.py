@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import Dataset
 
 from model import distributed as ddp
@@ -486,7 +487,9 @@ class _Run:
         self.model, self.start_meta, self.pretrained = self._build_model()
         self.model.to(self.device)
         seed_everything(options.seed + 1 + ctx.rank)  # different dropout and augmentation per rank
-        self.ddp_model = ddp.wrap_ddp(self.model, ctx, self.device)
+        if ctx.is_distributed:
+            ddp.synchronize_batchnorm(self.model, self.device)
+        self.ddp_model: nn.Module = self.model  # DDP-wrapped per stage (the trainable set changes)
         self.train_view, self.val_view = open_train_val(options, self.model.config)
         for stage in self.stages:
             _check_labels(stage, self.train_view, "training")
@@ -571,6 +574,12 @@ class _Run:
             return loaded.model, meta, True
         config = opts.model_config or ModelConfig()
         return build_model(config), {}, config.backbone_weights is not None
+
+    def _set_trainable(self, stage: int) -> None:
+        """Stage 1 leaves the V/A head out (its loss never reaches it); stage 2 trains every weight."""
+        va_head = {id(p) for m in (self.model.va_hidden, self.model.va_out) for p in m.parameters()}
+        for p in self.model.parameters():
+            p.requires_grad_(stage == 2 or id(p) not in va_head)
 
     def _backbone_lr(self) -> float:
         if self.options.backbone_lr is not None:
@@ -772,6 +781,8 @@ class _Run:
         """Train one stage; its return value (the generator's) is True when the run was cancelled."""
         opts = self.options
         st = self._initial_stage_state(stage)
+        self._set_trainable(stage)
+        self.ddp_model = ddp.wrap_ddp(self.model, self.ctx, self.device)
         loader, sampler = self._train_loader(stage)
         if len(loader) == 0:
             raise ValueError(

@@ -130,12 +130,37 @@ class Probe:
             "recording": self.live.recording_path,
             "model": self.live.model_name,
         })
-        self._shoot_tabs()
-        self.live.stop_recording()
-        self._deadline = time.monotonic() + 30.0
+        tabs = self.window.tabs
+        tabs.setCurrentWidget(self.live)
+        self._shoot("live.png")
+        images = self.window.images_tab
+        tabs.setCurrentWidget(images)
+        images.add_paths(self.args.images)
+        finished = lambda: not images.running and images.table.model().rowCount() > 0  # noqa: E731
+        self._poll(finished, self._shoot_images, 180.0)
+
+    def _poll(self, done, then, timeout_s: float) -> None:
+        """Call `then` once `done()` is true (checked every 100 ms) or `timeout_s` has passed."""
+        self._deadline = time.monotonic() + timeout_s
+
+        def check() -> None:
+            if done() or time.monotonic() > self._deadline:
+                self.poller.stop()
+                then()
+
         self.poller.timeout.disconnect()
-        self.poller.timeout.connect(self._wait_for_summary)
+        self.poller.timeout.connect(check)
         self.poller.start()
+
+    def _shoot_images(self) -> None:
+        images = self.window.images_tab
+        images.select_row(0)
+        self._shoot("images.png")
+        self.window.tabs.setCurrentWidget(self.window.training_tab)
+        self._shoot("training.png")
+        self.window.tabs.setCurrentWidget(self.live)
+        self.live.stop_recording()
+        self._poll(lambda: self.live.last_summary is not None, self._shoot_summary, 60.0)
 
     def _shoot(self, name: str) -> None:
         from PySide6.QtWidgets import QApplication
@@ -147,24 +172,29 @@ class Probe:
         shown = path.resolve().relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path
         self.results.setdefault("screenshots", []).append(str(shown))
 
-    def _shoot_tabs(self) -> None:
-        tabs = self.window.tabs
-        tabs.setCurrentWidget(self.live)
-        self._shoot("live.png")
-        for index in range(tabs.count()):
-            widget = tabs.widget(index)
-            if widget is not self.live:
-                tabs.setCurrentIndex(index)
-                self._shoot(f"{tabs.tabText(index).lower()}.png")
-        tabs.setCurrentWidget(self.live)
+    def _shoot_summary(self) -> None:
+        self.live.overlay_box.setChecked(True)
+        self.live.paint()
+        self._shoot("live_summary.png")
+        self.window.close()
 
-    def _wait_for_summary(self) -> None:
-        if self.live.last_summary is not None or time.monotonic() > self._deadline:
-            self.poller.stop()
-            self.live.overlay_box.setChecked(True)
-            self.live.paint()
-            self._shoot("live_summary.png")
-            self.window.close()
+
+def make_images(folder: Path) -> list[Path]:
+    """Three stills for the Images tab: two demo frames and the bundled astronaut photo."""
+    import cv2
+
+    from app.core.sources import DEMO_IMAGE, DemoSource
+
+    folder.mkdir(parents=True, exist_ok=True)
+    demo = DemoSource(width=640, height=480, faces=2)
+    demo.open()
+    paths = []
+    for t in (1.0, 4.0):
+        path = folder / f"demo_{t:.0f}s.jpg"
+        cv2.imwrite(str(path), cv2.cvtColor(demo.render(t), cv2.COLOR_RGB2BGR))
+        paths.append(path)
+    demo.close()
+    return [*paths, DEMO_IMAGE]
 
 
 def write_section(path: Path, results: dict, args: argparse.Namespace) -> str:
@@ -221,6 +251,7 @@ def main() -> int:
         args.video_desc = "generated 640x480, 25 fps two-face"
     else:
         args.video_desc = f"{args.video.name}"
+    args.images = make_images(work / "images")
     from app.gui.app import GuiOptions, run_gui
 
     probe: dict[str, Probe] = {}

@@ -2,15 +2,23 @@
 # Screenshots of every tab and the GUI responsiveness numbers, from the real window on a virtual X
 # display: plays a generated two-face video with recording on, measures for SECONDS (default 60) with
 # scripts/gui_probe.py, saves docs/screenshots/*.png and updates the "GUI responsiveness" section of
-# docs/BENCHMARKS.md. Needs xvfb-run (Debian/Ubuntu: apt-get install xvfb xauth); extra arguments go to
-# gui_probe.py (e.g. --seconds 20, --model path/to/model.pt).
+# docs/BENCHMARKS.md. Needs xvfb-run and the X libraries of Qt's xcb plugin (installed with apt-get when
+# run as root); extra arguments go to gui_probe.py (e.g. --seconds 20, --model path/to/model.pt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v xvfb-run >/dev/null 2>&1; then
+# The virtual display, and the X libraries Qt's xcb platform plugin needs (DESIGN.md "Platform facts").
+PACKAGES="xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
+          libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libx11-xcb1"
+MISSING=""
+for package in $PACKAGES; do
+    dpkg -s "$package" >/dev/null 2>&1 || MISSING="$MISSING $package"
+done
+if [ -n "$MISSING" ] || ! command -v xvfb-run >/dev/null 2>&1; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-        apt-get update -qq && apt-get install -y -qq xvfb xauth
+        apt-get update -qq && apt-get install -y -qq $PACKAGES
     else
-        echo "screenshots.sh: xvfb-run is missing; install it (e.g. sudo apt-get install xvfb xauth)" >&2
+        echo "screenshots.sh: missing system packages:$MISSING; install them, e.g." >&2
+        echo "  sudo apt-get install $(echo $PACKAGES)" >&2
         exit 2
     fi
 fi

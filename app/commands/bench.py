@@ -253,14 +253,19 @@ def _result(subject: _Subject, runtime: str, batch: int, times_ms: list[float]) 
     }
 
 
-def _headline(default: _Subject, reference: _Subject, repeats: int) -> dict[str, Any]:
-    """Default model vs reference on both runtimes, batch 1, all four timed in one interleaved block."""
-    pairs = {(s.model, rt): s.runner(rt, 1) for s in (default, reference) for rt in RUNTIMES}
-    timed = _time_interleaved({f"{m}|{rt}": fn for (m, rt), fn in pairs.items()}, repeats)
+def _headline(
+    default: _Subject, reference: _Subject, repeats: int
+) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    """Default model vs reference on both runtimes, batch 1, all four timed in one interleaved block.
+
+    Returns the summary and the raw times keyed "model|runtime".
+    """
+    runners = {f"{s.model}|{rt}": s.runner(rt, 1) for s in (default, reference) for rt in RUNTIMES}
+    timed = _time_interleaved(runners, repeats)
     per_face = {key: _stats(t, 1)["median_ms_per_face"] for key, t in timed.items()}
     d = {rt: per_face[f"{default.model}|{rt}"] for rt in RUNTIMES}
     r = {rt: per_face[f"{reference.model}|{rt}"] for rt in RUNTIMES}
-    return {
+    summary = {
         "default": {"backbone": default.backbone, "input_size": default.input_size, "ms_per_face": d},
         "reference": {"backbone": reference.backbone, "input_size": reference.input_size, "ms_per_face": r},
         "repeats": repeats,
@@ -274,6 +279,7 @@ def _headline(default: _Subject, reference: _Subject, repeats: int) -> dict[str,
             "onnx_speedup_met": d["torch"] / d["onnx"] >= GOAL_ONNX_SPEEDUP,
         },
     }
+    return summary, timed
 
 
 def run_model_bench(
@@ -298,10 +304,8 @@ def run_model_bench(
         default = _prepare_2att2mt(default_config.backbone, default_config.input_size, workdir)
         reference = _prepare_reference(workdir)
         say(f"headline block: default vs reference, batch 1, {HEADLINE_FACTOR * repeats} interleaved repeats")
-        headline = _headline(default, reference, HEADLINE_FACTOR * repeats)
-        for rt in RUNTIMES:
-            timed = _time_interleaved({"r": reference.runner(rt, 1)}, repeats)["r"]
-            results.append(_result(reference, rt, 1, timed))
+        headline, timed = _headline(default, reference, HEADLINE_FACTOR * repeats)
+        results.extend(_result(reference, rt, 1, timed[f"{reference.model}|{rt}"]) for rt in RUNTIMES)
         del reference
         for backbone in backbones:
             for size in sizes:

@@ -1,14 +1,185 @@
-"""`affectscope distill`: rebuild the starter model by distillation."""
+"""`affectscope distill`: rebuild the starter model by distillation from the two vendored teachers.
+
+Runs `model.distill.distill` and prints its progress; writes OUT/starter.pt, OUT/starter.sha256 and
+OUT/MODEL_CARD.md. The first Ctrl-C stops after the current step without touching OUT, a second aborts.
+"""
 
 from __future__ import annotations
 
-from app.commands._placeholder import not_implemented
+import argparse
+import signal
+import sys
+import threading
 
 NAME = "distill"
 HELP = "rebuild the starter model by distillation"
+DESCRIPTION = (
+    "Distil the default (starter) model from the two vendored 7-class expression teachers on augmented "
+    "views of the training faces in assets/faces/, measure it on the held-out faces, and write "
+    "OUT/starter.pt, OUT/starter.sha256 and OUT/MODEL_CARD.md. Takes tens of minutes on a CPU; --quick "
+    "runs a few steps at 64 px to check the pipeline (its output is not a usable model)."
+)
 
 
 def register(subparsers) -> None:
     """Add the `distill` subcommand to `subparsers`."""
-    parser = subparsers.add_parser(NAME, help=HELP, description=HELP)
-    parser.set_defaults(func=not_implemented(NAME))
+    p = subparsers.add_parser(NAME, help=HELP, description=DESCRIPTION)
+    p.add_argument("--out", default=None, help="output folder (default: assets/models/)")
+    p.add_argument(
+        "--work",
+        default=None,
+        help="folder for the run's pools, training and report (default: runs/distill/)",
+    )
+    p.add_argument("--quick", action="store_true", help="a few steps on a tiny pool (pipeline check)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--views", type=int, help="training views of the real faces (default 6000)")
+    p.add_argument("--synthetic-faces", type=int, help="extra procedural faces labelled by the teachers")
+    p.add_argument("--epochs", help="N or N1,N2: epochs of stage 1 and stage 2 (default 6,2)")
+    p.add_argument("--time-budget", type=float, help="minutes of training at most (both stages)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.set_defaults(func=run_command)
+
+
+def _epochs(text: str) -> tuple[int, int]:
+    """'N' or 'N1,N2' -> (N1, N2), each >= 1."""
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--epochs takes N or N1,N2 (whole numbers), got {text!r}") from None
+    if len(values) == 1:
+        values *= 2
+    if len(values) != 2 or min(values) < 1:
+        raise ValueError(f"--epochs takes N or N1,N2 with numbers >= 1, got {text!r}")
+    return values[0], values[1]
+
+
+def _options(args: argparse.Namespace):
+    """DistillOptions from the command line."""
+    from model.distill import DistillOptions
+
+    values = {"seed": args.seed}
+    if args.out is not None:
+        values["out_dir"] = args.out
+    if args.work is not None:
+        values["work_dir"] = args.work
+    if args.views is not None:
+        values["views"] = args.views
+    if args.synthetic_faces is not None:
+        values["synthetic_faces"] = args.synthetic_faces
+    if args.epochs is not None:
+        values["epochs"] = _epochs(args.epochs)
+    if args.time_budget is not None:
+        if args.time_budget <= 0:
+            raise ValueError(f"--time-budget must be > 0 minutes, got {args.time_budget}")
+        values["time_budget_s"] = args.time_budget * 60.0
+    return DistillOptions.quick_options(**values) if args.quick else DistillOptions(**values)
+
+
+class _Printer:
+    """One line per phase, per validated epoch and every 20 training steps."""
+
+    def __init__(self) -> None:
+        self.finished_phases: set[tuple[str, str]] = set()
+
+    def show(self, event) -> None:
+        """Print one distillation or training event."""
+        from model import distill as d
+        from model import train as t
+        from model.distill_pool import PoolProgress
+
+        if isinstance(event, d.DistillStarted):
+            self.say(f"distilling{' (quick)' if event.quick else ''}: work folder {event.run_dir}")
+        elif isinstance(event, PoolProgress):
+            if event.done == event.total and (event.name, event.phase) not in self.finished_phases:
+                self.finished_phases.add((event.name, event.phase))
+                self.say(f"pool {event.name}: {event.phase} {event.done}/{event.total} done")
+        elif isinstance(event, d.PoolBuilt):
+            counts = ", ".join(f"{k} {v}" for k, v in event.class_counts.items())
+            self.say(
+                f"pool {event.name}: {event.n_views} views ({counts}); teachers agree on "
+                f"{event.teachers_agree:.0%}; {event.seconds:.0f} s"
+            )
+        elif isinstance(event, t.StageStarted):
+            self.say(f"stage {event.stage}: {event.epochs} epochs of {event.steps_per_epoch} steps")
+        elif isinstance(event, t.StepDone):
+            if event.stage_step % 20 == 0:
+                self.say(
+                    f"  stage {event.stage} step {event.stage_step}: loss {event.losses['total']:.4f}, "
+                    f"{event.images_per_s:.1f} img/s"
+                )
+        elif isinstance(event, t.EpochDone):
+            metrics = ", ".join(f"{k} {v:.3f}" for k, v in event.metrics.items())
+            self.say(
+                f"stage {event.stage} epoch {event.epoch + 1}: {metrics}{' (best)' if event.is_best else ''}"
+            )
+        elif isinstance(event, t.StageDone):
+            self.say(f"stage {event.stage} done ({event.reason}): best {event.best_criterion:.4f}")
+        elif isinstance(event, d.HeldoutMeasured):
+            s = event.summary
+            self.say(
+                f"held-out ({s['n_faces']} faces): agreement {s['agreement']:.1%}, where teachers agree "
+                f"{s['agreement_teachers_agree']:.1%} (majority baseline {s['majority_baseline']:.1%}); "
+                f"Pearson V {s['pearson_v']:.3f}, A {s['pearson_a']:.3f}; latency "
+                f"{event.latency['median_ms']:.1f} ms/face; report {event.report_path}"
+            )
+        elif isinstance(event, d.StarterWritten):
+            self.say(
+                f"wrote {event.path} ({event.size_bytes / 1e6:.1f} MB, sha256 {event.sha256}) and "
+                f"{event.card_path}"
+            )
+        elif isinstance(event, d.DistillFinished):
+            self.say(f"done in {event.seconds / 60:.1f} min")
+        elif isinstance(event, d.DistillCancelled):
+            self.say(
+                f"cancelled during {event.phase}; nothing written to the output folder "
+                f"(partial run in {event.run_dir})"
+            )
+
+    @staticmethod
+    def say(text: str) -> None:
+        """Print a line now (the run is long; the log must show progress as it happens)."""
+        print(text, flush=True)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the distillation; 0 when the starter was written, 1 when cancelled, 2 for bad arguments."""
+    import torch
+
+    from model.distill import DistillCancelled, distill
+
+    try:
+        if args.threads is not None:
+            if args.threads < 1:
+                raise ValueError(f"--threads must be >= 1, got {args.threads}")
+            torch.set_num_threads(args.threads)
+        options = _options(args)
+        options.validate()
+    except ValueError as exc:
+        print(f"affectscope distill: {exc}", file=sys.stderr)
+        return 2
+    printer = _Printer()
+    cancel = threading.Event()
+
+    def on_interrupt(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        printer.say("stopping after this step (Ctrl-C again to abort)...")
+
+    previous = (
+        signal.signal(signal.SIGINT, on_interrupt)
+        if threading.current_thread() is threading.main_thread()
+        else None
+    )
+    cancelled = False
+    try:
+        for event in distill(options, cancel):
+            printer.show(event)
+            cancelled = cancelled or isinstance(event, DistillCancelled)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"affectscope distill: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return 1 if cancelled else 0

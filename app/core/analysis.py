@@ -43,7 +43,9 @@ NO_FACE = "no face detected"
 class Cancel(Protocol):
     """Anything with `is_set()` (threading.Event): analysis stops at the next file or frame when set."""
 
-    def is_set(self) -> bool: ...
+    def is_set(self) -> bool:
+        """True once the user asked to stop."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,12 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -57,7 +57,7 @@ from app.gui.widgets.timelines import Timelines
 from app.gui.widgets.video_view import VideoView
 
 DISPLAY_INTERVAL_MS = 15  # the display timer; it paints only when a new packet arrived (<= ~66 fps)
-RATE_WINDOW_S = 2.0  # displayed fps is measured over this window
+RATE_WINDOW_S = 5.0  # displayed fps is measured over the paints of this window
 
 
 def available_devices() -> tuple[str, ...]:
@@ -149,8 +149,9 @@ class LiveTab(QWidget):
         self.recording = RecordControls()
         self.summary_view = QTextBrowser()
         self.summary_view.setPlaceholderText("The summary of a recording appears here when it stops.")
-        summary_box = QGroupBox("Last recording summary")
-        QVBoxLayout(summary_box).addWidget(self.summary_view)
+        self.lower_tabs = QTabWidget()
+        self.lower_tabs.addTab(self.timelines, "Timelines (30 s)")
+        self.lower_tabs.addTab(self.summary_view, "Recording summary")
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Source"))
@@ -163,7 +164,7 @@ class LiveTab(QWidget):
 
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.video)
-        left.addWidget(self.timelines)
+        left.addWidget(self.lower_tabs)
         left.setStretchFactor(0, 3)
         left.setStretchFactor(1, 2)
         middle = QSplitter(Qt.Orientation.Vertical)
@@ -172,7 +173,7 @@ class LiveTab(QWidget):
         middle.addWidget(self.expressions)
         controls = QWidget()
         column = QVBoxLayout(controls)
-        for group in (self.recording, self.calibration, self.smoothing, self.models, summary_box):
+        for group in (self.recording, self.calibration, self.smoothing, self.models):
             column.addWidget(group)
         column.addStretch(1)
         scroll = QScrollArea()
@@ -385,6 +386,9 @@ class LiveTab(QWidget):
             self.model_name = str(event.detail["model"])
             self.va_source = str(event.detail.get("va_source", self.va_source))
             self.untrained = bool(event.detail.get("untrained", False))
+            predictor = self.pipeline.predictor  # set by the worker before it sent this event
+            if predictor is not None:
+                self.video.crop_margin = predictor.config.crop_margin  # where its crops come from
             self._update_model_labels()
         elif event.kind == "recording":
             self._on_recording_event(event)
@@ -439,6 +443,7 @@ class LiveTab(QWidget):
         note = "\n\n**V/A derived** from expression probabilities.\n" if self.va_source == "derived" else ""
         self.summary_view.setMarkdown(summary_markdown(self.last_summary) + note
                                       + f"\n\nSaved beside the CSV: `{summary_path}`")
+        self.lower_tabs.setCurrentWidget(self.summary_view)
 
     # ----------------------------------------------------------------------------------- painting
 

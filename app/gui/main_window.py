@@ -22,6 +22,7 @@ from app.gui.training_tab import TrainingTab
 from app.gui.widgets.status import StatusPanel
 
 LOG_LINES = 5000
+LOG_HEIGHT = 110  # initial height of the log dock, pixels
 
 
 class MainWindow(QMainWindow):
@@ -76,7 +77,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         live = self.live_tab
         file_menu = bar.addMenu("&File")
-        self._action(file_menu, "Open &video…", self.open_video, QKeySequence.StandardKey.Open,
+        self._action(file_menu, "Open &video…", self.open_video, "Ctrl+O",
                      "Analyse a video file in the Live tab")
         self._action(file_menu, "Open &images…", self.open_images, "Ctrl+Shift+O",
                      "Analyse image files in the Images tab")
@@ -90,7 +91,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Export results CSV…", self.export_csv, "Ctrl+E",
                      "Save the Images tab's results as CSV")
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
 
         view_menu = bar.addMenu("&View")
         for index, name in enumerate(("&Live", "&Images", "&Training")):
@@ -209,6 +210,8 @@ class MainWindow(QMainWindow):
         state = self.settings.value(keys.WINDOW_STATE)
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
+        else:
+            self.resizeDocks([self.log_dock], [LOG_HEIGHT], Qt.Orientation.Vertical)
         self.tabs.setCurrentIndex(int(keys.value_float(self.settings, keys.WINDOW_TAB, 0)))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

@@ -1,4 +1,4 @@
-"""Two-stage training as a generator of events: order, checkpoints, stage hand-over, cancel/resume, atomicity."""
+"""Two-stage training as a generator of events: order, checkpoints, hand-over, cancel/resume, atomicity."""
 
 from __future__ import annotations
 
@@ -27,7 +27,16 @@ from model.train import (
     train,
 )
 
-TINY_CONFIG = ModelConfig(backbone="resnet18", input_size=64, dropout=0.0)
+TINY_CONFIG = ModelConfig(backbone="mobilenetv3_large_100", input_size=64, dropout=0.0)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: several processes share this 2-core machine, and two threads each thrash."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 class TinyFaces(Dataset):

@@ -50,6 +50,7 @@ class AttentionPanel(pg.GraphicsLayoutWidget):
         self.weights_plot.setYRange(0.0, 1.0, padding=0.02)
         self.weights_plot.setXRange(0.4, LAYERS + 0.6, padding=0)
         self.weights_plot.getAxis("bottom").setTicks([[(i + 1, f"L{i + 1}") for i in range(LAYERS)]])
+        self.weights_plot.getAxis("left").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]])
         self.bars = pg.BarGraphItem(x=np.arange(1, LAYERS + 1), height=np.zeros(LAYERS), width=0.6,
                                     brush=(120, 170, 230))
         self.weights_plot.addItem(self.bars)
@@ -67,7 +68,7 @@ class AttentionPanel(pg.GraphicsLayoutWidget):
         crop = face.crop
         side = crop.shape[0]
         for layer, (crop_item, map_item) in enumerate(zip(self.crops, self.maps, strict=True)):
-            crop_item.setImage(crop, autoLevels=False, levels=(0, 255))
+            crop_item.setImage(crop, autoLevels=False)  # uint8 RGB: drawn as is
             map_item.setImage(attention_display(face.spatial_attention[layer]), autoLevels=False,
                               levels=(0.0, 1.0))
             map_item.setRect(QRectF(0, 0, crop.shape[1], side))

@@ -19,11 +19,12 @@ from app.gui.widgets.palette import FACE_COLORS, face_color
 
 TRAIL_POINTS = 45  # processed frames per trail (1.5 s at 30 fps)
 _ALPHA_STEPS = 16
+# (x, y, anchor, text): each label sits in its quadrant's outer corner, growing away from the circle.
 QUADRANT_LABELS = (
-    (0.62, 0.88, "excited / happy"),
-    (-0.62, 0.88, "tense / angry"),
-    (-0.62, -0.88, "sad / bored"),
-    (0.62, -0.88, "calm / relaxed"),
+    (1.12, 1.12, (1.0, 0.0), "excited / happy"),
+    (-1.12, 1.12, (0.0, 0.0), "tense / angry"),
+    (-1.12, -1.12, (0.0, 1.0), "sad / bored"),
+    (1.12, -1.12, (1.0, 1.0), "calm / relaxed"),
 )
 
 
@@ -40,6 +41,7 @@ class CircumplexPlot(pg.PlotWidget):
         self.setMouseEnabled(False, False)
         self.setAspectLocked(True)
         self.setRange(xRange=(-1.15, 1.15), yRange=(-1.15, 1.15), padding=0)
+        self.setMinimumSize(220, 220)
         item.setLabel("bottom", "valence")
         item.setLabel("left", "arousal")
         theta = np.linspace(0.0, 2.0 * np.pi, 181)  # (181,)
@@ -47,8 +49,8 @@ class CircumplexPlot(pg.PlotWidget):
         self.addItem(pg.PlotCurveItem(np.cos(theta), np.sin(theta), pen=grey))
         self.addItem(pg.PlotCurveItem([-1.0, 1.0], [0.0, 0.0], pen=grey))
         self.addItem(pg.PlotCurveItem([0.0, 0.0], [-1.0, 1.0], pen=grey))
-        for x, y, text in QUADRANT_LABELS:
-            label = pg.TextItem(text, color=(170, 170, 170), anchor=(0.5, 0.5))
+        for x, y, anchor, text in QUADRANT_LABELS:
+            label = pg.TextItem(text, color=(170, 170, 170), anchor=anchor)
             label.setPos(x, y)
             self.addItem(label)
         # (face colour, alpha step) -> brush, built once: the trail fades from old (transparent) to new.

@@ -88,7 +88,7 @@ class VideoView(pg.GraphicsLayoutWidget):
     def update_from(self, packet: FramePacket) -> None:
         """Draw the packet's frame, boxes, labels and (when enabled) attention overlays."""
         frame = packet.frame
-        self.image.setImage(frame, autoLevels=False, levels=(0, 255))
+        self.image.setImage(frame, autoLevels=False)  # uint8 RGB: drawn as is, no rescaling
         if frame.shape != self._frame_shape:
             self._frame_shape = frame.shape
             self.view.setRange(QRectF(0, 0, frame.shape[1], frame.shape[0]), padding=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -38,8 +39,6 @@ def test_cv2_qt_paths_are_removed_before_qt_starts(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("QT_QPA_PLATFORM_PLUGIN_PATH", "/somewhere/cv2/qt/plugins")
     monkeypatch.setenv("QT_QPA_FONTDIR", "/somewhere/cv2/qt/fonts")
     clean_qt_environment()
-    import os
-
     assert "QT_QPA_PLATFORM_PLUGIN_PATH" not in os.environ and "QT_QPA_FONTDIR" not in os.environ
 
 

@@ -142,6 +142,7 @@ def test_recording_writes_every_packet_and_shows_the_summary(qtbot, make_tab, tm
     assert {f["face_id"] for f in summary["faces"]} == {int(r["face_id"]) for r in rows if r["face_id"]}
     text = tab.summary_view.toPlainText()
     assert "Session summary" in text and "dominant expression" in text
+    assert tab.lower_tabs.currentWidget() is tab.summary_view  # shown without a dialog
 
 
 def test_calibration_counts_down_then_draws_the_baseline(qtbot, make_tab) -> None:

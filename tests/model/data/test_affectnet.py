@@ -27,8 +27,22 @@ def _face_image(path):
 def affectnet_dir(tmp_path):
     """AffectNet layout: training.csv beside Manually_Annotated_Images/ holding the images."""
     images = tmp_path / "Manually_Annotated_Images"
-    for name in ("ok1", "ok2", "none", "novalab", "nine", "ten", "noneva", "outside", "bad1", "bad2", "bad3",
-                 "bad4", "bad5", "bad6"):
+    for name in (
+        "ok1",
+        "ok2",
+        "none",
+        "novalab",
+        "nine",
+        "ten",
+        "noneva",
+        "outside",
+        "bad1",
+        "bad2",
+        "bad3",
+        "bad4",
+        "bad5",
+        "bad6",
+    ):
         _face_image(images / "1" / f"{name}.jpg")
     (images / "1" / "garbage.jpg").write_bytes(b"this is not a picture" * 10)
     good = (images / "1" / "ok1.jpg").read_bytes()
@@ -116,8 +130,11 @@ def test_describe_reports_rows_skips_and_codes(affectnet_dir, config):
 
 def test_image_root_can_be_given(tmp_path, config):
     _face_image(tmp_path / "pictures" / "a.jpg")
-    csv_path = write_csv(tmp_path / "labels" / "validation.csv", list(AFFECTNET_COLUMNS),
-                         [["a.jpg", "16", "8", "32", "32", "", "7", "-0.2", "-0.4"]])
+    csv_path = write_csv(
+        tmp_path / "labels" / "validation.csv",
+        list(AFFECTNET_COLUMNS),
+        [["a.jpg", "16", "8", "32", "32", "", "7", "-0.2", "-0.4"]],
+    )
 
     ds = open_dataset(csv_path, "affectnet", "validation", config, image_root=tmp_path / "pictures")
 
@@ -140,8 +157,11 @@ def test_missing_split_csv_names_the_folder(tmp_path, config):
 
 
 def test_dataset_without_usable_rows_is_refused(tmp_path, config):
-    write_csv(tmp_path / "training.csv", list(AFFECTNET_COLUMNS),
-              [["gone.jpg", "0", "0", "10", "10", "", "1", "0.1", "0.1"]])
+    write_csv(
+        tmp_path / "training.csv",
+        list(AFFECTNET_COLUMNS),
+        [["gone.jpg", "0", "0", "10", "10", "", "1", "0.1", "0.1"]],
+    )
 
     with pytest.raises(DatasetError, match="no usable rows.*missing_image 1"):
         open_dataset(tmp_path, "affectnet", "training", config)

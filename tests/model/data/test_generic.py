@@ -26,17 +26,21 @@ def test_generic_csv_labels_boxes_and_empty_fields(tmp_path, config):
         write_image(tmp_path / "img" / f"{name}.png", img)
     absolute = write_image(tmp_path / "elsewhere" / "abs.png", img)
     box = ["20", "10", "20", "20"]
-    write_csv(tmp_path / "training.csv", HEADER, [
-        ["img/named.png", "0.4", "0.1", "Happy", *box],
-        ["img/coded.png", "", "", "3", *box],
-        ["img/va_only.png", "-0.3", "0.6", "", *box],
-        ["img/expr_only.png", "", "", "contempt", *box],
-        ["img/whole.png", "0.2", "0.2", "neutral", "", "", "", ""],
-        [str(absolute), "0.1", "0.1", "sad", *box],
-        ["img/half_va.png", "0.3", "", "happy", *box],  # one of V/A empty -> unparsable
-        ["img/unknown.png", "", "", "joy", *box],  # unknown class name -> unparsable
-        ["img/nolabel.png", "", "", "", *box],  # nothing to learn from
-    ])
+    write_csv(
+        tmp_path / "training.csv",
+        HEADER,
+        [
+            ["img/named.png", "0.4", "0.1", "Happy", *box],
+            ["img/coded.png", "", "", "3", *box],
+            ["img/va_only.png", "-0.3", "0.6", "", *box],
+            ["img/expr_only.png", "", "", "contempt", *box],
+            ["img/whole.png", "0.2", "0.2", "neutral", "", "", "", ""],
+            [str(absolute), "0.1", "0.1", "sad", *box],
+            ["img/half_va.png", "0.3", "", "happy", *box],  # one of V/A empty -> unparsable
+            ["img/unknown.png", "", "", "joy", *box],  # unknown class name -> unparsable
+            ["img/nolabel.png", "", "", "", *box],  # nothing to learn from
+        ],
+    )
 
     ds = open_dataset(tmp_path, "csv", "training", config)
 
@@ -61,8 +65,9 @@ def test_soft_targets_are_read_and_renormalised(tmp_path, config):
     write_image(tmp_path / "a.png", solid(32, 32, (50, 60, 70)))
     write_image(tmp_path / "b.png", solid(32, 32, (50, 60, 70)))
     probs = [0.5, 0.3, 0.2, 0, 0, 0, 0, 0.01]  # sums to 1.01: within tolerance
-    write_csv(tmp_path / "soft.csv", ["path", *SOFT_TARGET_COLUMNS],
-              [["a.png", *probs], ["b.png", *([""] * 8)]])
+    write_csv(
+        tmp_path / "soft.csv", ["path", *SOFT_TARGET_COLUMNS], [["a.png", *probs], ["b.png", *([""] * 8)]]
+    )
 
     ds = open_dataset(tmp_path / "soft.csv", "csv", "training", config)
 

