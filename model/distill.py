@@ -53,7 +53,7 @@ from model.predictor import load_predictor
 from model.teachers import FacePool, load_teacher_ensemble
 from model.teachers.faceapi_expression import DEFAULT_FACEAPI_MANIFEST
 from model.teachers.fer_xception import DEFAULT_FER_WEIGHTS
-from model.train import Cancelled, RunFinished, TrainEvent, TrainOptions, train
+from model.train import Cancelled, RunFinished, StepDone, TrainEvent, TrainOptions, train
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "assets" / "models"
@@ -311,6 +311,9 @@ def distill(
     run_dir = _run_dir(Path(options.work_dir).expanduser())
     (run_dir / "options.json").write_text(json.dumps(options.to_json(), indent=2))
     yield DistillStarted(str(run_dir), str(out_dir), options.quick)
+    if cancel is not None and cancel.is_set():
+        yield DistillCancelled("pool", str(run_dir))
+        return
 
     ensemble = load_teacher_ensemble()
     face_pool = FacePool()
@@ -382,14 +385,14 @@ def distill(
         time_budget_s=options.time_budget_s,
     )
     finished: RunFinished | None = None
-    stage_steps: dict[int, int] = {}
+    stage_steps: dict[str, int] = {}
     for event in train(train_options, cancel):
         yield event
         if isinstance(event, Cancelled):
             yield DistillCancelled("train", str(run_dir))
             return
-        if hasattr(event, "stage_step"):
-            stage_steps[event.stage] = event.stage_step
+        if isinstance(event, StepDone):
+            stage_steps[str(event.stage)] = event.stage_step
         if isinstance(event, RunFinished):
             finished = event
     model = load_checkpoint(finished.model_path).model

@@ -60,6 +60,7 @@ FILE_FILTER = (
     "Images and videos (" + " ".join(f"*{ext}" for ext in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS) + ");;"
     "All files (*)"
 )
+COLUMN_WIDTHS = (200, 45, 110, 110, 90)  # initial widths of file, face, V, A, expression (error stretches)
 _BLANK = np.zeros((240, 320, 3), dtype=np.uint8)  # shown behind a message when there is no image
 
 
@@ -138,8 +139,11 @@ class ImagesTab(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in enumerate(COLUMN_WIDTHS):
+            header.resizeSection(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
 
         self.view = VideoView()
@@ -318,9 +322,12 @@ class ImagesTab(QWidget):
         else:
             self.progress_label.setText("The analysis stopped with an error (see the log).")
         self._update_buttons()
-        if self.pending and outcome == FINISHED:
+        if self.pending:
             paths, self.pending = self.pending, []
-            self._start_batch(paths)
+            if outcome == FINISHED:
+                self._start_batch(paths)
+            else:
+                self.status_message.emit(f"{len(paths)} queued path(s) dropped; add them again to analyse")
 
     # ---------------------------------------------------------------------------------------- preview
 

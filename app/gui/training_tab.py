@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -177,7 +178,7 @@ class TrainingTab(QWidget):
         self.default_note = QLabel("")
         self.default_note.setWordWrap(True)
         group = QGroupBox("Start from")
-        form = QFormLayout(group)
+        self._model_form = form = QFormLayout(group)
         form.addRow("Model", self.start_mode)
         form.addRow("", self.default_note)
         self.checkpoint_row = self._browse_row(self.checkpoint_path, ("Browse…", self.choose_checkpoint))
@@ -252,6 +253,7 @@ class TrainingTab(QWidget):
         self.metric_table.setHorizontalHeaderLabels(["before", "after", "change"])
         self.metric_table.setVerticalHeaderLabels([title for title, _ in METRIC_ROWS])
         self.metric_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.metric_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.result_label = QLabel("No trained model yet.")
         self.result_label.setWordWrap(True)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -622,12 +624,15 @@ class TrainingTab(QWidget):
         running = self.train_job.running
         mode = self.start_mode.currentData()
         self.form.setEnabled(not running)
-        self.checkpoint_row.setVisible(mode == START_CHECKPOINT)
+        self._model_form.setRowVisible(self.checkpoint_row, mode == START_CHECKPOINT)
         for widget in (self.backbone, self.input_size, self.imagenet):
             widget.setEnabled(mode == START_NEW)
-        self.imagenet.setEnabled(mode == START_NEW and self.backbone.currentText() in IMAGENET_WEIGHTS)
+        shipped = self.backbone.currentText() in IMAGENET_WEIGHTS
+        self.imagenet.setEnabled(mode == START_NEW and shipped)
+        self.imagenet.setText("Start the backbone from ImageNet weights" if shipped else
+                              "No offline ImageNet weights for this backbone: random start")
         bundled = resolve_model_path(None)
-        self.default_note.setVisible(mode == START_DEFAULT)
+        self._model_form.setRowVisible(self.default_note, mode == START_DEFAULT)
         self.default_note.setText(f"Fine-tunes {bundled}" if bundled is not None else
                                   "No trained default model ships yet: a new model of the default "
                                   "architecture is trained.")

@@ -68,6 +68,7 @@ def cell(tab: ImagesTab, row: int, key: str) -> str:
 def test_folder_with_broken_files_fills_table_preview_and_csv(qtbot, gui_settings, tiny_models, mixed_folder,
                                                              tmp_path):
     tab, messages = make_tab(qtbot, gui_settings, tiny_models["b"])  # untrained, V/A derived
+    tab.previews.capacity = 1  # only the last image stays in memory: the others are read again
     with qtbot.waitSignal(tab.analysis_job.ended, timeout=JOB_TIMEOUT_MS) as ended:
         tab.add_paths([mixed_folder])
     assert ended.args == ["finished"]
@@ -92,9 +93,17 @@ def test_folder_with_broken_files_fills_table_preview_and_csv(qtbot, gui_setting
     assert "V/A derived" in tab.results.headerData(v_column, Qt.Orientation.Horizontal)
     assert "V/A derived" in tab.model_label.text() and "untrained model" in tab.model_label.text()
 
-    # preview of the face row: image, box, attention overlay on the fixed scale, circumplex point
+    # a broken file's row shows its error; the face row's image is read again (it was dropped)
+    tab.select_row(broken)
+    assert "d_text.jpg" in tab.view.message.toPlainText()
+    assert tab.circumplex.current_points() == {}
     row = tab.results.rows.index(face[0])
-    tab.select_row(row)
+    assert tab.previews.image(tab.results.entry_of_row[row]) is None
+    with qtbot.waitSignal(tab.preview_job.ended, timeout=JOB_TIMEOUT_MS):
+        tab.select_row(row)
+    assert tab.view.message.toPlainText() == ""
+
+    # preview of the face row: image, box, attention overlay on the fixed scale, circumplex point
     entry = tab.previews.entries[tab.results.entry_of_row[row]]
     assert tab.view.image.image.shape == (512, 512, 3)
     assert tab.view.overlays[0].isVisible()
