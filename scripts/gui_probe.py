@@ -95,6 +95,7 @@ class Probe:
 
         self._t0 = self._last_tick = time.perf_counter()
         self._start_counts = (self.live.packets_received, self.live.frames_painted)
+        self._load_before = os.getloadavg()[0]
         self.live.stats_updated.connect(self._on_stats)
         self.ticker.start()
         QTimer.singleShot(int(self.args.seconds * 1000), self._finish_measuring)
@@ -129,6 +130,7 @@ class Probe:
             "painted": painted,
             "recording": self.live.recording_path,
             "model": self.live.model_name,
+            "load_average_1min": [round(self._load_before, 2), round(os.getloadavg()[0], 2)],
         })
         tabs = self.window.tabs
         tabs.setCurrentWidget(self.live)
@@ -200,13 +202,15 @@ def make_images(folder: Path) -> list[Path]:
 def write_section(path: Path, results: dict, args: argparse.Namespace) -> str:
     """Replace (or append) the "GUI responsiveness" section of the benchmarks file; returns the text."""
     r = results
+    load = r["load_average_1min"]
     gap_verdict = "met" if r["worst_gap_ms"] <= 100.0 else "NOT met"
     fps_verdict = "met" if r["displayed_fps"] >= 0.9 * r["processing_fps"] else "NOT met"
     text = f"""{SECTION}
 
 Measured by `scripts/screenshots.sh` (`scripts/gui_probe.py`): the real window under `xvfb-run`, a
 {args.video_desc} video as the source, recording on, {r['seconds']:.0f} s after a {args.warmup:.0f} s warm-up;
-{platform.machine()} CPU with {os.cpu_count()} cores, no GPU; model: {r['model']}.
+{platform.machine()} CPU with {os.cpu_count()} cores, no GPU; model: {r['model']}. System load (1-min load
+average before / after, other jobs included): {load[0]:.1f} / {load[1]:.1f}.
 
 | measure | value | goal |
 |---|---|---|

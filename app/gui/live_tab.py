@@ -17,6 +17,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ from app.gui.widgets.video_view import VideoView
 
 DISPLAY_INTERVAL_MS = 15  # the display timer; it paints only when a new packet arrived (<= ~66 fps)
 RATE_WINDOW_S = 5.0  # displayed fps is measured over the paints of this window
+STATS_INTERVAL_S = 0.25  # the status bar figures are refreshed at most this often
 
 
 def available_devices() -> tuple[str, ...]:
@@ -65,6 +67,11 @@ def available_devices() -> tuple[str, ...]:
     import torch
 
     return ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
+
+
+def calibrated_text(face_id: int, valence: float, arousal: float) -> str:
+    """What the calibration panel says once a face's neutral baseline is known."""
+    return f"Face #{face_id} calibrated: neutral at valence {valence:+.2f}, arousal {arousal:+.2f}"
 
 
 def default_output_folder() -> Path:
@@ -85,9 +92,13 @@ class LiveTab(QWidget):
         self,
         settings: QSettings,
         parent: QWidget | None = None,
-        pipeline_factory: type[LivePipeline] = LivePipeline,
+        pipeline_factory: Callable[..., LivePipeline] = LivePipeline,
     ) -> None:
-        """Build the widgets, restore the settings, and create the (idle) pipeline."""
+        """Build the widgets, restore the settings, and create the (idle) pipeline.
+
+        `pipeline_factory(on_packet=, on_event=, model_path=, runtime=, device=)` builds the pipeline
+        (tests pass one with other tracker settings).
+        """
         super().__init__(parent)
         self.settings = settings
         self.bridge = LiveBridge(self)
@@ -103,6 +114,7 @@ class LiveTab(QWidget):
         self._painted: FramePacket | None = None
         self._needs_paint = False  # a new packet or a changed view waits for the display timer
         self._paint_times: deque[float] = deque(maxlen=512)
+        self._stats_shown_at = 0.0
         self._selected: int | None = None
         self._pending_record: str | None = None
         self._jobs: list[threading.Thread] = []
@@ -171,6 +183,9 @@ class LiveTab(QWidget):
         middle.addWidget(self.circumplex)
         middle.addWidget(self.attention)
         middle.addWidget(self.expressions)
+        middle.setStretchFactor(0, 5)
+        middle.setStretchFactor(1, 3)
+        middle.setStretchFactor(2, 3)
         controls = QWidget()
         column = QVBoxLayout(controls)
         for group in (self.recording, self.calibration, self.smoothing, self.models):
@@ -393,7 +408,8 @@ class LiveTab(QWidget):
         elif event.kind == "recording":
             self._on_recording_event(event)
         elif event.kind == "baseline" and "valence" in event.detail:
-            self.calibration.countdown.setText(event.message)
+            d = event.detail
+            self.calibration.countdown.setText(calibrated_text(d["face_id"], d["valence"], d["arousal"]))
         if event.kind == "error" and self.pipeline.state is PipelineState.FAULTED:
             self.video.show_message(event.message)
         self._report(event.message)
@@ -471,7 +487,9 @@ class LiveTab(QWidget):
             now = time.perf_counter()
             self._paint_times.append(now)
             self.frames_painted += 1
-            self.stats_updated.emit(packet.stats, self.displayed_fps(now))
+            if now - self._stats_shown_at >= STATS_INTERVAL_S:  # text changes cost a status-bar relayout
+                self._stats_shown_at = now
+                self.stats_updated.emit(packet.stats, self.displayed_fps(now))
 
     def displayed_fps(self, now: float | None = None) -> float:
         """New packets painted per second over the last RATE_WINDOW_S seconds."""
@@ -526,8 +544,8 @@ class LiveTab(QWidget):
             self.calibration.countdown.setText(f"Keep a relaxed, neutral face… {remaining:.0f} s left "
                                                f"(face #{self._selected})")
         elif status.state is BaselineState.READY:
-            self.calibration.countdown.setText(f"Face #{self._selected} calibrated: neutral at valence "
-                                               f"{status.valence:+.2f}, arousal {status.arousal:+.2f}")
+            text = calibrated_text(self._selected, status.valence, status.arousal)
+            self.calibration.countdown.setText(text)
 
     # ------------------------------------------------------------------------------------ helpers
 

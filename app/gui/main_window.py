@@ -127,6 +127,8 @@ class MainWindow(QMainWindow):
             if name not in devices:
                 action.setStatusTip("No CUDA GPU is visible to torch on this machine")
             self.device_group.addAction(action)
+        live.models.runtime.currentTextChanged.connect(self._sync_model_menu)
+        live.models.device.currentTextChanged.connect(self._sync_model_menu)
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About AffectScope", self.show_about)
@@ -166,6 +168,14 @@ class MainWindow(QMainWindow):
         """Run the current model on `device` ("cpu" or "cuda")."""
         path, runtime, _ = self.live_tab.models.choice()
         self.live_tab.apply_model(path, runtime, device)
+
+    @Slot(str)
+    def _sync_model_menu(self, _text: str = "") -> None:
+        """Check the Runtime/Device menu entries the Live tab's model controls show."""
+        _, runtime, device = self.live_tab.models.choice()
+        for group, value in ((self.runtime_group, runtime), (self.device_group, device)):
+            for action in group.actions():
+                action.setChecked(action.text() == value)
 
     @Slot(str)
     def use_trained_model(self, path: str) -> None:

@@ -1,10 +1,15 @@
-"""Data-parallel training with 2 gloo processes on CPU equals one process on the combined batches.
+"""Data-parallel training with 2 gloo processes on CPU against one process on the combined batches.
 
-Both ranks run the real `train()` (as under torchrun: RANK/WORLD_SIZE/LOCAL_RANK set), each seeing half
-of every batch; BatchNorm statistics are synchronised (GlooSyncBatchNorm), dropout is 0 and the tiny
-data are fully labelled with balanced classes, so the two runs must agree up to float rounding. The
-ranks' own weights are compared after every epoch by `check_replicas_in_sync`, which raises on any
-difference (shown to fire below).
+The ranks run what `python main.py train` runs under torchrun (RANK/WORLD_SIZE/LOCAL_RANK set), each
+seeing half of every batch, with BatchNorm synchronised across ranks (GlooSyncBatchNorm) and dropout 0.
+
+What "equal" can mean after a few Adam steps: the first step's averaged gradients equal the one-process
+gradients up to float rounding (checked tightly). Adam then divides each gradient by its own running
+magnitude, so a weight whose true gradient is ~0 (common in BatchNorm networks) moves by up to a full
+learning rate on rounding noise alone; two one-process runs that differ only in their thread count
+already disagree that way. So after the steps the test compares what the weights compute: the per-step
+losses and the final outputs, to a tolerance that covers that amplified rounding. The ranks' own weights
+are compared bit for bit after every epoch by `check_replicas_in_sync` (shown below to fire).
 """
 
 from __future__ import annotations
@@ -21,16 +26,13 @@ from torch import nn
 
 from model import distributed as ddp
 from model.checkpoint import load_checkpoint
-from model.config import ModelConfig
-from model.train import RunFinished, RunStarted, train
-from tests.model.test_train import one_torch_thread, tiny_options  # noqa: F401 (autouse fixture)
+from model.losses import stage2_loss
+from model.network import build_model
+from model.train import RunFinished, RunStarted, StepDone, seed_everything, train
+from tests.model.test_train import TINY_CONFIG, TinyFaces, one_torch_thread, tiny_options  # noqa: F401
 
 WORLD = 2
 PER_RANK_BATCH = 2
-# ResNet-18 puts a ReLU after every BatchNorm, so no weight has an analytically zero gradient: Adam turns a
-# float-rounding-sized gradient into a full lr-sized step, which would make exact comparison meaningless
-# for such weights (MobileNet's linear bottlenecks have them).
-CONFIG = ModelConfig(backbone="resnet18", input_size=64, dropout=0.0)
 
 
 def _free_port() -> int:
@@ -39,8 +41,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _combined_batch() -> dict:
+    """The first 4 items of the tiny training set, collated."""
+    data = TinyFaces(8)
+    items = [data[i] for i in range(WORLD * PER_RANK_BATCH)]
+    return {
+        k: torch.stack([it[k] for it in items])
+        for k in ("image", "expression", "soft_target", "valence_arousal")
+    }
+
+
+def _gradients(model: nn.Module, batch: dict) -> dict[str, torch.Tensor]:
+    """One stage-2 backward pass in training mode; the gradient of every parameter."""
+    model.train()
+    stage2_loss(model(batch["image"]), batch).total.backward()
+    return {n: p.grad.detach().clone() for n, p in ddp.unwrap(model).named_parameters()}
+
+
 def _rank_main(rank: int, port: int, root: str) -> None:
-    """One torchrun-like process: train, then check that diverged replicas would be detected."""
+    """One torchrun-like process: a DDP gradient, a whole training run, and a divergence probe."""
     os.environ.update(
         RANK=str(rank),
         WORLD_SIZE=str(WORLD),
@@ -50,19 +69,26 @@ def _rank_main(rank: int, port: int, root: str) -> None:
         GLOO_SOCKET_IFNAME="lo",
     )
     torch.set_num_threads(1)
-    torch.distributed.init_process_group("gloo", rank=rank, world_size=WORLD)  # kept for the check below
+    torch.distributed.init_process_group("gloo", rank=rank, world_size=WORLD)  # train() reuses it
+    ctx, cpu = ddp.DistContext(rank, WORLD, rank, "gloo"), torch.device("cpu")
     try:
-        options = tiny_options(Path(root) / f"rank{rank}", model_config=CONFIG, batch_size=PER_RANK_BATCH, epochs=(1, 1))
-        events = list(train(options))
+        seed_everything(0)
+        model = ddp.synchronize_batchnorm(build_model(TINY_CONFIG), cpu)
+        half = {k: v[rank::WORLD] for k, v in _combined_batch().items()}
+        grads = _gradients(ddp.wrap_ddp(model, ctx, cpu), half)
+        if rank == 0:
+            torch.save(grads, Path(root) / "ddp_grads.pt")
+
+        events = list(
+            train(tiny_options(Path(root) / f"rank{rank}", batch_size=PER_RANK_BATCH, epochs=(1, 1)))
+        )
+
         probe = nn.Linear(3, 2)
-        torch.manual_seed(0)
-        nn.init.normal_(probe.weight)
-        if rank == 1:
-            with torch.no_grad():
-                probe.weight[0, 0] += 1e-6
-        ctx = ddp.DistContext(rank, WORLD, rank, "gloo")
+        with torch.no_grad():
+            probe.weight.fill_(0.5)
+            probe.weight[0, 0] += 1e-6 * rank
         try:
-            ddp.check_replicas_in_sync(probe, ctx, torch.device("cpu"))
+            ddp.check_replicas_in_sync(probe, ctx, cpu)
             divergence_detected = False
         except RuntimeError:
             divergence_detected = True
@@ -70,6 +96,7 @@ def _rank_main(rank: int, port: int, root: str) -> None:
             "events": [type(e).__name__ for e in events],
             "world_size": events[0].world_size if isinstance(events[0], RunStarted) else None,
             "finished": isinstance(events[-1], RunFinished),
+            "step_losses": [e.losses["total"] for e in events if isinstance(e, StepDone)],
             "divergence_detected": divergence_detected,
         }
         (Path(root) / f"summary{rank}.json").write_text(json.dumps(summary))
@@ -77,35 +104,49 @@ def _rank_main(rank: int, port: int, root: str) -> None:
         torch.distributed.destroy_process_group()
 
 
-def test_two_gloo_ranks_match_one_process_on_the_combined_batches(tmp_path):
-    tmp_path = __import__("pathlib").Path("/tmp/t3/ddp"); __import__("shutil").rmtree(tmp_path, ignore_errors=True); tmp_path.mkdir()
+def test_two_gloo_ranks_train_like_one_process_on_the_combined_batches(tmp_path):
     mp.spawn(_rank_main, args=(_free_port(), str(tmp_path)), nprocs=WORLD, join=True)
-    summaries = [json.loads((tmp_path / f"summary{r}.json").read_text()) for r in range(WORLD)]
-    assert summaries[0]["events"] == summaries[1]["events"]  # every rank steps through the same run
-    assert all(s["finished"] and s["world_size"] == WORLD and s["divergence_detected"] for s in summaries)
+    ranks = [json.loads((tmp_path / f"summary{r}.json").read_text()) for r in range(WORLD)]
+    assert ranks[0]["events"] == ranks[1]["events"]  # every rank steps through the same run
+    assert all(s["finished"] and s["world_size"] == WORLD and s["divergence_detected"] for s in ranks)
     assert not (tmp_path / "rank1").exists()  # only rank 0 writes
 
-    single = list(train(tiny_options(tmp_path / "single", model_config=CONFIG, batch_size=WORLD * PER_RANK_BATCH, epochs=(1, 1))))
-    assert isinstance(single[-1], RunFinished)
-    for stage in (1, 2):
-        ddp_state = load_checkpoint(tmp_path / "rank0" / f"stage{stage}_last.pt").model.state_dict()
-        one_state = load_checkpoint(tmp_path / "single" / f"stage{stage}_last.pt").model.state_dict()
-        assert ddp_state.keys() == one_state.keys()
-        worst = max(float((ddp_state[k].double() - one_state[k].double()).abs().max()) for k in one_state)
-        assert worst < 2e-5, f"stage {stage}: DDP and one-process weights differ by {worst:.2e}"
-    before = load_checkpoint(tmp_path / "single" / "stage1_last.pt").model.state_dict()
-    after = load_checkpoint(tmp_path / "single" / "stage2_last.pt").model.state_dict()
-    moved = max(float((after[k].double() - before[k].double()).abs().max()) for k in after)
-    assert moved > 1e-4  # training changed the weights far more than the tolerance above
+    # 1. The first step's gradient equals the one-process gradient on the combined batch.
+    seed_everything(0)
+    one_grads = _gradients(build_model(TINY_CONFIG), _combined_batch())
+    ddp_grads = torch.load(tmp_path / "ddp_grads.pt", weights_only=True)
+    scale = max(float(g.abs().max()) for g in one_grads.values())  # analytically-zero gradients are noise
+    for name, g in one_grads.items():
+        err = float((ddp_grads[name] - g).abs().max())
+        assert err <= 1e-4 * float(g.abs().max()) + 1e-5 * scale, f"{name}: gradient differs by {err:.2e}"
+
+    # 2. A whole run: the same losses step by step and the same model at the end, to float tolerance.
+    single = list(train(tiny_options(tmp_path / "single", batch_size=WORLD * PER_RANK_BATCH, epochs=(1, 1))))
+    one_losses = [e.losses["total"] for e in single if isinstance(e, StepDone)]
+    ddp_losses = np.mean([s["step_losses"] for s in ranks], axis=0)  # equal halves: mean of the rank means
+    assert len(one_losses) == len(ddp_losses) == 4
+    np.testing.assert_allclose(ddp_losses, one_losses, rtol=1e-4)
+    images = TinyFaces(8, seed=1).images  # (8,3,64,64) validation images
+    with torch.no_grad():
+        out_ddp = load_checkpoint(tmp_path / "rank0" / "stage2_last.pt").model(images)
+        out_one = load_checkpoint(tmp_path / "single" / "stage2_last.pt").model(images)
+        start = load_checkpoint(tmp_path / "single" / "stage1_last.pt").model(images)
+    for key in ("valence_arousal", "expression_logits"):
+        gap = float((out_ddp[key] - out_one[key]).abs().max())
+        moved = float((out_one[key] - start[key]).abs().max())
+        assert gap < 0.05 * moved, (
+            f"{key}: DDP and one-process outputs differ by {gap:.2e} (stage 2 moved {moved:.2e})"
+        )
 
 
 def test_sharded_sampler_gives_each_rank_half_of_every_combined_batch():
     """Batch k of rank 0 and rank 1 together is batch k of one process with twice the batch size."""
     single = list(ddp.ShardedSampler(10, 0, 1, seed=3))
     shards = [list(ddp.ShardedSampler(10, r, WORLD, seed=3)) for r in range(WORLD)]
-    for k in range(len(shards[0]) // PER_RANK_BATCH):
-        combined = sorted(shards[0][k * 2 : k * 2 + 2] + shards[1][k * 2 : k * 2 + 2])
-        assert combined == sorted(single[k * 4 : k * 4 + 4])
+    b = PER_RANK_BATCH
+    for k in range(len(shards[0]) // b):
+        combined = sorted(shards[0][k * b : (k + 1) * b] + shards[1][k * b : (k + 1) * b])
+        assert combined == sorted(single[k * WORLD * b : (k + 1) * WORLD * b])
     evaluation = [list(ddp.ShardedSampler(5, r, WORLD, shuffle=False, pad=False)) for r in range(WORLD)]
     assert sorted(evaluation[0] + evaluation[1]) == list(range(5))  # every item exactly once
     skipped = ddp.ShardedSampler(10, 0, 1, seed=3)

@@ -19,12 +19,13 @@ from app.gui.widgets.palette import FACE_COLORS, face_color
 
 TRAIL_POINTS = 45  # processed frames per trail (1.5 s at 30 fps)
 _ALPHA_STEPS = 16
-# (x, y, anchor, text): each label sits in its quadrant's outer corner, growing away from the circle.
+# (x, y, anchor, text): each label sits in its quadrant's corner of the square around the circle (two
+# short lines, so it stays outside the circle even in a small plot).
 QUADRANT_LABELS = (
-    (1.12, 1.12, (1.0, 0.0), "excited / happy"),
-    (-1.12, 1.12, (0.0, 0.0), "tense / angry"),
-    (-1.12, -1.12, (0.0, 1.0), "sad / bored"),
-    (1.12, -1.12, (1.0, 1.0), "calm / relaxed"),
+    (1.15, 1.15, (1.0, 0.0), "excited\nhappy"),
+    (-1.15, 1.15, (0.0, 0.0), "tense\nangry"),
+    (-1.15, -1.15, (0.0, 1.0), "sad\nbored"),
+    (1.15, -1.15, (1.0, 1.0), "calm\nrelaxed"),
 )
 
 

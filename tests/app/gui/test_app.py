@@ -52,3 +52,16 @@ def test_settings_file_round_trip(tmp_path: Path) -> None:
     again = open_settings(tmp_path / "s.ini")
     assert value_bool(again, "live/attention_overlay", False) is True
     assert value_float(again, "live/ema_alpha", 0.3) == 0.4
+
+
+def test_the_suite_fails_any_test_that_opens_a_modal_dialog() -> None:
+    from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+
+    from tests.app.gui.conftest import ModalDialogOpened
+
+    with pytest.raises(ModalDialogOpened):
+        QMessageBox.warning(None, "title", "text")
+    with pytest.raises(ModalDialogOpened):
+        QFileDialog.getOpenFileName(None, "Open")
+    with pytest.raises(ModalDialogOpened):
+        QDialog().exec()

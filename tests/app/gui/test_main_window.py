@@ -114,3 +114,15 @@ def test_window_geometry_and_tab_are_remembered(make_window, monkeypatch) -> Non
     again = make_window()
     assert restored == [saved]
     assert again.tabs.currentIndex() == 2
+
+
+def test_model_menu_and_model_controls_agree(make_window) -> None:
+    window = make_window()
+    onnx = next(a for a in window.runtime_group.actions() if a.text() == "onnx")
+    onnx.trigger()
+    assert window.live_tab.models.choice()[1] == "onnx"
+    window.live_tab.models.runtime.setCurrentText("torch")
+    assert [a.text() for a in window.runtime_group.actions() if a.isChecked()] == ["torch"]
+    cuda = next(a for a in window.device_group.actions() if a.text() == "cuda")
+    assert cuda.isEnabled() == ("cuda" in [window.live_tab.models.device.itemText(i)
+                                           for i in range(window.live_tab.models.device.count())])
