@@ -181,7 +181,9 @@ def _to_gloo_sync_batchnorm(module: nn.Module) -> nn.Module:
 
 def synchronize_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
     """Make `model`'s BatchNorm statistics span all ranks (in place; state-dict keys are unchanged)."""
-    return model
+    if device.type == "cuda":
+        return nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return _to_gloo_sync_batchnorm(model)
 
 
 def wrap_ddp(model: nn.Module, ctx: DistContext, device: torch.device) -> nn.Module:

@@ -357,8 +357,8 @@ def write_report(report: Mapping[str, Any], json_path: str | Path) -> tuple[Path
 
 
 def _cell(value: float) -> str:
-    """A CSV cell for a float label or output: empty when absent (NaN)."""
-    return "" if not np.isfinite(value) else f"{float(value):.6f}"
+    """A CSV cell for a float32 label or output: 9 significant digits (exact round trip), empty for NaN."""
+    return "" if not np.isfinite(value) else f"{float(value):.9g}"
 
 
 def write_predictions(
@@ -388,7 +388,7 @@ def write_predictions(
                     _cell(yp[1]),
                     class_names[int(targets[i])] if targets[i] >= 0 else "",
                     class_names[int(predicted[i])],
-                    *(f"{p:.6f}" for p in predictions.probabilities[i]),
+                    *(_cell(p) for p in predictions.probabilities[i]),
                 ]
             )
     return csv_path

@@ -64,6 +64,13 @@ def register(subparsers) -> None:
         help=f"timed runs per case (default {DEFAULT_REPEATS})",
     )
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="CPU threads for torch and onnxruntime alike (default: torch's default for this machine)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help=f"only the default backbone at 112 px with {QUICK_REPEATS} repeats (a smoke test)",
@@ -79,6 +86,13 @@ def run(args: argparse.Namespace) -> int:
     if repeats < 1:
         print(f"affectscope bench: --repeats must be >= 1, got {repeats}", file=sys.stderr)
         return 2
+    if args.threads is not None:
+        if args.threads < 1:
+            print(f"affectscope bench: --threads must be >= 1, got {args.threads}", file=sys.stderr)
+            return 2
+        import torch
+
+        torch.set_num_threads(args.threads)
     report = run_model_bench(repeats=repeats, quick=args.quick, progress=lambda m: print(m, flush=True))
     print(format_model_report(report))
     if args.json:
@@ -320,7 +334,7 @@ def run_model_bench(
         "benchmark": "model",
         "command": "python main.py bench --model-only"
         + (" --quick" if quick else "")
-        + f" --repeats {repeats}",
+        + f" --repeats {repeats} --threads {machine['torch_threads']}",
         "quick": quick,
         "repeats": repeats,
         "warmup": WARMUP,

@@ -13,7 +13,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QWidget
 
 from app.core.cropping import square_region
-from app.core.packets import FramePacket
+from app.core.packets import FaceResult, FramePacket
 from app.gui.widgets.attention_scale import fused_attention
 from app.gui.widgets.palette import FACE_COLORS, face_color
 
@@ -21,7 +21,7 @@ OVERLAY_OPACITY = 0.55
 OVERLAY_SIZE = 64  # side of the fused map drawn over a face (stretched over the crop square)
 
 
-def face_text(face, va_source: str) -> str:
+def face_text(face: FaceResult, va_source: str) -> str:
     """The label of a face: id, expression and smoothed V/A (marked when the V/A is derived)."""
     text = (f"#{face.face_id} {face.expression}  V {face.valence_smoothed:+.2f}  "
             f"A {face.arousal_smoothed:+.2f}")

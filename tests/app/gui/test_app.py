@@ -54,7 +54,7 @@ def test_settings_file_round_trip(tmp_path: Path) -> None:
     assert value_float(again, "live/ema_alpha", 0.3) == 0.4
 
 
-def test_the_suite_fails_any_test_that_opens_a_modal_dialog() -> None:
+def test_the_suite_fails_any_test_that_opens_a_modal_dialog(qapp) -> None:
     from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
     from tests.app.gui.conftest import ModalDialogOpened

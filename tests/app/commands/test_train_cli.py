@@ -1,0 +1,154 @@
+"""`python main.py train` and `python main.py evaluate` end to end on a tiny synthetic dataset."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+
+from app.cli import main
+from app.core import model_store
+from model.checkpoint import load_checkpoint
+from model.data.synthetic_dataset import generate_dataset
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: several processes share this 2-core machine, and two threads each thrash."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory):
+    """20 training and 8 validation synthetic faces at 64 px in the AffectNet layout."""
+    root = tmp_path_factory.mktemp("synth")
+    generate_dataset(root, 20, seed=3, split="training", size=64)
+    generate_dataset(root, 8, seed=3, split="validation", size=64)
+    return root
+
+
+NEW_MODEL = ["--backbone", "mobilenetv3_large_100", "--input-size", "64", "--backbone-weights", "none"]
+
+
+def test_train_then_evaluate_from_the_command_line(faces, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--data",
+            str(faces),
+            *NEW_MODEL,
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--max-steps",
+            "1",
+            "--workers",
+            "0",
+            "--out",
+            str(out),
+            "--name",
+            "cli tiny",
+        ]
+    )
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "18 training / 2 validation images (holdout)" in printed.out
+    assert "stage 1 done (max_steps)" in printed.out and "stage 2 done (max_steps)" in printed.out
+    assert f"model: {out / 'stage2_best.pt'}" in printed.out
+    trained = load_checkpoint(out / "stage2_best.pt")
+    assert trained.metadata["name"] == "cli tiny" and trained.config.input_size == 64
+
+    report = tmp_path / "eval" / "report.json"
+    predictions = tmp_path / "eval" / "pred.csv"
+    code = main(
+        [
+            "evaluate",
+            "--model",
+            str(out / "stage2_best.pt"),
+            "--data",
+            str(faces),
+            "--report",
+            str(report),
+            "--predictions",
+            str(predictions),
+            "--batch-size",
+            "3",
+        ]
+    )
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    loaded = json.loads(report.read_text())
+    assert loaded["model"]["name"] == "cli tiny" and loaded["data"]["split"] == "validation"
+    assert loaded["n_images"] == loaded["n_valence_arousal"] == loaded["n_expression"] == 8
+    assert report.with_suffix(".md").is_file()
+    with open(predictions, newline="") as fh:
+        assert len(list(csv.DictReader(fh))) == 8
+    assert "ccc_v" in printed.out
+
+
+def test_train_resume_and_ablation_flags(faces, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = [
+        "train",
+        "--data",
+        str(faces),
+        *NEW_MODEL,
+        "--stages",
+        "1",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--max-steps",
+        "1",
+        "--workers",
+        "0",
+        "--out",
+        str(out),
+        "--last-stage-only",
+        "--rnn",
+        "lstm",
+    ]
+    assert main(args) == 0
+    config = load_checkpoint(out / "stage1_best.pt").config
+    assert (config.bi_rnn, config.rnn_type) == (False, "lstm")
+    assert main(args) == 2 and "--resume" in capsys.readouterr().err
+    assert main([*args, "--resume"]) == 2 and "already finished" in capsys.readouterr().err
+
+
+def test_evaluate_defaults_to_the_app_model(faces, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(model_store, "DEFAULT_MODEL_PATH", tmp_path / "no-starter.pt")
+    report = tmp_path / "report.json"
+    assert main(["evaluate", "--data", str(faces), "--report", str(report), "--batch-size", "8"]) == 0
+    assert "untrained" in capsys.readouterr().out
+    assert json.loads(report.read_text())["model"]["untrained"] is True
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--data", "/no/such/dir"], "does not exist"),
+        (["train", "--data", "{faces}", "--model", "/no/such.pt"], "does not exist"),
+        (["train", "--data", "{faces}", "--model", "x.pt", "--backbone", "resnet18"], "one or the other"),
+        (["train", "--data", "{faces}", *NEW_MODEL, "--batch-size", "0"], "batch_size must be > 0"),
+        (["train", "--data", "{faces}", *NEW_MODEL, "--time-budget-min", "0"], "must be > 0"),
+        (["evaluate", "--data", "{faces}", "--model", "/no/such.pt", "--report", "r.json"], "does not exist"),
+        (["evaluate", "--data", "/no/such/dir", "--report", "r.json"], "does not exist"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message(faces, argv, message, capsys):
+    assert main([a.replace("{faces}", str(faces)) for a in argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_epochs_value_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--data", "x", "--epochs", "2,0"])
+    assert "--epochs takes N or N1,N2" in capsys.readouterr().err

@@ -1,0 +1,22 @@
+"""The pipeline benchmark's generated videos hold the faces they claim, and its figures add up."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.bench_pipeline import markdown_table, measure_sequential, write_test_video
+from model.config import ModelConfig
+from model.network import build_model
+from model.predictor import load_predictor
+
+
+def test_four_face_video_is_detected_as_four_faces(tmp_path):
+    predictor = load_predictor(build_model(ModelConfig(input_size=64)), metadata={"name": "tiny"})
+    video = write_test_video(tmp_path / "four.avi", faces=4, seconds=0.2)
+    result = measure_sequential(video, predictor, faces=4, warmup=1)
+    assert result.frames == 5 and result.faces_found == 4.0
+    assert result.fps == pytest.approx(1000.0 / (result.detect_ms + result.model_ms + result.other_ms))
+    table = markdown_table({"results": [result.__dict__]})
+    assert "| sequential | torch | 4 |" in table
+    with pytest.raises(ValueError, match="1 or 4 faces"):
+        write_test_video(tmp_path / "x.avi", faces=2, seconds=0.1)
