@@ -165,7 +165,7 @@ class GlooSyncBatchNorm(nn.BatchNorm2d):
         self.running_var.mul_(1.0 - factor).add_(unbiased, alpha=factor)
 
 
-def _to_gloo_sync_batchnorm(module: nn.Module) -> nn.Module:
+def _to_gloo_sync_batchnorm(module: nn.Module, device: torch.device) -> nn.Module:
     """Replace every BatchNorm2d under `module` by a GlooSyncBatchNorm holding the same parameters."""
     if isinstance(module, nn.BatchNorm2d) and not isinstance(module, GlooSyncBatchNorm):
         sync = GlooSyncBatchNorm(
@@ -173,9 +173,9 @@ def _to_gloo_sync_batchnorm(module: nn.Module) -> nn.Module:
         )
         sync.load_state_dict(module.state_dict())
         sync.train(module.training)
-        return sync.to(next(iter(module.state_dict().values())).device)
+        return sync.to(device)
     for name, child in module.named_children():
-        setattr(module, name, _to_gloo_sync_batchnorm(child))
+        setattr(module, name, _to_gloo_sync_batchnorm(child, device))
     return module
 
 
@@ -183,7 +183,7 @@ def synchronize_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
     """Make `model`'s BatchNorm statistics span all ranks (in place; state-dict keys are unchanged)."""
     if device.type == "cuda":
         return nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    return _to_gloo_sync_batchnorm(model)
+    return _to_gloo_sync_batchnorm(model, device)
 
 
 def wrap_ddp(model: nn.Module, ctx: DistContext, device: torch.device) -> nn.Module:

@@ -80,8 +80,12 @@ class TrainOptions:
     # --- recipe (MODEL_SPEC.md) -----------------------------------------------------------------
     stages: str = "1+2"  # "1", "2" or "1+2"
     epochs: tuple[int, int] = (8, 12)  # epochs of stage 1 and of stage 2
-    lr: float = 1e-4
-    backbone_lr: float | None = None  # None: 1e-5 when the backbone starts pretrained, else `lr`
+    # Learning rates. None picks by starting point: fine-tuning a trained checkpoint uses MODEL_SPEC's
+    # lr 1e-4 with backbone 1e-5; a new model (ImageNet or random backbone) uses 1e-3 for every weight,
+    # tuned on the synthetic benchmark (docs/BENCHMARKS.md: 1e-4/1e-5 reached 34 % accuracy after the
+    # first epoch where 1e-3 reached 95 %).
+    lr: float | None = None
+    backbone_lr: float | None = None
     weight_decay: float = 1e-5
     batch_size: int = 64  # per process
     lambda_ccc: float = 0.0
@@ -128,9 +132,10 @@ class TrainOptions:
             )
         if len(self.epochs) != 2 or any(int(e) < 1 for e in self.epochs):
             raise ValueError(f"epochs must be two numbers >= 1 (stage 1, stage 2), got {self.epochs}")
-        positive = {"lr": self.lr, "batch_size": self.batch_size}
-        if self.backbone_lr is not None:
-            positive["backbone_lr"] = self.backbone_lr
+        positive = {"batch_size": self.batch_size}
+        for name in ("lr", "backbone_lr"):
+            if getattr(self, name) is not None:
+                positive[name] = getattr(self, name)
         if self.max_steps is not None:
             positive["max_steps"] = self.max_steps
         if self.time_budget_s is not None:
@@ -484,7 +489,7 @@ class _Run:
         if not self.resumed:
             self._agree(self._refuse_existing_run)
         seed_everything(options.seed)  # identical initial weights on every rank
-        self.model, self.start_meta, self.pretrained = self._build_model()
+        self.model, self.start_meta, self.fine_tuning = self._build_model()
         self.model.to(self.device)
         seed_everything(options.seed + 1 + ctx.rank)  # different dropout and augmentation per rank
         if ctx.is_distributed:
@@ -558,22 +563,21 @@ class _Run:
         return box[0]
 
     def _build_model(self) -> tuple[TwoAttTwoMt, dict[str, Any], bool]:
-        """The model to train, the metadata it started with, and whether its backbone is pretrained."""
+        """The model to train, the metadata it started with, and whether it fine-tunes a checkpoint."""
         opts = self.options
         if self.resume_state is not None:
             weights_file = self.out_dir / self.resume_state["weights"]
             config_dict, state = self._agree(lambda: _config_and_state(load_checkpoint(weights_file).model))
             model = build_model(ModelConfig.from_dict(config_dict))
             model.load_state_dict(state)
-            return model, dict(self.resume_state["start_meta"]), bool(self.resume_state["pretrained"])
+            return model, dict(self.resume_state["start_meta"]), bool(self.resume_state["fine_tuning"])
         if opts.start_checkpoint is not None:
             loaded = load_checkpoint(opts.start_checkpoint)
             meta = dict(loaded.metadata)
             meta["path"] = str(opts.start_checkpoint)
             meta["sha256"] = loaded.sha256
             return loaded.model, meta, True
-        config = opts.model_config or ModelConfig()
-        return build_model(config), {}, config.backbone_weights is not None
+        return build_model(opts.model_config or ModelConfig()), {}, False
 
     def _set_trainable(self, stage: int) -> None:
         """Stage 1 leaves the V/A head out (its loss never reaches it); stage 2 trains every weight."""
@@ -581,17 +585,20 @@ class _Run:
         for p in self.model.parameters():
             p.requires_grad_(stage == 2 or id(p) not in va_head)
 
-    def _backbone_lr(self) -> float:
+    def learning_rates(self) -> tuple[float, float]:
+        """(backbone lr, lr of the rest): the options' values, else the defaults for the starting point."""
+        lr = self.options.lr if self.options.lr is not None else (1e-4 if self.fine_tuning else 1e-3)
         if self.options.backbone_lr is not None:
-            return self.options.backbone_lr
-        return 1e-5 if self.pretrained else self.options.lr
+            return self.options.backbone_lr, lr
+        return (1e-5 if self.fine_tuning else lr), lr
 
     def _optimizer(self) -> torch.optim.Optimizer:
         backbone = [p for p in self.model.backbone.parameters() if p.requires_grad]
         ids = {id(p) for p in backbone}
         rest = [p for p in self.model.parameters() if p.requires_grad and id(p) not in ids]
-        groups = [{"params": backbone, "lr": self._backbone_lr()}, {"params": rest, "lr": self.options.lr}]
-        return torch.optim.Adam(groups, lr=self.options.lr, weight_decay=self.options.weight_decay)
+        backbone_lr, lr = self.learning_rates()
+        groups = [{"params": backbone, "lr": backbone_lr}, {"params": rest, "lr": lr}]
+        return torch.optim.Adam(groups, lr=lr, weight_decay=self.options.weight_decay)
 
     def _train_loader(self, stage: int) -> tuple[torch.utils.data.DataLoader, ddp.ShardedSampler]:
         weights = None
@@ -669,7 +676,7 @@ class _Run:
             "best_paths": {str(k): v for k, v in self.best_paths.items()},
             "stage_state": None if st is None else dataclasses.asdict(st),
             "start_meta": _json_safe(self.start_meta),
-            "pretrained": self.pretrained,
+            "fine_tuning": self.fine_tuning,
             "elapsed_s": self.elapsed(),
             "rng": _rng_state(),
         }

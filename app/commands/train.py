@@ -93,11 +93,11 @@ def register(subparsers) -> None:
         help="'1' expression, '2' valence/arousal (alone: the one-stage ablation), '1+2'",
     )
     recipe.add_argument("--epochs", type=_epochs, metavar="N|N1,N2", help="epochs per stage")
-    recipe.add_argument("--lr", type=float, help="learning rate (default 1e-4)")
+    recipe.add_argument("--lr", type=float, help="learning rate (default 1e-3 new model, 1e-4 fine-tuning)")
     recipe.add_argument(
         "--backbone-lr",
         type=float,
-        help="backbone learning rate (default 1e-5 from pretrained weights, else --lr)",
+        help="backbone learning rate (default: --lr for a new model, 1e-5 when fine-tuning)",
     )
     recipe.add_argument("--weight-decay", type=float, help="Adam weight decay (default 1e-5)")
     recipe.add_argument("--batch-size", type=int, help="images per step and process (default 64)")

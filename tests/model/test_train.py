@@ -12,8 +12,9 @@ import torch
 from torch.utils.data import Dataset
 
 from model import train as train_module
-from model.checkpoint import load_checkpoint
+from model.checkpoint import load_checkpoint, save_checkpoint
 from model.config import ModelConfig
+from model.network import build_model
 from model.train import (
     Cancelled,
     CheckpointWritten,
@@ -224,7 +225,9 @@ def test_crash_while_writing_best_checkpoint_keeps_the_old_best(tmp_path, monkey
 def test_max_steps_and_stage_two_alone_from_scratch(tmp_path):
     """Stage "2" alone (the one-stage ablation) trains V/A from a fresh model; max_steps ends the stage."""
     events = list(train(tiny_options(tmp_path / "run", stages="2", max_steps=1)))
-    assert [e.stage for e in events if isinstance(e, StageStarted)] == [2]
+    started = [e for e in events if isinstance(e, StageStarted)]
+    assert [e.stage for e in started] == [2]
+    assert (started[0].lr, started[0].backbone_lr) == (1e-3, 1e-3)  # a new model's default
     done = next(e for e in events if isinstance(e, StageDone))
     assert done.reason == "max_steps" and done.epochs_run == 1
     assert sum(isinstance(e, StepDone) for e in events) == 1
@@ -255,3 +258,19 @@ def test_stage_two_refuses_data_without_valence_arousal(tmp_path):
     data.va[:] = np.nan
     with pytest.raises(ValueError, match="valence/arousal labels"):
         next(iter(train(tiny_options(tmp_path / "run", train_dataset=data))))
+
+
+def test_fine_tuning_a_checkpoint_uses_the_small_learning_rates(tmp_path):
+    """From a trained checkpoint: MODEL_SPEC's lr 1e-4 and backbone 1e-5; the checkpoint names its start."""
+    start = save_checkpoint(
+        tmp_path / "start.pt", build_model(TINY_CONFIG), {"name": "starter", "va_source": "derived"}
+    )
+    options = tiny_options(
+        tmp_path / "run", model_config=None, start_checkpoint=start, stages="1", max_steps=1
+    )
+    events = list(train(options))
+    started = next(e for e in events if isinstance(e, StageStarted))
+    assert (started.lr, started.backbone_lr) == (1e-4, 1e-5)
+    tuned = load_checkpoint(events[-1].model_path)
+    assert tuned.metadata["name"] == "starter fine-tuned" and tuned.metadata["va_source"] == "derived"
+    assert tuned.metadata["training"]["start_checkpoint"] == str(start)
