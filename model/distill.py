@@ -22,7 +22,7 @@ import dataclasses
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,13 +44,15 @@ from model.distill_pool import (
     LabelledViews,
     PoolCancelled,
     PoolPlan,
+    PoolProgress,
     ViewDataset,
     build_pool,
     canonical_top_classes,
 )
 from model.distill_views import FaceSource
+from model.network import TwoAttTwoMt
 from model.predictor import load_predictor
-from model.teachers import FacePool, load_teacher_ensemble
+from model.teachers import FacePool, TeacherEnsemble, load_teacher_ensemble
 from model.teachers.faceapi_expression import DEFAULT_FACEAPI_MANIFEST
 from model.teachers.fer_xception import DEFAULT_FER_WEIGHTS
 from model.train import Cancelled, RunFinished, StepDone, TrainEvent, TrainOptions, train
@@ -87,9 +89,10 @@ class DistillOptions:
     quick: bool = False  # recorded in the metadata: a quick run is a smoke test, not a starter
 
     # pools
-    views: int = 6000  # training views of the real faces (mixups included)
+    views: int = 5000  # training views of the real faces (mixups included)
     val_views: int = 300  # model-selection views (fresh views of the same training faces)
-    mixup_fraction: float = 0.15
+    mixup_fraction: float = 0.1
+    splice_fraction: float = 0.25
     synthetic_faces: int = 0
     balance_power: float = 0.5
     crop_margin: float = 0.2  # the teachers' crop; stored as the model's crop_margin
@@ -100,10 +103,10 @@ class DistillOptions:
     input_size: int = 112
 
     # training (model.train.TrainOptions)
-    epochs: tuple[int, int] = (6, 2)
+    epochs: tuple[int, int] = (6, 1)
     batch_size: int = 32
-    lr: float = 5e-4
-    backbone_lr: float = 2e-4
+    lr: float = 1e-3
+    backbone_lr: float = 2e-5
     lambda_c: float = 1.0
     max_steps: int | None = None
     time_budget_s: float | None = None
@@ -146,6 +149,7 @@ class DistillOptions:
         PoolPlan(
             views=self.views,
             mixup_fraction=self.mixup_fraction,
+            splice_fraction=self.splice_fraction,
             synthetic_faces=self.synthetic_faces,
             balance_power=self.balance_power,
         )
@@ -238,15 +242,10 @@ def _teacher_records() -> list[dict[str, Any]]:
 
 def _pool_summary(views: LabelledViews) -> dict[str, Any]:
     """Counts of one pool for pools.json and the model card."""
-    kinds = {"real": 0, "mixup": 0, "synthetic": 0}
+    kinds = {"real": 0, "mixup": 0, "splice": 0, "synthetic": 0}
     for origin in views.origins:
-        kinds[
-            "mixup"
-            if origin.startswith("mix:")
-            else "synthetic"
-            if origin.startswith("synthetic:")
-            else "real"
-        ] += 1
+        prefix = origin.split(":", 1)[0]
+        kinds[{"mix": "mixup", "splice": "splice", "synthetic": "synthetic"}.get(prefix, "real")] += 1
     tops = [p.argmax(axis=1) for p in views.per_teacher.values()]
     return {
         "n_views": len(views),
@@ -297,9 +296,138 @@ def _metadata(
     }
 
 
+def _plans(options: DistillOptions) -> dict[str, PoolPlan]:
+    """The training pool and the model-selection pool (fresh plain views of the same faces)."""
+    shared = {
+        "balance_power": options.balance_power,
+        "size": options.input_size,
+        "crop_margin": options.crop_margin,
+    }
+    return {
+        "train": PoolPlan(
+            views=options.views,
+            mixup_fraction=options.mixup_fraction,
+            splice_fraction=options.splice_fraction,
+            synthetic_faces=options.synthetic_faces,
+            **shared,
+        ),
+        "validation": PoolPlan(views=options.val_views, mixup_fraction=0.0, **shared),
+    }
+
+
+def _build_pools(
+    options: DistillOptions,
+    ensemble: TeacherEnsemble,
+    train_faces: list[tuple[str, np.ndarray, tuple[int, int, int, int]]],
+    cancel: threading.Event | None,
+) -> Generator[PoolProgress | PoolBuilt, None, dict[str, LabelledViews]]:
+    """Render and label both pools, yielding progress; raises PoolCancelled when cancelled."""
+    sources = [
+        FaceSource(image, box, options.crop_margin, options.input_size) for _, image, box in train_faces
+    ]
+    top_classes = canonical_top_classes(sources, ensemble)
+    pools: dict[str, LabelledViews] = {}
+    for offset, (name, plan) in enumerate(_plans(options).items()):
+        started = time.monotonic()
+        seed = options.seed * 10 + offset
+        pools[name] = yield from build_pool(name, plan, train_faces, ensemble, seed, cancel, top_classes)
+        summary = _pool_summary(pools[name])
+        yield PoolBuilt(
+            name,
+            len(pools[name]),
+            summary["class_counts"],
+            summary["teachers_agree"],
+            time.monotonic() - started,
+        )
+    return pools
+
+
+def _train_options(options: DistillOptions, pools: dict[str, LabelledViews], run_dir: Path) -> TrainOptions:
+    """The project's two-stage trainer on the in-memory pools, soft targets only."""
+    config = ModelConfig(
+        backbone=options.backbone,
+        backbone_weights=options.backbone_weights,
+        input_size=options.input_size,
+        crop_margin=options.crop_margin,
+    )
+    return TrainOptions(
+        train_dataset=ViewDataset(pools["train"], config),
+        val_dataset=ViewDataset(pools["validation"], config),
+        model_config=config,
+        model_name=options.name,
+        stages="1+2",
+        epochs=options.epochs,
+        lr=options.lr,
+        backbone_lr=options.backbone_lr,
+        batch_size=options.batch_size,
+        lambda_c=options.lambda_c,
+        class_balance="none",
+        seed=options.seed,
+        workers=options.workers,
+        out_dir=run_dir / "train",
+        max_steps=options.max_steps,
+        time_budget_s=options.time_budget_s,
+    )
+
+
+def _measure(
+    options: DistillOptions, model: TwoAttTwoMt, ensemble: TeacherEnsemble, face_pool: FacePool
+) -> dict[str, Any]:
+    """Held-out agreement report with the per-face latency under "latency"."""
+    predictor = load_predictor(model, runtime="torch", device="cpu", metadata={"name": options.name})
+    faces = face_pool.faces("heldout")[: options.heldout_limit]
+    crops = heldout_crops(face_pool, faces, model.config.crop_margin)
+    report = agreement_report(heldout_outputs(predictor, ensemble, [f.id for f in faces], crops))
+    report["latency"] = measure_latency(predictor, crops, options.latency_repeats)
+    return report
+
+
+def rebuild_command(options: DistillOptions) -> str:
+    """The `python main.py distill ...` line that reruns `options` (options at their defaults left out)."""
+    default = DistillOptions.quick_options() if options.quick else DistillOptions()
+    parts = ["python main.py distill --out assets/models/"]
+    if options.quick:
+        parts.append("--quick")
+    parts.append(f"--seed {options.seed}")
+    if options.views != default.views:
+        parts.append(f"--views {options.views}")
+    if options.synthetic_faces != default.synthetic_faces:
+        parts.append(f"--synthetic-faces {options.synthetic_faces}")
+    if tuple(options.epochs) != tuple(default.epochs):
+        parts.append(f"--epochs {options.epochs[0]},{options.epochs[1]}")
+    if options.time_budget_s is not None:
+        parts.append(f"--time-budget {options.time_budget_s / 60:g}")
+    return " ".join(parts)
+
+
+def _training_record(
+    options: DistillOptions, pools: dict[str, Any], n_faces: int, steps: dict[str, int], finished: RunFinished
+) -> dict[str, Any]:
+    """The "training" metadata of the starter: recipe, pools, hyper-parameters, steps, time."""
+    return {
+        "recipe": "distillation: stage 1 soft CE on teacher-ensemble probabilities, stage 2 V/A regression "
+        "on derived V/A + lambda_c soft CE (model/distill.py, model/train.py)",
+        "command": rebuild_command(options),
+        "seed": options.seed,
+        "quick": options.quick,
+        "pools": pools,
+        "train_faces": n_faces,
+        "epochs": list(options.epochs),
+        "steps": steps,
+        "batch_size": options.batch_size,
+        "lr": options.lr,
+        "backbone_lr": options.backbone_lr,
+        "lambda_c": options.lambda_c,
+        "backbone_weights": options.backbone_weights,
+        "time_budget_s": options.time_budget_s,
+        "validation_metrics": finished.final_metrics,
+        "train_seconds": round(finished.seconds, 1),
+    }
+
+
 def distill(
     options: DistillOptions, cancel: threading.Event | None = None
-) -> Iterator[DistillEvent | TrainEvent]:
+) -> Iterator[DistillEvent | PoolProgress | TrainEvent]:
     """Run the distillation `options` describe, yielding progress events (see the module docstring).
 
     `cancel` is checked while pools are built and between training steps; when set, the run stops
@@ -318,115 +446,35 @@ def distill(
     ensemble = load_teacher_ensemble()
     face_pool = FacePool()
     train_faces = [(f.id, face_pool.image(f), f.box) for f in face_pool.faces("train")]
-    plans = {
-        "train": PoolPlan(
-            views=options.views,
-            mixup_fraction=options.mixup_fraction,
-            synthetic_faces=options.synthetic_faces,
-            balance_power=options.balance_power,
-            size=options.input_size,
-            crop_margin=options.crop_margin,
-        ),
-        "validation": PoolPlan(
-            views=options.val_views,
-            mixup_fraction=0.0,
-            balance_power=options.balance_power,
-            size=options.input_size,
-            crop_margin=options.crop_margin,
-        ),
-    }
-    sources = [
-        FaceSource(image, box, options.crop_margin, options.input_size) for _, image, box in train_faces
-    ]
-    top_classes = canonical_top_classes(sources, ensemble)
-    pools: dict[str, LabelledViews] = {}
-    for offset, (name, plan) in enumerate(plans.items()):
-        pool_started = time.monotonic()
-        try:
-            pools[name] = yield from build_pool(
-                name, plan, train_faces, ensemble, options.seed * 10 + offset, cancel, top_classes
-            )
-        except PoolCancelled:
-            yield DistillCancelled("pool", str(run_dir))
-            return
-        summary = _pool_summary(pools[name])
-        yield PoolBuilt(
-            name,
-            len(pools[name]),
-            summary["class_counts"],
-            summary["teachers_agree"],
-            time.monotonic() - pool_started,
-        )
+    try:
+        pools = yield from _build_pools(options, ensemble, train_faces, cancel)
+    except PoolCancelled:
+        yield DistillCancelled("pool", str(run_dir))
+        return
     pool_summaries = {name: _pool_summary(views) for name, views in pools.items()}
     (run_dir / "pools.json").write_text(json.dumps(pool_summaries, indent=2))
 
-    config = ModelConfig(
-        backbone=options.backbone,
-        backbone_weights=options.backbone_weights,
-        input_size=options.input_size,
-        crop_margin=options.crop_margin,
-    )
-    train_options = TrainOptions(
-        train_dataset=ViewDataset(pools["train"], config),
-        val_dataset=ViewDataset(pools["validation"], config),
-        model_config=config,
-        model_name=options.name,
-        stages="1+2",
-        epochs=options.epochs,
-        lr=options.lr,
-        backbone_lr=options.backbone_lr,
-        batch_size=options.batch_size,
-        lambda_c=options.lambda_c,
-        class_balance="none",
-        seed=options.seed,
-        workers=options.workers,
-        out_dir=run_dir / "train",
-        max_steps=options.max_steps,
-        time_budget_s=options.time_budget_s,
-    )
     finished: RunFinished | None = None
-    stage_steps: dict[str, int] = {}
-    for event in train(train_options, cancel):
+    steps: dict[str, int] = {}
+    for event in train(_train_options(options, pools, run_dir), cancel):
         yield event
         if isinstance(event, Cancelled):
             yield DistillCancelled("train", str(run_dir))
             return
         if isinstance(event, StepDone):
-            stage_steps[str(event.stage)] = event.stage_step
+            steps[str(event.stage)] = event.stage_step
         if isinstance(event, RunFinished):
             finished = event
     model = load_checkpoint(finished.model_path).model
 
-    predictor = load_predictor(model, runtime="torch", device="cpu", metadata={"name": options.name})
-    faces = face_pool.faces("heldout")[: options.heldout_limit]
-    crops = heldout_crops(face_pool, faces, config.crop_margin)
-    report = agreement_report(heldout_outputs(predictor, ensemble, [f.id for f in faces], crops))
-    latency = measure_latency(predictor, crops, options.latency_repeats)
-    report["latency"] = latency
+    report = _measure(options, model, ensemble, face_pool)
     report_path = run_dir / "heldout_report.json"
     report_path.write_text(json.dumps(report, indent=2))
     summary = summary_numbers(report)
-    yield HeldoutMeasured(summary, latency, str(report_path))
+    yield HeldoutMeasured(summary, report["latency"], str(report_path))
 
-    training = {
-        "recipe": "distillation: stage 1 soft CE on teacher-ensemble probabilities, stage 2 V/A regression "
-        "on derived V/A + lambda_c soft CE (model/distill.py, model/train.py)",
-        "seed": options.seed,
-        "quick": options.quick,
-        "pools": pool_summaries,
-        "train_faces": len(train_faces),
-        "epochs": list(options.epochs),
-        "steps": stage_steps,
-        "batch_size": options.batch_size,
-        "lr": options.lr,
-        "backbone_lr": options.backbone_lr,
-        "lambda_c": options.lambda_c,
-        "backbone_weights": options.backbone_weights,
-        "validation_metrics": finished.final_metrics,
-        "train_seconds": round(finished.seconds, 1),
-    }
-    teachers = _teacher_records()
-    metadata = _metadata(options, teachers, training, summary)
+    training = _training_record(options, pool_summaries, len(train_faces), steps, finished)
+    metadata = _metadata(options, _teacher_records(), training, summary)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = save_checkpoint(out_dir / STARTER_FILE, model, metadata)
     sha = sha256_file(path)

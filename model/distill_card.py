@@ -96,14 +96,16 @@ def _teacher_lines(teachers: list[Mapping[str, Any]]) -> list[str]:
 
 def _pool_lines(training: Mapping[str, Any]) -> list[str]:
     lines = [
-        "| pool | views | real | mixup | synthetic | views per ensemble top class | teachers agree |",
-        "|---|---|---|---|---|---|---|",
+        "| pool | views | real | mixup | splice | synthetic | views per ensemble top class | teachers "
+        "agree |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, pool in training["pools"].items():
         counts = ", ".join(f"{k} {v}" for k, v in pool["class_counts"].items())
         kinds = pool["kinds"]
         lines.append(
-            f"| {name} | {pool['n_views']} | {kinds['real']} | {kinds['mixup']} | {kinds['synthetic']} | "
+            f"| {name} | {pool['n_views']} | {kinds['real']} | {kinds['mixup']} | {kinds['splice']} | "
+            f"{kinds['synthetic']} | "
             f"{counts} | {_pct(pool['teachers_agree'])} |"
         )
     return lines
@@ -176,8 +178,10 @@ def model_card(
         "Each training face is multiplied into many random views (scale, shift, rotation, mirror, stretch, "
         "a smooth local warp, a hiding rectangle, brightness/contrast/saturation/gamma, gray, blur, low "
         "resolution, noise, JPEG; `model/distill_views.py`); a share of views are pixel blends of two "
-        "faces (mixup). **The teachers label every view as the student sees it** (so a warp or blend that "
-        "changes the expression changes the target). Views per face favour the rarer teacher classes "
+        "faces (mixup) and a share splice the upper face of one person onto the lower face of another "
+        "(so expression and identity come apart). **The teachers label every view as the student sees "
+        "it** (so a warp, blend or splice that changes the expression changes the target). Views per "
+        "face favour the rarer teacher classes "
         f"(balance power {options.balance_power}).",
         "",
         *_pool_lines(training),
@@ -187,7 +191,13 @@ def model_card(
         f"the best stage-1 weights. Batch {training['batch_size']}, Adam lr {training['lr']:g} (backbone "
         f"{training['backbone_lr']:g}), epochs {training['epochs']}, steps run: {steps}; seed "
         f"{training['seed']}; {training['train_seconds'] / 60:.1f} min of training on the build "
-        "machine's CPU.",
+        "machine's CPU"
+        + (
+            f", capped by a time budget of {training['time_budget_s'] / 60:g} min (shared between the "
+            "stages by their epoch counts), so the number of steps depends on the machine's speed."
+            if training.get("time_budget_s")
+            else "."
+        ),
         "",
         "## Label mapping",
         "",
@@ -238,13 +248,14 @@ def model_card(
         "poses and lighting rely on augmentation and on the ImageNet features.",
         "- It copies its teachers, mistakes included: the teachers disagree with each other on many "
         "held-out faces (below), and neither was checked against human labels here.",
-        "- The training views are mostly happy and neutral; surprise, fear, disgust and anger come only from "
-        "warped, blended or occluded views and are learnt least well. No contempt.",
+        "- The training faces are happy, neutral or sad; surprise, fear, disgust and anger come only from "
+        "warped, blended, spliced or occluded views (a few percent of the pool) and are learnt least well. "
+        "No contempt.",
         "- V/A is a function of the expression probabilities (see above), not an independent estimate.",
         "",
         "## Measured on held-out real faces",
         "",
-        f"Command: `python main.py distill --out assets/models/ --seed {training['seed']}` (this run). "
+        f"Command: `{training['command']}` (this run). "
         f"Headline: agreement with the ensemble {_pct(summary['agreement'])} on all {summary['n_faces']} "
         f"faces and {_pct(summary['agreement_teachers_agree'])} on the {summary['n_teachers_agree']} faces "
         f"where the teachers agree (majority-class baseline {_pct(summary['majority_baseline'])} and "
@@ -255,7 +266,7 @@ def model_card(
         "## Reproduce",
         "",
         "```bash",
-        f"python main.py distill --out assets/models/ --seed {training['seed']}",
+        training["command"],
         "```",
         "",
         "It reads only vendored files and pinned installed packages (scikit-image, matplotlib for the "

@@ -11,6 +11,8 @@ How the 22 training faces become thousands of targets:
 - every view is randomly augmented (model/distill_views.py) and labelled by the teachers as it is;
 - a share of views are pixel blends of two views of different faces (mixup), also labelled by the
   teachers (not by blending the two targets), so targets stay what the teachers say about the image;
+- a share of views splice the upper face of one person onto the lower face of another (eyes and brows
+  from one, mouth from the other), labelled by the teachers, so expression and identity come apart;
 - optionally, procedural faces from `model.data.synthetic` (labelled by the teachers, their own
   drawing classes ignored) are added.
 """
@@ -28,7 +30,7 @@ from torch.utils.data import Dataset
 from model.circumplex import derived_va
 from model.config import NUM_CLASSES, ModelConfig
 from model.data.synthetic import render_face
-from model.distill_views import FaceSource, ViewAugmentation, mix_views, render_view
+from model.distill_views import FaceSource, ViewAugmentation, mix_views, render_view, splice_views
 from model.preprocessing import normalize
 from model.teachers import TeacherEnsemble
 
@@ -48,6 +50,8 @@ class PoolPlan:
     views: int  # augmented views of the real faces (mixups included)
     mixup_fraction: float = 0.15  # share of `views` that blend two views of different faces
     mixup_weight: tuple[float, float] = (0.3, 0.7)  # weight of the first view in a blend
+    splice_fraction: float = 0.0  # share of `views` that splice two faces at a random row
+    splice_row: tuple[float, float] = (0.42, 0.62)  # splice height, fraction of the view from the top
     synthetic_faces: int = 0  # extra procedural faces (one augmented view each)
     balance_power: float = 0.5  # views per face proportional to (1 / faces of its class) ** power
     size: int = 112  # view side S (the student's input size)
@@ -57,8 +61,15 @@ class PoolPlan:
     def __post_init__(self) -> None:
         if self.views < 1:
             raise ValueError(f"a pool needs at least one view of the real faces, got views={self.views}")
-        if not 0.0 <= self.mixup_fraction < 1.0:
-            raise ValueError(f"mixup_fraction must lie in [0, 1), got {self.mixup_fraction}")
+        if not (
+            0.0 <= self.mixup_fraction
+            and 0.0 <= self.splice_fraction
+            and self.mixup_fraction + self.splice_fraction < 1.0
+        ):
+            raise ValueError(
+                f"mixup_fraction {self.mixup_fraction} and splice_fraction {self.splice_fraction} must be "
+                ">= 0 and sum to less than 1"
+            )
         if self.synthetic_faces < 0 or self.balance_power < 0:
             raise ValueError("synthetic_faces and balance_power must be >= 0")
 
@@ -80,7 +91,7 @@ class LabelledViews:
     images: np.ndarray  # (N,S,S,3) uint8 RGB
     soft_targets: np.ndarray  # (N,8) float32 ensemble probabilities, AffectNet order (contempt 0)
     per_teacher: dict[str, np.ndarray]  # teacher name -> (N,8) float32, AffectNet order
-    origins: list[str]  # per view: face id, "mix:<id>+<id>" or "synthetic:<k>"
+    origins: list[str]  # per view: face id, "mix:<id>+<id>", "splice:<upper id>/<lower id>", "synthetic:<k>"
 
     def __len__(self) -> int:
         return len(self.images)
@@ -153,15 +164,17 @@ def _render_real(
     sources: Sequence[tuple[str, FaceSource]],
     counts: np.ndarray,
     n_mix: int,
+    n_splice: int,
     plan: PoolPlan,
     rng: np.random.Generator,
     cancel: threading.Event | None,
 ) -> Generator[PoolProgress, None, tuple[list[np.ndarray], list[str]]]:
-    """`counts` plain views per face, then `n_mix` blends; yields progress, returns (views, origins)."""
+    """`counts` plain views per face, then `n_mix` blends and `n_splice` splices of two different faces;
+    yields progress, returns (views, origins)."""
     views: list[np.ndarray] = []
     origins: list[str] = []
     face_of: list[int] = []
-    total = int(counts.sum()) + n_mix
+    total = int(counts.sum()) + n_mix + n_splice
     for i, ((face_id, source), n) in enumerate(zip(sources, counts, strict=True)):
         for _ in range(int(n)):
             views.append(render_view(source, rng, plan.augmentation))
@@ -172,15 +185,19 @@ def _render_real(
             yield PoolProgress(name, "render", len(views), total)
     n_plain = len(views)
     face_index = np.asarray(face_of)
-    for k in range(n_mix):
+    for k in range(n_mix + n_splice):
         a = int(rng.integers(n_plain))
         others = np.flatnonzero(face_index != face_index[a])
         b = int(others[rng.integers(len(others))]) if len(others) else a
-        views.append(mix_views(views[a], views[b], float(rng.uniform(*plan.mixup_weight))))
-        origins.append(f"mix:{origins[a]}+{origins[b]}")
+        if k < n_mix:
+            views.append(mix_views(views[a], views[b], float(rng.uniform(*plan.mixup_weight))))
+            origins.append(f"mix:{origins[a]}+{origins[b]}")
+        else:
+            views.append(splice_views(views[a], views[b], float(rng.uniform(*plan.splice_row))))
+            origins.append(f"splice:{origins[a]}/{origins[b]}")
         if (k + 1) % 256 == 0:
             _check_cancel(cancel)
-    if n_mix:
+    if n_mix + n_splice:
         yield PoolProgress(name, "render", len(views), total)
     return views, origins
 
@@ -225,8 +242,9 @@ def build_pool(
     if len(top_classes) != len(sources):
         raise ValueError(f"pool {name!r}: {len(top_classes)} top classes for {len(sources)} faces")
     n_mix = int(round(plan.views * plan.mixup_fraction)) if len(sources) > 1 else 0
-    counts = views_per_face(top_classes, plan.views - n_mix, plan.balance_power)
-    views, origins = yield from _render_real(name, sources, counts, n_mix, plan, rng, cancel)
+    n_splice = int(round(plan.views * plan.splice_fraction)) if len(sources) > 1 else 0
+    counts = views_per_face(top_classes, plan.views - n_mix - n_splice, plan.balance_power)
+    views, origins = yield from _render_real(name, sources, counts, n_mix, n_splice, plan, rng, cancel)
     if plan.synthetic_faces:
         extra_views, extra_origins = _render_synthetic(plan.synthetic_faces, plan, rng, cancel)
         views += extra_views

@@ -5,7 +5,9 @@ the crop margin the model uses, after a random geometric change (scale, shift, r
 slight stretch and a smooth local warp that moves mouth corners and brows a little) and a random
 photometric one (brightness, contrast, saturation, gamma, gray, blur, low resolution, noise, JPEG, and
 a rectangle hiding part of the face). The teachers label every view as it is (consistent teaching), so a
-change that alters the expression also alters the target. `mix_views` blends two views (mixup).
+change that alters the expression also alters the target. `mix_views` blends two views (mixup);
+`splice_views` joins the upper part of one face to the lower part of another, so that mouths and eyes
+of different people meet and the student cannot tell the expression from who the person is.
 
 The held-out faces include 25x25 gray LFW crops and a gray photograph, hence the generous gray and
 low-resolution probabilities. All randomness comes from a numpy Generator: a seed fixes every view.
@@ -214,3 +216,17 @@ def mix_views(a: np.ndarray, b: np.ndarray, weight: float) -> np.ndarray:
         raise ValueError(f"mixing weight must lie in [0, 1], got {weight}")
     mixed = weight * a.astype(np.float32) + (1.0 - weight) * b.astype(np.float32)  # (S,S,3)
     return np.clip(np.round(mixed), 0, 255).astype(np.uint8)
+
+
+def splice_views(upper: np.ndarray, lower: np.ndarray, row: float, feather: int = 3) -> np.ndarray:
+    """Rows above `row` (fraction of the height) from `upper`, below it from `lower`, blended over
+    `feather` pixels either side; two (S,S,3) uint8 views -> (S,S,3) uint8."""
+    if upper.shape != lower.shape:
+        raise ValueError(f"views to splice must have one shape, got {upper.shape} and {lower.shape}")
+    if not 0.0 < row < 1.0:
+        raise ValueError(f"splice row must lie strictly between 0 and 1, got {row}")
+    s = upper.shape[0]
+    y = np.arange(s, dtype=np.float32)  # (S,)
+    w = np.clip((y - row * s) / (2.0 * max(feather, 1)) + 0.5, 0.0, 1.0)[:, None, None]  # (S,1,1) 0: upper
+    spliced = (1.0 - w) * upper.astype(np.float32) + w * lower.astype(np.float32)  # (S,S,3)
+    return np.clip(np.round(spliced), 0, 255).astype(np.uint8)

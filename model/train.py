@@ -79,7 +79,7 @@ class TrainOptions:
 
     # --- recipe (MODEL_SPEC.md) -----------------------------------------------------------------
     stages: str = "1+2"  # "1", "2" or "1+2"
-    epochs: tuple[int, int] = (8, 12)  # epochs of stage 1 and of stage 2
+    epochs: tuple[int, int] = (2, 4)  # epochs of stage 1 and of stage 2 (sized for the CPU benchmark)
     # Learning rates. None picks by starting point: fine-tuning a trained checkpoint uses MODEL_SPEC's
     # lr 1e-4 with backbone 1e-5; a new model (ImageNet or random backbone) uses 1e-3 for every weight,
     # tuned on the synthetic benchmark (docs/BENCHMARKS.md: 1e-4/1e-5 reached 34 % accuracy after the
@@ -502,12 +502,13 @@ class _Run:
         self.elapsed_before = float(self.resume_state["elapsed_s"]) if self.resume_state else 0.0
         self.best_paths: dict[int, str] = {}
         self.completed: list[int] = []
+        self.final_metrics: dict[str, float] = {}  # validation summary of the latest best checkpoint
         if self.resume_state is not None:
             self.best_paths = {int(k): v for k, v in self.resume_state["best_paths"].items()}
             self.completed = list(self.resume_state["completed"])
+            self.final_metrics = dict(self.resume_state["final_metrics"])
             if ctx.is_main:
                 _set_rng_state(self.resume_state["rng"])
-        self.final_metrics: dict[str, float] = {}
         self._best_states: dict[int, dict[str, torch.Tensor]] = {}  # best weights per stage, in memory
         self._val_loader: torch.utils.data.DataLoader | None = None
 
@@ -674,6 +675,7 @@ class _Run:
             "weights": weights,
             "completed": list(self.completed),
             "best_paths": {str(k): v for k, v in self.best_paths.items()},
+            "final_metrics": _json_safe(self.final_metrics),
             "stage_state": None if st is None else dataclasses.asdict(st),
             "start_meta": _json_safe(self.start_meta),
             "fine_tuning": self.fine_tuning,
@@ -702,7 +704,7 @@ class _Run:
         return self.elapsed() + max(self.options.time_budget_s - self.elapsed(), 0.0) * share
 
     def _stop_request(self, deadline: float | None) -> str | None:
-        """ "cancelled" / "time_budget" / None, agreed on by every rank."""
+        """Why to stop before the next step ("cancelled", "time_budget" or None), agreed on by every rank."""
         code = 0
         if self.cancel is not None and self.cancel.is_set():
             code = 2
@@ -726,9 +728,6 @@ class _Run:
         preds = collect_predictions(self.model, self._val_loader, self.device, amp=self.amp)
         index, arrays = ddp.gather_arrays(preds.index, preds.as_arrays(), self.ctx)
         return compute_metrics(type(preds).from_arrays(index, arrays), self.model.config.class_names)
-
-    def _load_weights(self, state: Mapping[str, torch.Tensor]) -> None:
-        self.model.load_state_dict(state)
 
     def events(self) -> Iterator[TrainEvent]:
         """Run every stage not yet completed, yielding progress events."""
@@ -775,7 +774,7 @@ class _Run:
         self.resume_state = None
         previous = [s for s in self.completed if s < stage]
         if previous:  # stage 2 starts from the best weights of stage 1 (kept in memory on every rank)
-            self._load_weights(self._best_state_of(previous[-1]))
+            self.model.load_state_dict(self._best_state_of(previous[-1]))
         return _StageState(stage)
 
     def _best_state_of(self, stage: int) -> Mapping[str, torch.Tensor]:

@@ -63,6 +63,7 @@ from app.gui.widgets.video_view import VideoView
 DISPLAY_INTERVAL_MS = 15
 RATE_WINDOW_S = 5.0  # displayed fps is measured over the paints of this window
 STATS_INTERVAL_S = 0.25  # the status bar figures are refreshed at most this often
+TIMELINE_INTERVAL_S = 0.1  # the 30-s timelines are redrawn at most this often (all samples are kept)
 
 
 def available_devices() -> tuple[str, ...]:
@@ -118,6 +119,7 @@ class LiveTab(QWidget):
         self._needs_paint = False  # a new packet or a changed view waits for the display timer
         self._paint_times: deque[float] = deque(maxlen=512)
         self._stats_shown_at = 0.0
+        self._timelines_at = 0.0
         self._selected: int | None = None
         self._pending_record: str | None = None
         self._jobs: list[threading.Thread] = []
@@ -484,10 +486,12 @@ class LiveTab(QWidget):
         else:
             self.attention.clear_face()
             self.expressions.set_probabilities(None)
-        self.timelines.update_from(self.histories, self._selected)
+        now = time.perf_counter()
+        if not is_new or now - self._timelines_at >= TIMELINE_INTERVAL_S:
+            self._timelines_at = now
+            self.timelines.update_from(self.histories, self._selected)
         self._update_countdown()
         if is_new:
-            now = time.perf_counter()
             self._paint_times.append(now)
             self.frames_painted += 1
             if now - self._stats_shown_at >= STATS_INTERVAL_S:  # text changes cost a status-bar relayout

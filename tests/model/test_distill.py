@@ -22,7 +22,14 @@ from model.distill import (
 )
 from model.distill_eval import BASELINE, STUDENT, HeldoutOutputs, agreement_report
 from model.distill_pool import PoolCancelled, PoolPlan, ViewDataset, build_pool, views_per_face
-from model.distill_views import NO_AUGMENTATION, FaceSource, ViewAugmentation, mix_views, render_view
+from model.distill_views import (
+    NO_AUGMENTATION,
+    FaceSource,
+    ViewAugmentation,
+    mix_views,
+    render_view,
+    splice_views,
+)
 from model.predictor import load_predictor
 from model.teachers import FacePool, Teacher, TeacherEnsemble, square_crop
 
@@ -95,6 +102,11 @@ def test_gray_augmentation_gives_equal_channels_and_mixup_blends():
     assert np.all(mix_views(white, black, 0.25) == 64)
     with pytest.raises(ValueError, match="weight"):
         mix_views(white, black, 1.5)
+    white, black = np.full((40, 40, 3), 255, np.uint8), np.zeros((40, 40, 3), np.uint8)
+    spliced = splice_views(white, black, row=0.5, feather=2)  # eyes from one face, mouth from the other
+    assert np.all(spliced[:16] == 255) and np.all(spliced[24:] == 0) and 0 < spliced[20, 0, 0] < 255
+    with pytest.raises(ValueError, match="row"):
+        splice_views(white, black, row=1.0)
     with pytest.raises(ValueError, match="uint8 RGB"):
         FaceSource(np.zeros((10, 10), np.uint8), (1, 1, 5, 5), 0.2, 32)
 
@@ -110,7 +122,7 @@ def test_views_per_face_favours_rare_classes_and_sums_to_the_total():
 def test_pool_targets_are_the_teachers_mean_and_the_dataset_derives_va():
     ensemble = TeacherEnsemble([_BrightnessTeacher("one", 1.0), _BrightnessTeacher("two", 0.5)]).eval()
     faces = [("a", _scene(0), (100, 60, 180, 140)), ("b", _scene(1) // 3, (40, 40, 120, 120))]
-    plan = PoolPlan(views=10, mixup_fraction=0.2, size=64)
+    plan = PoolPlan(views=10, mixup_fraction=0.2, splice_fraction=0.1, size=64)
     progress = []
     gen = build_pool("train", plan, faces, ensemble, seed=0)
     try:
@@ -120,7 +132,8 @@ def test_pool_targets_are_the_teachers_mean_and_the_dataset_derives_va():
         views = stop.value
     assert progress[-1].phase == "label" and progress[-1].done == progress[-1].total == 10
     assert len(views) == 10 and views.images.shape == (10, 64, 64, 3)
-    assert sum(o.startswith("mix:a+b") or o.startswith("mix:b+a") for o in views.origins) == 2
+    assert sum(o in ("mix:a+b", "mix:b+a") for o in views.origins) == 2
+    assert sum(o in ("splice:a/b", "splice:b/a") for o in views.origins) == 1
     per = list(views.per_teacher.values())
     assert np.allclose(views.soft_targets, (per[0] + per[1]) / 2, atol=1e-6)
     assert np.allclose(views.soft_targets.sum(axis=1), 1.0, atol=1e-5)

@@ -1,7 +1,8 @@
 """The circumplex plot: valence (x) against arousal (y) in the unit circle, one colour per face id.
 
-Drawn from three scatter items created once and updated in place: the fading trails of all faces, the
-current points (one per face, `data` = face id) and the neutral baselines of calibrated faces. The
+Drawn from items created once and updated in place: the fading trails (one line item per palette colour
+and age step, so a trail fades from old to new without per-point styling), the current points (one
+scatter item, one spot per face, `data` = face id) and the neutral baselines of calibrated faces. The
 current point is the face's smoothed V/A (equal to the raw output with smoothing "none"); the baseline
 point is where that face's neutral resting state lies, so the distance between the two is the
 baseline-corrected value the CSV records.
@@ -18,7 +19,7 @@ from app.gui.widgets.history import FaceHistories
 from app.gui.widgets.palette import FACE_COLORS, face_color
 
 TRAIL_POINTS = 45  # processed frames per trail (1.5 s at 30 fps)
-_ALPHA_STEPS = 16
+TRAIL_STEPS = 5  # age steps of a trail, each drawn more transparent than the next newer one
 # (x, y, anchor, text): each label sits in its quadrant's corner of the square around the circle (two
 # short lines, so it stays outside the circle even in a small plot).
 QUADRANT_LABELS = (
@@ -54,15 +55,20 @@ class CircumplexPlot(pg.PlotWidget):
             label = pg.TextItem(text, color=(170, 170, 170), anchor=anchor)
             label.setPos(x, y)
             self.addItem(label)
-        # (face colour, alpha step) -> brush, built once: the trail fades from old (transparent) to new.
-        self._trail_brushes = [
-            [pg.mkBrush(face_color(c, int(255 * (k + 1) / _ALPHA_STEPS))) for k in range(_ALPHA_STEPS)]
+        # trail_curves[colour][step]: segments of that age step of every face with that colour.
+        self.trail_curves = [
+            [pg.PlotCurveItem(pen=pg.mkPen(face_color(c, int(230 * (k + 1) / TRAIL_STEPS)), width=2),
+                              connect="pairs", skipFiniteCheck=True) for k in range(TRAIL_STEPS)]
             for c in range(len(FACE_COLORS))
         ]
-        self.trails = pg.ScatterPlotItem(size=6, pen=None)
+        for curves in self.trail_curves:
+            for curve in curves:
+                self.addItem(curve)
+        self._brushes = [pg.mkBrush(face_color(c)) for c in range(len(FACE_COLORS))]
+        self._trail_drawn: set[tuple[int, int]] = set()  # (colour, step) items holding segments
         self.points = pg.ScatterPlotItem(size=16, pen=pg.mkPen("w", width=1.5))
         self.baselines = pg.ScatterPlotItem(size=14, symbol="x", pen=None)
-        for scatter in (self.trails, self.baselines, self.points):
+        for scatter in (self.baselines, self.points):
             self.addItem(scatter)
 
     def set_labels(self, va_source: str, untrained: bool) -> None:
@@ -79,29 +85,37 @@ class CircumplexPlot(pg.PlotWidget):
             x.append(float(np.clip(face.valence_smoothed, -1.0, 1.0)))
             y.append(float(np.clip(face.arousal_smoothed, -1.0, 1.0)))
             ids.append(face.face_id)
-        self.points.setData(x=x, y=y, data=ids, brush=[pg.mkBrush(face_color(i)) for i in ids])
+        n_colors = len(FACE_COLORS)
+        self.points.setData(x=x, y=y, data=ids, brush=[self._brushes[i % n_colors] for i in ids])
         bx, by, bbrush = [], [], []
         for face in faces:
             if face.valence_corrected is not None and face.arousal_corrected is not None:
                 bx.append(float(np.clip(face.valence_smoothed - face.valence_corrected, -1.0, 1.0)))
                 by.append(float(np.clip(face.arousal_smoothed - face.arousal_corrected, -1.0, 1.0)))
-                bbrush.append(pg.mkBrush(face_color(face.face_id)))
+                bbrush.append(self._brushes[face.face_id % n_colors])
         self.baselines.setData(x=bx, y=by, brush=bbrush)
-        tx, ty, tbrush = [], [], []
-        for face_id in ids:
+        self._draw_trails(ids, histories)
+
+    def _draw_trails(self, face_ids: list[int], histories: FaceHistories) -> None:
+        """Split each face's last `trail_points` smoothed points into age steps, one line item each."""
+        segments: dict[tuple[int, int], list[np.ndarray]] = {}
+        for face_id in face_ids:
             rows = histories.last(face_id, self.trail_points)  # (n,5)
             n = len(rows)
-            if n == 0:
+            if n < 2:
                 continue
-            tx.append(np.clip(rows[:, 3], -1.0, 1.0))
-            ty.append(np.clip(rows[:, 4], -1.0, 1.0))
-            steps = ((np.arange(n) + 1) * _ALPHA_STEPS // (n + 1)).clip(0, _ALPHA_STEPS - 1)  # (n,)
-            table = self._trail_brushes[face_id % len(FACE_COLORS)]
-            tbrush.extend(table[k] for k in steps)
-        if tx:
-            self.trails.setData(x=np.concatenate(tx), y=np.concatenate(ty), brush=tbrush)
-        else:
-            self.trails.setData(x=[], y=[])
+            xy = np.clip(rows[:, 3:5], -1.0, 1.0)  # (n,2) smoothed valence, arousal
+            pairs = np.stack([xy[:-1], xy[1:]], axis=1)  # (n-1,2,2): segment start and end points
+            steps = (np.arange(1, n) * TRAIL_STEPS // n).clip(0, TRAIL_STEPS - 1)  # (n-1,) 0 = oldest
+            color = face_id % len(FACE_COLORS)
+            for step in np.unique(steps):
+                segments.setdefault((color, int(step)), []).append(pairs[steps == step].reshape(-1, 2))
+        for key in self._trail_drawn - segments.keys():
+            self.trail_curves[key[0]][key[1]].setData([], [])
+        for (color, step), parts in segments.items():
+            points = np.concatenate(parts)  # (2m,2) consecutive pairs are segments
+            self.trail_curves[color][step].setData(points[:, 0], points[:, 1], connect="pairs")
+        self._trail_drawn = set(segments)
 
     def current_points(self) -> dict[int, tuple[float, float]]:
         """The drawn current point of each face id, {face_id: (valence, arousal)}."""
@@ -109,8 +123,12 @@ class CircumplexPlot(pg.PlotWidget):
         ids = self.points.data["data"]
         return {int(i): (float(vx), float(vy)) for i, vx, vy in zip(ids, x, y, strict=True)}
 
-    def trail_length(self) -> int:
-        """Number of trail points drawn (all faces together)."""
-        x, _ = self.trails.getData()
-        return 0 if x is None else len(x)
+    def trail_segments(self) -> int:
+        """Number of trail line segments drawn (all faces together)."""
+        total = 0
+        for curves in self.trail_curves:
+            for curve in curves:
+                x, _ = curve.getData()
+                total += 0 if x is None else len(x) // 2
+        return total
 

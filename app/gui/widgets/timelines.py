@@ -23,8 +23,8 @@ class Timelines(pg.GraphicsLayoutWidget):
         self.setBackground("#1e1e1e")
         self.window_s = float(window_s)
         self.plots: dict[str, pg.PlotItem] = {}
-        self.raw: dict[str, pg.PlotDataItem] = {}
-        self.smoothed: dict[str, pg.PlotDataItem] = {}
+        self.raw: dict[str, pg.PlotCurveItem] = {}
+        self.smoothed: dict[str, pg.PlotCurveItem] = {}
         for row, name in enumerate(("valence", "arousal")):
             plot = self.addPlot(row=row, col=0)
             plot.setMenuEnabled(False)
@@ -37,8 +37,12 @@ class Timelines(pg.GraphicsLayoutWidget):
             if row == 1:
                 plot.setLabel("bottom", "seconds before now")
             self.plots[name] = plot
-            self.raw[name] = plot.plot(pen=pg.mkPen((160, 160, 160, 110), width=1))
-            self.smoothed[name] = plot.plot(pen=pg.mkPen((255, 255, 255), width=2))
+            raw_pen, smooth_pen = pg.mkPen((160, 160, 160, 110), width=1), pg.mkPen((255, 255, 255), width=2)
+            self.raw[name] = pg.PlotCurveItem(pen=raw_pen, skipFiniteCheck=True)
+            self.smoothed[name] = pg.PlotCurveItem(pen=smooth_pen, skipFiniteCheck=True)
+            plot.addItem(self.raw[name])
+            plot.addItem(self.smoothed[name])
+        self._pen_face: int | None = None
 
     def set_labels(self, va_source: str) -> None:
         """Title the plots "V/A derived" when the model's V/A are derived from expressions."""
@@ -50,10 +54,13 @@ class Timelines(pg.GraphicsLayoutWidget):
         """Draw the last `window_s` seconds of `face_id` (nothing when None or unknown)."""
         rows = histories.window(face_id) if face_id is not None else np.zeros((0, len(COLUMNS)))  # (n,5)
         t = rows[:, 0] - histories.latest_timestamp
-        pen = pg.mkPen(face_color(face_id or 0), width=2)
+        if face_id is not None and face_id != self._pen_face:  # the smoothed line takes the face's colour
+            self._pen_face = face_id
+            for curve in self.smoothed.values():
+                curve.setPen(pg.mkPen(face_color(face_id), width=2))
         for name, raw_col, smooth_col in (("valence", 1, 3), ("arousal", 2, 4)):
             self.raw[name].setData(t, rows[:, raw_col])
-            self.smoothed[name].setData(t, rows[:, smooth_col], pen=pen)
+            self.smoothed[name].setData(t, rows[:, smooth_col])
 
     def point_count(self) -> int:
         """Number of samples drawn in the valence timeline."""

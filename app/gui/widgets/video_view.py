@@ -53,6 +53,8 @@ class VideoView(pg.GraphicsLayoutWidget):
         for curve in self.box_curves:
             self.view.addItem(curve)
         self.labels: list[pg.TextItem] = []
+        self._label_state: list[tuple[str, int]] = []  # (text, face id) each label shows
+        self._colors_drawn: set[int] = set()  # palette colours whose box curve holds boxes
         self.overlays: list[pg.ImageItem] = []
         self._lut = pg.colormap.get("inferno").getLookupTable(0.0, 1.0, 256)
         self.show_attention = False
@@ -74,6 +76,7 @@ class VideoView(pg.GraphicsLayoutWidget):
             label = pg.TextItem("", anchor=(0.0, 1.0), fill=pg.mkBrush(0, 0, 0, 160))
             self.view.addItem(label)
             self.labels.append(label)
+            self._label_state.append(("", -1))
         return self.labels[i]
 
     def _overlay(self, i: int) -> pg.ImageItem:
@@ -97,7 +100,10 @@ class VideoView(pg.GraphicsLayoutWidget):
             x, y, w, h = (int(v) for v in face.box)
             per_color[face.face_id % len(FACE_COLORS)].append((x, y, w, h))
             label = self._label(i)
-            label.setText(face_text(face, packet.va_source), color=face_color(face.face_id))
+            text = face_text(face, packet.va_source)
+            if self._label_state[i] != (text, face.face_id):  # re-laying out text is the costly part
+                self._label_state[i] = (text, face.face_id)
+                label.setText(text, color=face_color(face.face_id))
             label.setPos(x, y)
             label.show()
             overlay = self._overlay(i)
@@ -109,9 +115,11 @@ class VideoView(pg.GraphicsLayoutWidget):
                 overlay.show()
             else:
                 overlay.hide()
-        for curve, boxes in zip(self.box_curves, per_color, strict=True):
-            x, y = _box_segments(boxes)
-            curve.setData(x, y, connect="pairs")
+        for color, (curve, boxes) in enumerate(zip(self.box_curves, per_color, strict=True)):
+            if boxes or color in self._colors_drawn:
+                x, y = _box_segments(boxes)
+                curve.setData(x, y, connect="pairs")
+        self._colors_drawn = {c for c, boxes in enumerate(per_color) if boxes}
         for item in self.labels[len(packet.faces):] + self.overlays[len(packet.faces):]:
             item.hide()
         if self.message.toPlainText():

@@ -60,7 +60,18 @@ def small_inputs(tmp_path: Path) -> tuple[Path, Path]:
     return model, video
 
 
-def test_source_record_and_exit_after_run_a_session_unattended(qapp, small_inputs, tmp_path: Path) -> None:
+@pytest.fixture
+def torch_threads_restored():
+    """The GUI sets torch's thread count for its process; give the rest of the suite its own back."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_source_record_and_exit_after_run_a_session_unattended(qapp, small_inputs, tmp_path: Path,
+                                                               torch_threads_restored) -> None:
     model, video = small_inputs
     out = tmp_path / "sessions" / "auto.csv"
     args = build_parser().parse_args(["gui", "--source", str(video), "--record", str(out),

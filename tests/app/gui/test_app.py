@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from app.gui import app as gui_app
-from app.gui.app import EXIT_NO_DISPLAY, GuiOptions, clean_qt_environment, display_problem, run_gui
+from app.gui.app import (
+    EXIT_NO_DISPLAY,
+    GuiOptions,
+    clean_qt_environment,
+    display_problem,
+    reserve_gui_core,
+    run_gui,
+)
 
 
 @pytest.fixture
@@ -65,3 +72,19 @@ def test_the_suite_fails_any_test_that_opens_a_modal_dialog(qapp) -> None:
         QFileDialog.getOpenFileName(None, "Open")
     with pytest.raises(ModalDialogOpened):
         QDialog().exec()
+
+
+@pytest.mark.parametrize("cores, expected", [(2, 1), (1, 1), (6, 4), (16, 4)])
+def test_the_model_leaves_a_core_to_the_window(monkeypatch, cores, expected) -> None:
+    import torch
+
+    threads = torch.get_num_threads()
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(gui_app.os, "cpu_count", lambda: cores)
+    try:
+        assert reserve_gui_core() == expected
+        monkeypatch.setenv("OMP_NUM_THREADS", "3")
+        torch.set_num_threads(3)
+        assert reserve_gui_core() == 3  # the user's choice is kept
+    finally:
+        torch.set_num_threads(threads)

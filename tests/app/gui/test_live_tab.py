@@ -62,11 +62,11 @@ def stop_and_settle(qtbot, tab: LiveTab) -> FramePacket:
 def test_live_run_draws_each_face_from_the_latest_packet(qtbot, make_tab) -> None:
     tab = make_tab()
     start_and_wait_for_faces(qtbot, tab)
-    trail_before, timeline_before = tab.circumplex.trail_length(), tab.timelines.point_count()
+    trail_before, timeline_before = tab.circumplex.trail_segments(), tab.timelines.point_count()
     received = tab.packets_received
     qtbot.waitUntil(lambda: tab.packets_received >= received + 4, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: tab.painted_packet is tab.latest, timeout=WAIT_MS)
-    assert tab.circumplex.trail_length() > trail_before  # trails grow
+    assert tab.circumplex.trail_segments() > trail_before  # trails grow
     assert tab.timelines.point_count() > timeline_before  # timelines grow
     packet = stop_and_settle(qtbot, tab)
     assert len(packet.faces) == 2  # the video shows two faces

@@ -5,22 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.core.packets import FaceResult, FramePacket
 from app.gui.widgets.history import FaceHistories, RingBuffer
-
-
-def _face(face_id: int, v: float) -> FaceResult:
-    return FaceResult(face_id=face_id, box=(0, 0, 10, 10), score=0.9, valence=v, arousal=-v,
-                      valence_smoothed=v / 2, arousal_smoothed=-v / 2, valence_corrected=None,
-                      arousal_corrected=None, probabilities=np.full(8, 0.125, np.float32),
-                      expression="neutral",
-                      spatial_attention=tuple(np.full((2, 2), 0.25, np.float32) for _ in range(4)),
-                      layer_attention=np.full(4, 0.25, np.float32), crop=np.zeros((8, 8, 3), np.uint8))
-
-
-def _packet(t: float, *faces: FaceResult) -> FramePacket:
-    return FramePacket(frame_index=int(t * 10), timestamp_s=t, wall_time=0.0,
-                       frame=np.zeros((4, 4, 3), np.uint8), faces=faces)
+from tests.app.gui.widgets.fake_packets import make_face, make_packet
 
 
 def test_ring_buffer_keeps_the_newest_rows_in_order() -> None:
@@ -36,11 +22,11 @@ def test_ring_buffer_keeps_the_newest_rows_in_order() -> None:
 
 def test_histories_follow_each_face_and_forget_faces_gone_longer_than_the_window() -> None:
     histories = FaceHistories(window_s=30.0, capacity=100)
-    histories.add(_packet(0.0, _face(1, 0.2), _face(2, -0.4)))
-    histories.add(_packet(1.0, _face(1, 0.6)))
+    histories.add(make_packet(0.0, make_face(1, 0.2), make_face(2, -0.4)))
+    histories.add(make_packet(1.0, make_face(1, 0.6)))
     np.testing.assert_allclose(histories.last(1), [[0.0, 0.2, -0.2, 0.1, -0.1], [1.0, 0.6, -0.6, 0.3, -0.3]])
     assert histories.face_ids() == [1, 2]
-    histories.add(_packet(31.5, _face(1, 0.0)))  # face 2 unseen for 31.5 s
+    histories.add(make_packet(31.5, make_face(1, 0.0)))  # face 2 unseen for 31.5 s
     assert histories.face_ids() == [1]
     np.testing.assert_allclose(histories.last(1)[:, 0], [0.0, 1.0, 31.5])
     np.testing.assert_allclose(histories.window(1)[:, 0], [31.5])  # the last 30 s only
@@ -49,6 +35,6 @@ def test_histories_follow_each_face_and_forget_faces_gone_longer_than_the_window
 
 def test_histories_restart_when_a_new_source_restarts_the_clock() -> None:
     histories = FaceHistories()
-    histories.add(_packet(5.0, _face(1, 0.1)))
-    histories.add(_packet(0.0, _face(3, 0.1)))
+    histories.add(make_packet(5.0, make_face(1, 0.1)))
+    histories.add(make_packet(0.0, make_face(3, 0.1)))
     assert histories.face_ids() == [3]

@@ -1,0 +1,35 @@
+"""The circumplex: current points, fading trails, baselines, labels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.gui.widgets.circumplex import TRAIL_STEPS, CircumplexPlot
+from app.gui.widgets.history import FaceHistories
+from tests.app.gui.widgets.fake_packets import make_face, make_packet
+
+
+def test_points_trails_and_labels(qtbot) -> None:
+    plot = CircumplexPlot(trail_points=10)
+    qtbot.addWidget(plot)
+    histories = FaceHistories()
+    packets = [make_packet(t / 10, make_face(1, 0.1 * t), make_face(2, -0.05 * t)) for t in range(12)]
+    for packet in packets:
+        histories.add(packet)
+    plot.update_from(packets[-1], histories)
+    points = plot.current_points()  # the smoothed V/A of the last packet
+    assert set(points) == {1, 2}
+    np.testing.assert_allclose(points[1], (0.55, -0.55))
+    np.testing.assert_allclose(points[2], (-0.275, 0.275))
+    assert plot.trail_segments() == 2 * 9  # the last 10 points of each face, joined
+    newest = plot.trail_curves[1][TRAIL_STEPS - 1].getData()  # face 1's colour, most opaque step
+    oldest = plot.trail_curves[1][0].getData()
+    np.testing.assert_allclose(newest[0][-1], 0.55)  # ends at the current point
+    np.testing.assert_allclose(oldest[0][0], 0.1)  # 10 points back: t = 2 (valence 0.2 / 2)
+    alphas = [curve.opts["pen"].color().alpha() for curve in plot.trail_curves[1]]
+    assert alphas == sorted(alphas) and alphas[0] < alphas[-1]  # older segments are more transparent
+    assert plot.baselines.getData()[0].size == 0  # nobody calibrated
+    plot.set_labels("derived", True)
+    assert plot.getPlotItem().titleLabel.text == "V/A derived · untrained model"
+    plot.update_from(None, FaceHistories())
+    assert plot.current_points() == {} and plot.trail_segments() == 0
