@@ -21,7 +21,11 @@ def make_loader(
 ) -> DataLoader:
     """A DataLoader over `dataset`: shuffled with the last partial batch dropped when `train` (unless a
     `sampler` such as a DistributedSampler or a balanced sampler decides the order), `workers` processes
-    kept alive between epochs, and pinned memory when CUDA is available."""
+    kept alive between epochs, and pinned memory when CUDA is available.
+
+    Workers are started with "spawn", not "fork": the app trains from a worker thread of a process that
+    already runs Qt, MediaPipe and torch thread pools, and a forked child of such a process can deadlock on
+    a lock another thread held at fork time (seen in the test suite after the GUI tests)."""
     if workers < 0:
         raise ValueError(f"workers must be >= 0, got {workers}")
     return DataLoader(
@@ -34,4 +38,5 @@ def make_loader(
         pin_memory=torch.cuda.is_available(),
         persistent_workers=workers > 0,
         worker_init_fn=seed_worker if workers > 0 else None,
+        multiprocessing_context="spawn" if workers > 0 else None,
     )
