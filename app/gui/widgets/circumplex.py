@@ -63,6 +63,7 @@ class CircumplexPlot(pg.PlotWidget):
         ]
         for curves in self.trail_curves:
             for curve in curves:
+                curve.hide()  # shown while it holds segments
                 self.addItem(curve)
         self._brushes = [pg.mkBrush(face_color(c)) for c in range(len(FACE_COLORS))]
         self._trail_drawn: set[tuple[int, int]] = set()  # (colour, step) items holding segments
@@ -111,10 +112,14 @@ class CircumplexPlot(pg.PlotWidget):
             for step in np.unique(steps):
                 segments.setdefault((color, int(step)), []).append(pairs[steps == step].reshape(-1, 2))
         for key in self._trail_drawn - segments.keys():
-            self.trail_curves[key[0]][key[1]].setData([], [])
+            curve = self.trail_curves[key[0]][key[1]]
+            curve.setData([], [])
+            curve.hide()  # hidden items cost nothing when the plot repaints
         for (color, step), parts in segments.items():
             points = np.concatenate(parts)  # (2m,2) consecutive pairs are segments
-            self.trail_curves[color][step].setData(points[:, 0], points[:, 1], connect="pairs")
+            curve = self.trail_curves[color][step]
+            curve.setData(points[:, 0], points[:, 1], connect="pairs")
+            curve.show()
         self._trail_drawn = set(segments)
 
     def current_points(self) -> dict[int, tuple[float, float]]:
