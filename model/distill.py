@@ -92,7 +92,7 @@ class DistillOptions:
     views: int = 5000  # training views of the real faces (mixups included)
     val_views: int = 300  # model-selection views (fresh views of the same training faces)
     mixup_fraction: float = 0.1
-    splice_fraction: float = 0.25
+    splice_fraction: float = 0.2
     synthetic_faces: int = 0
     balance_power: float = 0.5
     crop_margin: float = 0.2  # the teachers' crop; stored as the model's crop_margin
@@ -106,7 +106,7 @@ class DistillOptions:
     epochs: tuple[int, int] = (6, 1)
     batch_size: int = 32
     lr: float = 1e-3
-    backbone_lr: float = 2e-5
+    backbone_lr: float = 3e-4
     lambda_c: float = 1.0
     max_steps: int | None = None
     time_budget_s: float | None = None

@@ -235,8 +235,9 @@ def model_card(
         "",
         "## Intended use",
         "",
-        "- Trying the app offline: the live view, recording, file analysis and export work with a model "
-        "that reacts sensibly to smiles, neutral faces and the stronger expressions.",
+        "- Trying the app offline: the live view, recording, file analysis and export all run with it. Its "
+        "outputs are a rough imitation of two small expression classifiers (see the measured numbers "
+        "below): enough to see the app respond, not to draw conclusions from.",
         "- A starting point for fine-tuning (`python main.py train` starts from it by default).",
         "",
         "Not for: measuring emotion in studies, decisions about people, clinical or commercial use, or any "

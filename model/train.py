@@ -103,7 +103,10 @@ class TrainOptions:
     out_dir: str | Path = "runs/train"
     resume: bool = False  # continue the run in out_dir
     max_steps: int | None = None  # per stage, for quick runs
-    time_budget_s: float | None = None  # whole run; each stage gets a share proportional to its epochs
+    # Whole run, its closing validations included; each stage gets a share proportional to its epochs
+    # (time a stage leaves unused passes on). A stage stopped before its first step still validates
+    # and writes its (unchanged) weights, so every stage leaves a best checkpoint.
+    time_budget_s: float | None = None
 
     def stage_list(self) -> tuple[int, ...]:
         """The stages to run, in order: (1,), (2,) or (1, 2)."""
@@ -263,6 +266,7 @@ class StageDone(TrainEvent):
     best_criterion: float
     best_epoch: int
     epochs_run: int
+    steps: int  # optimiser steps the stage took
     reason: str
 
 
@@ -511,6 +515,9 @@ class _Run:
                 _set_rng_state(self.resume_state["rng"])
         self._best_states: dict[int, dict[str, torch.Tensor]] = {}  # best weights per stage, in memory
         self._val_loader: torch.utils.data.DataLoader | None = None
+        # Durations of the latest step and validation: a time budget stops early enough to fit both.
+        self.step_seconds = 0.0
+        self.val_seconds = 0.0
 
     # ---- set-up -------------------------------------------------------------------------------
     def _agree(self, check) -> Any:
@@ -708,8 +715,8 @@ class _Run:
         code = 0
         if self.cancel is not None and self.cancel.is_set():
             code = 2
-        elif deadline is not None and self.elapsed() >= deadline:
-            code = 1
+        elif deadline is not None and self.elapsed() + self.step_seconds + self.val_seconds >= deadline:
+            code = 1  # no time left for one more step and the validation that closes the stage
         if self.ctx.is_distributed:
             t = torch.tensor([code], device=self.device)
             torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
@@ -725,8 +732,10 @@ class _Run:
             self._val_loader = make_loader(
                 IndexedDataset(self.val_view), self.options.batch_size, False, self.options.workers, sampler
             )
+        started = time.monotonic()
         preds = collect_predictions(self.model, self._val_loader, self.device, amp=self.amp)
         index, arrays = ddp.gather_arrays(preds.index, preds.as_arrays(), self.ctx)
+        self.val_seconds = time.monotonic() - started
         return compute_metrics(type(preds).from_arrays(index, arrays), self.model.config.class_names)
 
     def events(self) -> Iterator[TrainEvent]:
@@ -822,7 +831,7 @@ class _Run:
             if stop == "cancelled":
                 yield from self._cancel(st, optimizer, scheduler, scaler)
                 return True
-            if trainer.steps_this_epoch == 0:  # stopped before any step: nothing new to validate
+            if trainer.steps_this_epoch == 0 and st.best_epoch >= 0:  # nothing new to validate
                 reason = stop
                 break
             yield from self._end_epoch(st, trainer, optimizer, scheduler, scaler)
@@ -840,7 +849,7 @@ class _Run:
         self.completed.append(stage)
         best_path = self.best_paths[stage]
         self._save_resume(None, Path(best_path).name)
-        done = StageDone(stage, best_path, st.best_criterion, st.best_epoch, st.epoch, reason)
+        done = StageDone(stage, best_path, st.best_criterion, st.best_epoch, st.epoch, st.stage_step, reason)
         self._log(done)
         yield done
         return False
@@ -961,12 +970,13 @@ class _EpochTrainer:
         self.sampler.set_epoch(st.epoch, skip=st.steps_done * run.options.batch_size)
         run.ddp_model.train()
         steps_per_epoch = st.steps_done + len(self.loader)
-        seen = 0
+        seen, last = 0, time.monotonic()
         for batch in self.loader:
             stop = run._stop_request(deadline)
             if stop is not None:
                 return stop
             parts = self.step(batch)
+            run.step_seconds, last = time.monotonic() - last, time.monotonic()
             st.steps_done += 1
             st.stage_step += 1
             self.steps_this_epoch += 1

@@ -80,19 +80,19 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark, print its table, write --json; 0 on success, 2 on bad options."""
-    if args.pipeline:
-        return run_pipeline(args)
-    repeats = args.repeats or (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
-    if repeats < 1:
-        print(f"affectscope bench: --repeats must be >= 1, got {repeats}", file=sys.stderr)
-        return 2
     if args.threads is not None:
         if args.threads < 1:
             print(f"affectscope bench: --threads must be >= 1, got {args.threads}", file=sys.stderr)
             return 2
         import torch
 
-        torch.set_num_threads(args.threads)
+        torch.set_num_threads(args.threads)  # onnxruntime sessions here take the same count
+    if args.pipeline:
+        return run_pipeline(args)
+    repeats = args.repeats or (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
+    if repeats < 1:
+        print(f"affectscope bench: --repeats must be >= 1, got {repeats}", file=sys.stderr)
+        return 2
     report = run_model_bench(repeats=repeats, quick=args.quick, progress=lambda m: print(m, flush=True))
     print(format_model_report(report))
     if args.json:

@@ -120,6 +120,9 @@ class LiveTab(QWidget):
         self._paint_times: deque[float] = deque(maxlen=512)
         self._stats_shown_at = 0.0
         self._timelines_at = 0.0
+        self._details_pending = False  # the selected face's panels wait for the next tick
+        self._details_for_face: int | None = None
+        self._details_packet: FramePacket | None = None
         self._selected: int | None = None
         self._pending_record: str | None = None
         self._jobs: list[threading.Thread] = []
@@ -288,7 +291,7 @@ class LiveTab(QWidget):
             self._report(f"Cannot start: {exc}")
             return
         self.histories.clear()
-        self.latest = self._painted = None
+        self.latest = self._painted = self._details_packet = None
         self.video.show_message(f"Opening {source.name}…")
         self._set_running_ui(True)
 
@@ -470,15 +473,38 @@ class LiveTab(QWidget):
 
     @Slot()
     def paint(self) -> None:
-        """Display-timer tick: repaint from the latest packet when it is new; update the countdown."""
+        """Display-timer tick: draw the latest packet in two steps on consecutive ticks.
+
+        A new packet first updates the video, the circumplex and the status figures; the selected
+        face's panels (attention, expressions, timelines, countdown) follow on the next tick, from the
+        same packet. Qt renders each step separately, so the GUI thread is never busy for a whole
+        frame's drawing at once and stays responsive between the steps.
+        """
         packet = self.latest
-        if packet is None or not self._needs_paint:
+        if packet is None:
             return
-        self._needs_paint = False
-        is_new, self._painted = packet is not self._painted, packet
-        self._sync_face_choice(packet)
-        self.video.update_from(packet)
-        self.circumplex.update_from(packet, self.histories)
+        if self._needs_paint:
+            self._needs_paint = False
+            is_new, self._painted = packet is not self._painted, packet
+            self._sync_face_choice(packet)
+            self.video.update_from(packet)
+            self.circumplex.update_from(packet, self.histories)
+            now = time.perf_counter()
+            if is_new:
+                self._paint_times.append(now)
+                self.frames_painted += 1
+                if now - self._stats_shown_at >= STATS_INTERVAL_S:  # text changes cost a status relayout
+                    self._stats_shown_at = now
+                    self.stats_updated.emit(packet.stats, self.displayed_fps(now))
+            if not self._details_pending:  # else the previous details were never drawn: draw them now
+                self._details_pending = True
+                return
+        if self._details_pending:
+            self._details_pending = False
+            self._paint_details(self._painted)
+
+    def _paint_details(self, packet: FramePacket) -> None:
+        """The selected face's attention, expressions, timelines (<= 10 Hz) and calibration countdown."""
         face = next((f for f in packet.faces if f.face_id == self._selected), None)
         if face is not None:
             self.attention.update_from(face)
@@ -487,16 +513,12 @@ class LiveTab(QWidget):
             self.attention.clear_face()
             self.expressions.set_probabilities(None)
         now = time.perf_counter()
-        if not is_new or now - self._timelines_at >= TIMELINE_INTERVAL_S:
+        if now - self._timelines_at >= TIMELINE_INTERVAL_S or self._details_for_face != self._selected:
             self._timelines_at = now
+            self._details_for_face = self._selected
             self.timelines.update_from(self.histories, self._selected)
+        self._details_packet = packet
         self._update_countdown()
-        if is_new:
-            self._paint_times.append(now)
-            self.frames_painted += 1
-            if now - self._stats_shown_at >= STATS_INTERVAL_S:  # text changes cost a status-bar relayout
-                self._stats_shown_at = now
-                self.stats_updated.emit(packet.stats, self.displayed_fps(now))
 
     def displayed_fps(self, now: float | None = None) -> float:
         """New packets painted per second over the last RATE_WINDOW_S seconds."""
@@ -508,8 +530,13 @@ class LiveTab(QWidget):
 
     @property
     def painted_packet(self) -> FramePacket | None:
-        """The packet the widgets show now (None before the first paint)."""
+        """The packet the video and the circumplex show now (None before the first paint)."""
         return self._painted
+
+    @property
+    def details_packet(self) -> FramePacket | None:
+        """The packet the selected face's panels (attention, expressions, timelines) show now."""
+        return self._details_packet
 
     def selected_face(self) -> int | None:
         """The face id whose details are shown (None when no face is in view)."""

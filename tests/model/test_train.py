@@ -149,7 +149,7 @@ def test_two_stage_run_cancel_at_stage_two_then_resume(tmp_path, monkeypatch):
     epochs = [e for e in events if isinstance(e, EpochDone)]
     assert [e.is_best for e in epochs] == [True, False]
     stage1 = next(e for e in events if isinstance(e, StageDone))
-    assert (stage1.best_epoch, stage1.epochs_run, stage1.reason) == (0, 2, "completed")
+    assert (stage1.best_epoch, stage1.epochs_run, stage1.steps, stage1.reason) == (0, 2, 4, "completed")
     assert isinstance(events[-1], Cancelled) and events[-1].stage == 2
 
     best1, last1 = weights(out / "stage1_best.pt"), weights(out / "stage1_last.pt")
@@ -274,3 +274,12 @@ def test_fine_tuning_a_checkpoint_uses_the_small_learning_rates(tmp_path):
     tuned = load_checkpoint(events[-1].model_path)
     assert tuned.metadata["name"] == "starter fine-tuned" and tuned.metadata["va_source"] == "derived"
     assert tuned.metadata["training"]["start_checkpoint"] == str(start)
+
+
+def test_time_budget_stops_each_stage_and_still_leaves_checkpoints(tmp_path):
+    """A budget already used up: no step is taken, yet every stage validates and writes its best."""
+    events = list(train(tiny_options(tmp_path / "run", time_budget_s=1e-3)))
+    assert not any(isinstance(e, StepDone) for e in events)
+    assert [e.reason for e in events if isinstance(e, StageDone)] == ["time_budget", "time_budget"]
+    assert isinstance(events[-1], RunFinished)
+    assert load_checkpoint(events[-1].model_path).metadata["training"]["stage"] == 2

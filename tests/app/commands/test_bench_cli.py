@@ -5,19 +5,29 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from app.cli import main
 
 
-def test_quick_model_bench_writes_table_and_json(tmp_path, capsys):
+@pytest.fixture
+def restore_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_quick_model_bench_writes_table_and_json(tmp_path, capsys, restore_threads):
     out = tmp_path / "bench" / "model.json"
-    assert main(["bench", "--model-only", "--quick", "--repeats", "1", "--json", str(out)]) == 0
+    args = ["bench", "--model-only", "--quick", "--repeats", "1", "--threads", "1", "--json", str(out)]
+    assert main(args) == 0
     printed = capsys.readouterr().out
     assert "2Att-2Mt efficientnet_lite0" in printed and "efficientnet_b0 (reference)" in printed
     assert "default / reference" in printed
     report = json.loads(out.read_text())
     machine = report["machine"]
-    assert machine["cpu_count"] >= 1 and machine["torch_threads"] >= 1 and machine["onnxruntime"]
+    assert machine["cpu_count"] >= 1 and machine["onnxruntime"]
+    assert machine["torch_threads"] == machine["onnxruntime_threads"] == 1
     cases = {
         (r["model"], r["backbone"], r["input_size"], r["batch"], r["runtime"]) for r in report["results"]
     }
@@ -44,3 +54,9 @@ def test_bench_needs_a_mode(capsys):
     with pytest.raises(SystemExit):
         main(["bench"])
     assert "--model-only" in capsys.readouterr().err
+
+
+def test_bad_counts_exit_2(capsys, restore_threads):
+    assert main(["bench", "--model-only", "--repeats", "0"]) == 2
+    assert main(["bench", "--model-only", "--threads", "0"]) == 2
+    assert "must be >= 1" in capsys.readouterr().err

@@ -54,8 +54,9 @@ def stop_and_settle(qtbot, tab: LiveTab) -> FramePacket:
     """Stop the pipeline, deliver the packets still queued and paint the last one; returns it."""
     tab.stop()
     qtbot.wait(50)  # queued packet signals reach the GUI thread
-    tab.paint()
-    assert tab.painted_packet is tab.latest
+    tab.paint()  # video and circumplex
+    tab.paint()  # the selected face's panels, one display tick later
+    assert tab.painted_packet is tab.latest and tab.details_packet is tab.latest
     return tab.latest
 
 
@@ -96,6 +97,7 @@ def test_selecting_another_face_shows_its_attention(qtbot, make_tab) -> None:
     packet = stop_and_settle(qtbot, tab)
     other = next(f for f in packet.faces if f.face_id != tab.selected_face())
     tab.face_choice.setCurrentIndex(tab.face_choice.findData(other.face_id))
+    tab.paint()
     tab.paint()
     assert tab.selected_face() == other.face_id
     np.testing.assert_allclose(tab.attention.maps[3].image, attention_display(other.spatial_attention[3]))
