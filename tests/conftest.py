@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# One intra-op thread: on the 2-core CI machine tests also run worker threads and subprocesses, and
+# torch with 2 threads under contention was measured 5-10x slower per step than with 1.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)  # onnxruntime sessions here take the same count
     if args.pipeline:
         return run_pipeline(args)
-    repeats = args.repeats or (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
+    repeats = args.repeats if args.repeats is not None else (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
     if repeats < 1:
         print(f"affectscope bench: --repeats must be >= 1, got {repeats}", file=sys.stderr)
         return 2

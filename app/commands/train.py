@@ -266,8 +266,9 @@ class _Progress:
         elif isinstance(event, t.StageDone):
             self.close_bar()
             self.say(
-                f"stage {event.stage} done ({event.reason}) after {event.epochs_run} epochs: best "
-                f"{event.best_criterion:.4f} at epoch {event.best_epoch + 1} -> {event.best_path}"
+                f"stage {event.stage} done ({event.reason}) after {event.epochs_run} epochs "
+                f"({event.steps} steps): best {event.best_criterion:.4f} at epoch {event.best_epoch + 1} "
+                f"-> {event.best_path}"
             )
         elif isinstance(event, t.Cancelled):
             self.close_bar()
