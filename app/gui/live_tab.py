@@ -3,8 +3,9 @@
 Threads: the `LivePipeline` runs capture and inference in its own threads and calls the `LiveBridge`,
 whose signals reach `on_packet` / `on_event` (`@Slot`s, GUI thread). `on_packet` only stores the
 packet and appends its faces to the histories (cheap); one display timer (`DISPLAY_INTERVAL_MS`) paints
-from the latest stored packet when a new one has arrived, so painting never queues up behind the
-pipeline. Control calls that wait for the worker (start/stop recording) run in short-lived threads
+from the latest stored packet, one panel group per tick (video, circumplex, details of the selected
+face), so painting never queues up behind the pipeline and never blocks the GUI thread for long.
+Control calls that wait for the worker (start/stop recording) run in short-lived threads
 (`LiveBridge.run_job`) and report back through a signal, so the GUI thread never blocks on them.
 
 Errors from the pipeline are shown non-modally: in the video view, the status bar and the log
@@ -57,11 +58,13 @@ from app.gui.widgets.source_picker import SourcePicker, make_source
 from app.gui.widgets.timelines import Timelines
 from app.gui.widgets.video_view import VideoView
 
-# The one display timer. It repaints only when a new packet has arrived, so its rate caps the displayed
-# fps (~66) without costing anything in between; a 33 ms (30 Hz) timer would drop every other packet of a
-# 30 fps camera (ticks and packets drift against each other).
-DISPLAY_INTERVAL_MS = 15
+# The one display timer. Each tick draws at most one panel group (PANEL_GROUPS) that is behind the latest
+# packet and does nothing otherwise, so a fast tick costs nothing while idle; at 10 ms the three groups
+# follow a 30 fps source, and the video alone could follow ~100 fps. (A 33 ms timer drawing everything
+# at once would drop packets of a 30 fps camera and block the GUI thread for a whole frame's drawing.)
+DISPLAY_INTERVAL_MS = 10
 RATE_WINDOW_S = 5.0  # displayed fps is measured over the paints of this window
+PANEL_GROUPS = ("video", "circumplex", "details")  # drawn one per display tick, in this order
 STATS_INTERVAL_S = 0.25  # the status bar figures are refreshed at most this often
 TIMELINE_INTERVAL_S = 0.1  # the 30-s timelines are redrawn at most this often (all samples are kept)
 
@@ -115,14 +118,15 @@ class LiveTab(QWidget):
         self.model_name = ""
         self.recording_path = ""
         self.last_summary: dict[str, Any] | None = None
-        self._painted: FramePacket | None = None
-        self._needs_paint = False  # a new packet or a changed view waits for the display timer
+        # The packet each panel group shows; one group is drawn per display tick (see `paint`).
+        self._drawn: dict[str, FramePacket | None] = dict.fromkeys(PANEL_GROUPS)
+        self._stale: set[str] = set()  # groups to redraw although their packet did not change
+        self._painters = {"video": self._draw_video, "circumplex": self._draw_circumplex,
+                          "details": self._draw_details}
         self._paint_times: deque[float] = deque(maxlen=512)
         self._stats_shown_at = 0.0
         self._timelines_at = 0.0
-        self._details_pending = False  # the selected face's panels wait for the next tick
-        self._details_for_face: int | None = None
-        self._details_packet: FramePacket | None = None
+        self._timelines_face: int | None = None
         self._selected: int | None = None
         self._pending_record: str | None = None
         self._jobs: list[threading.Thread] = []
@@ -291,7 +295,8 @@ class LiveTab(QWidget):
             self._report(f"Cannot start: {exc}")
             return
         self.histories.clear()
-        self.latest = self._painted = self._details_packet = None
+        self.latest = None
+        self._drawn = dict.fromkeys(PANEL_GROUPS)
         self.video.show_message(f"Opening {source.name}…")
         self._set_running_ui(True)
 
@@ -392,7 +397,6 @@ class LiveTab(QWidget):
     def on_packet(self, packet: FramePacket) -> None:
         """Store the newest packet and extend the histories; painting happens on the display timer."""
         self.latest = packet
-        self._needs_paint = True
         self.packets_received += 1
         self.histories.add(packet)
         if packet.va_source != self.va_source:
@@ -473,37 +477,42 @@ class LiveTab(QWidget):
 
     @Slot()
     def paint(self) -> None:
-        """Display-timer tick: draw the latest packet in two steps on consecutive ticks.
+        """Display-timer tick: draw ONE panel group that does not show the latest packet yet.
 
-        A new packet first updates the video, the circumplex and the status figures; the selected
-        face's panels (attention, expressions, timelines, countdown) follow on the next tick, from the
-        same packet. Qt renders each step separately, so the GUI thread is never busy for a whole
-        frame's drawing at once and stays responsive between the steps.
+        Groups, in priority order: the video (and the status figures), the circumplex, the selected
+        face's details (attention, expressions, timelines <= 10 Hz, calibration countdown). Each tick
+        draws at most one, and Qt renders it before the next tick, so the GUI thread never spends a
+        whole frame's drawing in one block. A new packet always goes to the video first; when packets
+        come faster than the ticks, the lower groups are drawn less often, never the video.
         """
         packet = self.latest
         if packet is None:
             return
-        if self._needs_paint:
-            self._needs_paint = False
-            is_new, self._painted = packet is not self._painted, packet
-            self._sync_face_choice(packet)
-            self.video.update_from(packet)
-            self.circumplex.update_from(packet, self.histories)
-            now = time.perf_counter()
-            if is_new:
-                self._paint_times.append(now)
-                self.frames_painted += 1
-                if now - self._stats_shown_at >= STATS_INTERVAL_S:  # text changes cost a status relayout
-                    self._stats_shown_at = now
-                    self.stats_updated.emit(packet.stats, self.displayed_fps(now))
-            if not self._details_pending:  # else the previous details were never drawn: draw them now
-                self._details_pending = True
+        for group in PANEL_GROUPS:
+            if self._drawn[group] is not packet or group in self._stale:
+                is_new = self._drawn[group] is not packet
+                self._drawn[group] = packet
+                self._stale.discard(group)
+                self._painters[group](packet, is_new)
                 return
-        if self._details_pending:
-            self._details_pending = False
-            self._paint_details(self._painted)
 
-    def _paint_details(self, packet: FramePacket) -> None:
+    def _draw_video(self, packet: FramePacket, is_new: bool) -> None:
+        """The frame with boxes and labels; counts displayed frames and refreshes the status figures."""
+        self._sync_face_choice(packet)
+        self.video.update_from(packet)
+        if is_new:
+            now = time.perf_counter()
+            self._paint_times.append(now)
+            self.frames_painted += 1
+            if now - self._stats_shown_at >= STATS_INTERVAL_S:  # text changes cost a status-bar relayout
+                self._stats_shown_at = now
+                self.stats_updated.emit(packet.stats, self.displayed_fps(now))
+
+    def _draw_circumplex(self, packet: FramePacket, is_new: bool) -> None:
+        """Every face's current point, trail and baseline."""
+        self.circumplex.update_from(packet, self.histories)
+
+    def _draw_details(self, packet: FramePacket, is_new: bool) -> None:
         """The selected face's attention, expressions, timelines (<= 10 Hz) and calibration countdown."""
         face = next((f for f in packet.faces if f.face_id == self._selected), None)
         if face is not None:
@@ -513,11 +522,10 @@ class LiveTab(QWidget):
             self.attention.clear_face()
             self.expressions.set_probabilities(None)
         now = time.perf_counter()
-        if now - self._timelines_at >= TIMELINE_INTERVAL_S or self._details_for_face != self._selected:
+        if now - self._timelines_at >= TIMELINE_INTERVAL_S or self._timelines_face != self._selected:
             self._timelines_at = now
-            self._details_for_face = self._selected
+            self._timelines_face = self._selected
             self.timelines.update_from(self.histories, self._selected)
-        self._details_packet = packet
         self._update_countdown()
 
     def displayed_fps(self, now: float | None = None) -> float:
@@ -530,13 +538,12 @@ class LiveTab(QWidget):
 
     @property
     def painted_packet(self) -> FramePacket | None:
-        """The packet the video and the circumplex show now (None before the first paint)."""
-        return self._painted
+        """The packet the video shows now (None before the first paint)."""
+        return self._drawn["video"]
 
-    @property
-    def details_packet(self) -> FramePacket | None:
-        """The packet the selected face's panels (attention, expressions, timelines) show now."""
-        return self._details_packet
+    def shown_packets(self) -> dict[str, FramePacket | None]:
+        """The packet each panel group ("video", "circumplex", "details") shows now."""
+        return dict(self._drawn)
 
     def selected_face(self) -> int | None:
         """The face id whose details are shown (None when no face is in view)."""
@@ -562,12 +569,12 @@ class LiveTab(QWidget):
     def _on_face_chosen(self, index: int) -> None:
         data = self.face_choice.itemData(index)
         self._selected = None if data is None else int(data)
-        self._needs_paint = True  # show the details of the newly chosen face
+        self._stale.update(("video", "details"))  # show the newly chosen face's details
 
     @Slot(bool)
     def _on_overlay_toggled(self, checked: bool) -> None:
         self.video.show_attention = checked
-        self._needs_paint = True
+        self._stale.add("video")
 
     def _update_countdown(self) -> None:
         if self._selected is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsLineItem, QWidget
 
 from app.core.packets import FramePacket
 from app.gui.widgets.history import FaceHistories
@@ -46,25 +46,19 @@ class CircumplexPlot(pg.PlotWidget):
         self.setMinimumSize(220, 220)
         item.setLabel("bottom", "valence")
         item.setLabel("left", "arousal")
-        theta = np.linspace(0.0, 2.0 * np.pi, 181)  # (181,)
-        grey = pg.mkPen((150, 150, 150), width=1)
-        self.addItem(pg.PlotCurveItem(np.cos(theta), np.sin(theta), pen=grey))
-        self.addItem(pg.PlotCurveItem([-1.0, 1.0], [0.0, 0.0], pen=grey))
-        self.addItem(pg.PlotCurveItem([0.0, 0.0], [-1.0, 1.0], pen=grey))
+        grey = pg.mkPen((150, 150, 150), width=1)  # cosmetic: 1 px whatever the zoom
+        # Plain Qt shapes for the static frame: they cost no Python calls when the plot repaints.
+        for shape in (QGraphicsEllipseItem(-1.0, -1.0, 2.0, 2.0), QGraphicsLineItem(-1.0, 0.0, 1.0, 0.0),
+                      QGraphicsLineItem(0.0, -1.0, 0.0, 1.0)):
+            shape.setPen(grey)
+            self.addItem(shape)
         for x, y, anchor, text in QUADRANT_LABELS:
             label = pg.TextItem(text, color=(170, 170, 170), anchor=anchor)
             label.setPos(x, y)
             self.addItem(label)
-        # trail_curves[colour][step]: segments of that age step of every face with that colour.
-        self.trail_curves = [
-            [pg.PlotCurveItem(pen=pg.mkPen(face_color(c, int(230 * (k + 1) / TRAIL_STEPS)), width=2),
-                              connect="pairs", skipFiniteCheck=True) for k in range(TRAIL_STEPS)]
-            for c in range(len(FACE_COLORS))
-        ]
-        for curves in self.trail_curves:
-            for curve in curves:
-                curve.hide()  # shown while it holds segments
-                self.addItem(curve)
+        # trail_curves[colour][step]: segments of that age step of every face with that colour; made the
+        # first time a colour is needed and reused from then on.
+        self.trail_curves: dict[int, list[pg.PlotCurveItem]] = {}
         self._brushes = [pg.mkBrush(face_color(c)) for c in range(len(FACE_COLORS))]
         self._trail_drawn: set[tuple[int, int]] = set()  # (colour, step) items holding segments
         self.points = pg.ScatterPlotItem(size=16, pen=pg.mkPen("w", width=1.5))
@@ -117,10 +111,21 @@ class CircumplexPlot(pg.PlotWidget):
             curve.hide()  # hidden items cost nothing when the plot repaints
         for (color, step), parts in segments.items():
             points = np.concatenate(parts)  # (2m,2) consecutive pairs are segments
-            curve = self.trail_curves[color][step]
+            curve = self._trail_curves_of(color)[step]
             curve.setData(points[:, 0], points[:, 1], connect="pairs")
             curve.show()
         self._trail_drawn = set(segments)
+
+    def _trail_curves_of(self, color: int) -> list[pg.PlotCurveItem]:
+        """The trail items of a palette colour (oldest step first), created on first use."""
+        curves = self.trail_curves.get(color)
+        if curves is None:
+            curves = [pg.PlotCurveItem(pen=pg.mkPen(face_color(color, int(230 * (k + 1) / TRAIL_STEPS)), width=2),
+                                       connect="pairs", skipFiniteCheck=True) for k in range(TRAIL_STEPS)]
+            for curve in curves:
+                self.addItem(curve)
+            self.trail_curves[color] = curves
+        return curves
 
     def current_points(self) -> dict[int, tuple[float, float]]:
         """The drawn current point of each face id, {face_id: (valence, arousal)}."""
@@ -131,7 +136,7 @@ class CircumplexPlot(pg.PlotWidget):
     def trail_segments(self) -> int:
         """Number of trail line segments drawn (all faces together)."""
         total = 0
-        for curves in self.trail_curves:
+        for curves in self.trail_curves.values():
             for curve in curves:
                 x, _ = curve.getData()
                 total += 0 if x is None else len(x) // 2

@@ -54,9 +54,9 @@ def stop_and_settle(qtbot, tab: LiveTab) -> FramePacket:
     """Stop the pipeline, deliver the packets still queued and paint the last one; returns it."""
     tab.stop()
     qtbot.wait(50)  # queued packet signals reach the GUI thread
-    tab.paint()  # video and circumplex
-    tab.paint()  # the selected face's panels, one display tick later
-    assert tab.painted_packet is tab.latest and tab.details_packet is tab.latest
+    for _ in range(3):  # one panel group per display tick: video, circumplex, the selected face's panels
+        tab.paint()
+    assert all(shown is tab.latest for shown in tab.shown_packets().values())
     return tab.latest
 
 
@@ -97,8 +97,8 @@ def test_selecting_another_face_shows_its_attention(qtbot, make_tab) -> None:
     packet = stop_and_settle(qtbot, tab)
     other = next(f for f in packet.faces if f.face_id != tab.selected_face())
     tab.face_choice.setCurrentIndex(tab.face_choice.findData(other.face_id))
-    tab.paint()
-    tab.paint()
+    tab.paint()  # the video (its face list)
+    tab.paint()  # the newly chosen face's panels
     assert tab.selected_face() == other.face_id
     np.testing.assert_allclose(tab.attention.maps[3].image, attention_display(other.spatial_attention[3]))
     np.testing.assert_allclose(tab.expressions.values(), other.probabilities, atol=1e-7)
