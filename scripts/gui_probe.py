@@ -249,7 +249,7 @@ model runs with all cores but one, `app.gui.app.reserve_gui_core`), the X server
     start = old.find(SECTION)
     if start >= 0:
         end = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text + (old[end + 1:] if end >= 0 else "")
+        new = old[:start] + text + ("\n" + old[end + 1:] if end >= 0 else "")
     else:
         new = old.rstrip("\n") + "\n\n" + text
     path.write_text(new, encoding="utf-8")

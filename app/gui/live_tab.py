@@ -3,8 +3,8 @@
 Threads: the `LivePipeline` runs capture and inference in its own threads and calls the `LiveBridge`,
 whose signals reach `on_packet` / `on_event` (`@Slot`s, GUI thread). `on_packet` only stores the
 packet and appends its faces to the histories (cheap); one display timer (`DISPLAY_INTERVAL_MS`) paints
-from the latest stored packet, one panel group per tick (video, circumplex, details of the selected
-face), so painting never queues up behind the pipeline and never blocks the GUI thread for long.
+from the latest stored packet, one panel group per tick (video, circumplex, attention and details of
+the selected face), so painting never queues up behind the pipeline and never blocks the GUI thread for long.
 Control calls that wait for the worker (start/stop recording) run in short-lived threads
 (`LiveBridge.run_job`) and report back through a signal, so the GUI thread never blocks on them.
 
@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.baseline import BaselineState
-from app.core.packets import FramePacket, PipelineEvent, PipelineState
+from app.core.packets import FaceResult, FramePacket, PipelineEvent, PipelineState
 from app.core.pipeline import LivePipeline, PipelineError
 from app.core.recorder import default_session_name
 from app.core.summary import summary_markdown
@@ -59,12 +59,12 @@ from app.gui.widgets.timelines import Timelines
 from app.gui.widgets.video_view import VideoView
 
 # The one display timer. Each tick draws at most one panel group (PANEL_GROUPS) that is behind the latest
-# packet and does nothing otherwise, so a fast tick costs nothing while idle; at 10 ms the three groups
-# follow a 30 fps source, and the video alone could follow ~100 fps. (A 33 ms timer drawing everything
+# packet and does nothing otherwise, so a fast tick costs nothing while idle; at 10 ms all four groups
+# follow a 25 fps source, and the video alone could follow ~100 fps. (A 33 ms timer drawing everything
 # at once would drop packets of a 30 fps camera and block the GUI thread for a whole frame's drawing.)
 DISPLAY_INTERVAL_MS = 10
 RATE_WINDOW_S = 5.0  # displayed fps is measured over the paints of this window
-PANEL_GROUPS = ("video", "circumplex", "details")  # drawn one per display tick, in this order
+PANEL_GROUPS = ("video", "circumplex", "attention", "details")  # drawn one per display tick, in order
 STATS_INTERVAL_S = 0.25  # the status bar figures are refreshed at most this often
 TIMELINE_INTERVAL_S = 0.1  # the 30-s timelines are redrawn at most this often (all samples are kept)
 
@@ -122,7 +122,7 @@ class LiveTab(QWidget):
         self._drawn: dict[str, FramePacket | None] = dict.fromkeys(PANEL_GROUPS)
         self._stale: set[str] = set()  # groups to redraw although their packet did not change
         self._painters = {"video": self._draw_video, "circumplex": self._draw_circumplex,
-                          "details": self._draw_details}
+                          "attention": self._draw_attention, "details": self._draw_details}
         self._paint_times: deque[float] = deque(maxlen=512)
         self._stats_shown_at = 0.0
         self._timelines_at = 0.0
@@ -480,7 +480,7 @@ class LiveTab(QWidget):
         """Display-timer tick: draw ONE panel group that does not show the latest packet yet.
 
         Groups, in priority order: the video (and the status figures), the circumplex, the selected
-        face's details (attention, expressions, timelines <= 10 Hz, calibration countdown). Each tick
+        face's attention, its details (expressions, timelines <= 10 Hz, calibration countdown). Each tick
         draws at most one, and Qt renders it before the next tick, so the GUI thread never spends a
         whole frame's drawing in one block. A new packet always goes to the video first; when packets
         come faster than the ticks, the lower groups are drawn less often, never the video.
@@ -512,15 +512,21 @@ class LiveTab(QWidget):
         """Every face's current point, trail and baseline."""
         self.circumplex.update_from(packet, self.histories)
 
-    def _draw_details(self, packet: FramePacket, is_new: bool) -> None:
-        """The selected face's attention, expressions, timelines (<= 10 Hz) and calibration countdown."""
-        face = next((f for f in packet.faces if f.face_id == self._selected), None)
+    def _selected_face_of(self, packet: FramePacket) -> FaceResult | None:
+        return next((f for f in packet.faces if f.face_id == self._selected), None)
+
+    def _draw_attention(self, packet: FramePacket, is_new: bool) -> None:
+        """The selected face's four attention maps over its crop and its layer weights."""
+        face = self._selected_face_of(packet)
         if face is not None:
             self.attention.update_from(face)
-            self.expressions.set_probabilities(face.probabilities)
         else:
             self.attention.clear_face()
-            self.expressions.set_probabilities(None)
+
+    def _draw_details(self, packet: FramePacket, is_new: bool) -> None:
+        """The selected face's expression bars, timelines (<= 10 Hz) and calibration countdown."""
+        face = self._selected_face_of(packet)
+        self.expressions.set_probabilities(face.probabilities if face is not None else None)
         now = time.perf_counter()
         if now - self._timelines_at >= TIMELINE_INTERVAL_S or self._timelines_face != self._selected:
             self._timelines_at = now
@@ -542,7 +548,7 @@ class LiveTab(QWidget):
         return self._drawn["video"]
 
     def shown_packets(self) -> dict[str, FramePacket | None]:
-        """The packet each panel group ("video", "circumplex", "details") shows now."""
+        """The packet each panel group (PANEL_GROUPS) shows now."""
         return dict(self._drawn)
 
     def selected_face(self) -> int | None:
@@ -569,7 +575,7 @@ class LiveTab(QWidget):
     def _on_face_chosen(self, index: int) -> None:
         data = self.face_choice.itemData(index)
         self._selected = None if data is None else int(data)
-        self._stale.update(("video", "details"))  # show the newly chosen face's details
+        self._stale.update(("video", "attention", "details"))  # show the newly chosen face's panels
 
     @Slot(bool)
     def _on_overlay_toggled(self, checked: bool) -> None:

@@ -1,8 +1,9 @@
 """The circumplex plot: valence (x) against arousal (y) in the unit circle, one colour per face id.
 
-Drawn from items created once and updated in place: the fading trails (one line item per palette colour
-and age step, so a trail fades from old to new without per-point styling), the current points (one
-scatter item, one spot per face, `data` = face id) and the neutral baselines of calibrated faces. The
+Drawn from items updated in place, never re-created: the fading trails (one line item per palette colour
+and age step, made when a colour is first needed, so a trail fades from old to new without per-point
+styling), the current points (one scatter item, one spot per face, `data` = face id) and the neutral
+baselines of calibrated faces; the circle and axes are plain Qt shapes (no Python work per repaint). The
 current point is the face's smoothed V/A (equal to the raw output with smoothing "none"); the baseline
 point is where that face's neutral resting state lies, so the distance between the two is the
 baseline-corrected value the CSV records.
@@ -120,8 +121,9 @@ class CircumplexPlot(pg.PlotWidget):
         """The trail items of a palette colour (oldest step first), created on first use."""
         curves = self.trail_curves.get(color)
         if curves is None:
-            curves = [pg.PlotCurveItem(pen=pg.mkPen(face_color(color, int(230 * (k + 1) / TRAIL_STEPS)), width=2),
-                                       connect="pairs", skipFiniteCheck=True) for k in range(TRAIL_STEPS)]
+            pens = [pg.mkPen(face_color(color, int(230 * (k + 1) / TRAIL_STEPS)), width=2)
+                    for k in range(TRAIL_STEPS)]  # older steps more transparent
+            curves = [pg.PlotCurveItem(pen=pen, connect="pairs", skipFiniteCheck=True) for pen in pens]
             for curve in curves:
                 self.addItem(curve)
             self.trail_curves[color] = curves

@@ -75,7 +75,7 @@ def test_source_record_and_exit_after_run_a_session_unattended(qapp, small_input
     model, video = small_inputs
     out = tmp_path / "sessions" / "auto.csv"
     args = build_parser().parse_args(["gui", "--source", str(video), "--record", str(out),
-                                      "--exit-after", "15", "--model", str(model),
+                                      "--exit-after", "10", "--model", str(model),
                                       "--settings", str(tmp_path / "s.ini")])
     assert args.func(args) == 0
     with out.open(newline="", encoding="utf-8") as f:

@@ -11,8 +11,9 @@ import pytest
 
 from app.core.packets import FramePacket, PipelineState
 from app.core.pipeline import LivePipeline, PipelineSettings
-from app.gui.live_tab import LiveTab
+from app.gui.live_tab import PANEL_GROUPS, LiveTab
 from app.gui.widgets.attention_scale import attention_display
+from tests.app.gui.widgets.fake_packets import make_face, make_packet
 
 WAIT_MS = 90_000  # generous: the 2-core CI machine is shared
 
@@ -54,7 +55,7 @@ def stop_and_settle(qtbot, tab: LiveTab) -> FramePacket:
     """Stop the pipeline, deliver the packets still queued and paint the last one; returns it."""
     tab.stop()
     qtbot.wait(50)  # queued packet signals reach the GUI thread
-    for _ in range(3):  # one panel group per display tick: video, circumplex, the selected face's panels
+    for _ in PANEL_GROUPS:  # one panel group per display tick: video, circumplex, attention, details
         tab.paint()
     assert all(shown is tab.latest for shown in tab.shown_packets().values())
     return tab.latest
@@ -97,8 +98,8 @@ def test_selecting_another_face_shows_its_attention(qtbot, make_tab) -> None:
     packet = stop_and_settle(qtbot, tab)
     other = next(f for f in packet.faces if f.face_id != tab.selected_face())
     tab.face_choice.setCurrentIndex(tab.face_choice.findData(other.face_id))
-    tab.paint()  # the video (its face list)
-    tab.paint()  # the newly chosen face's panels
+    for _ in range(3):  # the video (its face list), then the newly chosen face's attention and details
+        tab.paint()
     assert tab.selected_face() == other.face_id
     np.testing.assert_allclose(tab.attention.maps[3].image, attention_display(other.spatial_attention[3]))
     np.testing.assert_allclose(tab.expressions.values(), other.probabilities, atol=1e-7)
@@ -216,3 +217,22 @@ def test_choices_are_remembered_between_runs(qtbot, make_tab) -> None:
     assert again.recording.participant.text() == "P11"
     assert again.overlay_box.isChecked() and again.video.show_attention
     assert again.source_picker.spec().startswith("video:")
+
+
+def test_each_display_tick_draws_one_panel_group_video_first(make_tab) -> None:
+    tab = make_tab()
+    packets = [make_packet(t / 10, make_face(1, 0.1 * t)) for t in range(6)]
+    tab.on_packet(packets[0])
+    for group in PANEL_GROUPS:  # one group per tick, in priority order
+        tab.paint()
+        assert [g for g, shown in tab.shown_packets().items() if shown is packets[0]] == \
+            list(PANEL_GROUPS[: PANEL_GROUPS.index(group) + 1])
+    tab.paint()  # nothing left to draw
+    assert tab.frames_painted == 1
+    for packet in packets[1:]:  # a packet every tick: the video never skips one
+        tab.on_packet(packet)
+        tab.paint()
+    assert tab.frames_painted == len(packets) and tab.painted_packet is packets[-1]
+    for _ in PANEL_GROUPS:
+        tab.paint()
+    assert all(shown is packets[-1] for shown in tab.shown_packets().values())
