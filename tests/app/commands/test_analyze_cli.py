@@ -44,7 +44,9 @@ def test_folder_with_broken_files_exits_2_and_keeps_going(tmp_path, astronaut_rg
     assert "cannot be decoded" in rows[1]["error"] and rows[0]["error"] == ""
     assert float(rows[4]["timestamp_s"]) == 0.2
     err = capsys.readouterr().err
-    assert "UNTRAINED" in err and "4 files, 2 could not be read, 5 rows" in err
+    assert "4 files, 2 could not be read, 5 rows" in err
+    assert "UNTRAINED" not in err  # the shipped starter model is the default
+    assert rows[0]["expression"] == "happy" and float(rows[0]["valence"]) > 0.3
     assert (tmp_path / "ann" / "a_good.annotated.jpg").is_file()
     assert (tmp_path / "ann" / "d_clip.annotated.avi").is_file()
 
