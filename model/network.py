@@ -115,7 +115,10 @@ class TwoAttTwoMt(nn.Module):
         logits = self.expression_head(self.dropout(z))  # (B,8)
         r_in = torch.cat([z, torch.softmax(logits, dim=1)], dim=1) if self.config.va_uses_expression else z
         va = torch.cat(
-            [out(self.dropout(F.relu(hid(r_in)))) for hid, out in zip(self.va_hidden, self.va_out, strict=True)],
+            [
+                out(self.dropout(F.relu(hid(r_in))))  # (B,2) or (B,1) per head
+                for hid, out in zip(self.va_hidden, self.va_out, strict=True)
+            ],
             dim=1,
         )  # (B,2)
         return logits, torch.tanh(va)

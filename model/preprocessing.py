@@ -32,8 +32,10 @@ def preprocess_crops(crops: Sequence[np.ndarray] | np.ndarray, config: ModelConf
         crop = np.asarray(crop)
         if crop.ndim != 3 or crop.shape[2] != 3 or crop.dtype != np.uint8:
             raise ValueError(f"face crop {i} must be uint8 RGB (H,W,3), got {crop.dtype} {crop.shape}")
-        t = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1).unsqueeze(0).float() / 255.0  # (1,3,H,W)
+        t = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1).unsqueeze(0)  # (1,3,H,W) uint8
+        t = t.float() / 255.0  # (1,3,H,W)
         if t.shape[2:] != (s, s):
-            t = F.interpolate(t, size=(s, s), mode="bilinear", align_corners=False, antialias=True)  # (1,3,S,S)
+            # (1,3,S,S)
+            t = F.interpolate(t, size=(s, s), mode="bilinear", align_corners=False, antialias=True)
         out.append(t)
     return normalize(torch.cat(out).clamp_(0.0, 1.0), config)  # (B,3,S,S)
