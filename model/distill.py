@@ -143,6 +143,8 @@ class DistillOptions:
             raise ValueError(f"batch_size must lie in 1..views ({self.views}), got {self.batch_size}")
         if self.heldout_limit is not None and self.heldout_limit < 1:
             raise ValueError(f"heldout_limit must be >= 1, got {self.heldout_limit}")
+        if not (self.lr > 0 and self.backbone_lr >= 0):
+            raise ValueError(f"need lr > 0 and backbone_lr >= 0, got {self.lr} and {self.backbone_lr}")
         if self.latency_repeats < 1:
             raise ValueError(f"latency_repeats must be >= 1, got {self.latency_repeats}")
         ModelConfig(backbone=self.backbone, input_size=self.input_size, crop_margin=self.crop_margin)
@@ -395,6 +397,9 @@ def rebuild_command(options: DistillOptions) -> str:
         parts.append(f"--synthetic-faces {options.synthetic_faces}")
     if tuple(options.epochs) != tuple(default.epochs):
         parts.append(f"--epochs {options.epochs[0]},{options.epochs[1]}")
+    for name in ("balance_power", "input_size", "lr", "backbone_lr"):
+        if getattr(options, name) != getattr(default, name):
+            parts.append(f"--{name.replace('_', '-')} {getattr(options, name):g}")
     if options.time_budget_s is not None:
         parts.append(f"--time-budget {options.time_budget_s / 60:g}")
     return " ".join(parts)

@@ -515,9 +515,11 @@ class _Run:
                 _set_rng_state(self.resume_state["rng"])
         self._best_states: dict[int, dict[str, torch.Tensor]] = {}  # best weights per stage, in memory
         self._val_loader: torch.utils.data.DataLoader | None = None
-        # Durations of the latest step and validation: a time budget stops early enough to fit both.
+        # A time budget stops while there is still time for one more step, the closing validation with
+        # its checkpoints (longest seen), and the two resume-state writes that end a stage and the run.
         self.step_seconds = 0.0
-        self.val_seconds = 0.0
+        self.close_seconds = 0.0
+        self.resume_save_seconds = 0.0
 
     # ---- set-up -------------------------------------------------------------------------------
     def _agree(self, check) -> Any:
@@ -689,7 +691,9 @@ class _Run:
             "elapsed_s": self.elapsed(),
             "rng": _rng_state(),
         }
+        started = time.monotonic()
         atomic_torch_save(state, self.out_dir / RESUME_FILE)
+        self.resume_save_seconds = time.monotonic() - started
 
     def _log(self, event: TrainEvent) -> None:
         if self.ctx.is_main:
@@ -710,13 +714,17 @@ class _Run:
         share = self.options.epochs[stage - 1] / sum(self.options.epochs[s - 1] for s in remaining)
         return self.elapsed() + max(self.options.time_budget_s - self.elapsed(), 0.0) * share
 
+    def _closing_reserve(self) -> float:
+        """Seconds to keep free before a deadline (see the timing attributes set in __init__)."""
+        return self.step_seconds + self.close_seconds + 2.0 * self.resume_save_seconds
+
     def _stop_request(self, deadline: float | None) -> str | None:
         """Why to stop before the next step ("cancelled", "time_budget" or None), agreed on by every rank."""
         code = 0
         if self.cancel is not None and self.cancel.is_set():
             code = 2
-        elif deadline is not None and self.elapsed() + self.step_seconds + self.val_seconds >= deadline:
-            code = 1  # no time left for one more step and the validation that closes the stage
+        elif deadline is not None and self.elapsed() + self._closing_reserve() >= deadline:
+            code = 1
         if self.ctx.is_distributed:
             t = torch.tensor([code], device=self.device)
             torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
@@ -732,10 +740,8 @@ class _Run:
             self._val_loader = make_loader(
                 IndexedDataset(self.val_view), self.options.batch_size, False, self.options.workers, sampler
             )
-        started = time.monotonic()
         preds = collect_predictions(self.model, self._val_loader, self.device, amp=self.amp)
         index, arrays = ddp.gather_arrays(preds.index, preds.as_arrays(), self.ctx)
-        self.val_seconds = time.monotonic() - started
         return compute_metrics(type(preds).from_arrays(index, arrays), self.model.config.class_names)
 
     def events(self) -> Iterator[TrainEvent]:
@@ -875,6 +881,7 @@ class _Run:
         self, st: _StageState, trainer: _EpochTrainer, optimizer, scheduler, scaler
     ) -> Iterator[TrainEvent]:
         """Validate, step the plateau scheduler, track the best, write checkpoints and resume state."""
+        closing_started = time.monotonic()
         stage = st.stage
         train_losses = ddp.mean_over_ranks(trainer.mean_losses(), self.ctx, self.device)
         summary = headline(self.validate())
@@ -898,6 +905,7 @@ class _Run:
         st.epoch, st.steps_done = done_epoch + 1, 0
         self._keep_optimizer_state(st, optimizer, scheduler, scaler)
         self._save_resume(st, Path(last).name)
+        self.close_seconds = max(self.close_seconds, time.monotonic() - closing_started)
         event = EpochDone(
             stage,
             done_epoch,

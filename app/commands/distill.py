@@ -36,6 +36,14 @@ def register(subparsers) -> None:
     p.add_argument("--synthetic-faces", type=int, help="extra procedural faces labelled by the teachers")
     p.add_argument("--epochs", help="N or N1,N2: epochs of stage 1 and stage 2 (default 6,1)")
     p.add_argument("--time-budget", type=float, help="minutes of training at most (both stages)")
+    p.add_argument(
+        "--balance-power",
+        type=float,
+        help="views per face ~(1 / faces of its teacher class) ** P: 0 even, 1 equal per class (default 0.5)",
+    )
+    p.add_argument("--input-size", type=int, help="student input side in pixels (default 112)")
+    p.add_argument("--lr", type=float, help="learning rate of the heads (default 1e-3)")
+    p.add_argument("--backbone-lr", type=float, help="learning rate of the backbone (default 3e-4)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(func=run_command)
 
@@ -68,6 +76,9 @@ def _options(args: argparse.Namespace):
         values["synthetic_faces"] = args.synthetic_faces
     if args.epochs is not None:
         values["epochs"] = _epochs(args.epochs)
+    for name in ("balance_power", "input_size", "lr", "backbone_lr"):
+        if getattr(args, name) is not None:
+            values[name] = getattr(args, name)
     if args.time_budget is not None:
         if args.time_budget <= 0:
             raise ValueError(f"--time-budget must be > 0 minutes, got {args.time_budget}")

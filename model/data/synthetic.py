@@ -12,6 +12,8 @@ class is a function of the (V, A) point: `class_of`). A face is drawn with OpenC
 Nuisances: face height 50-90% of the image, roll +-20 degrees, shift +-15%, face proportions, skin,
 hair, nose, gaze and background colours, background clutter, distractor shapes beside the face, light
 gradient, blur and noise. docs/DATA.md lists the regions and cues.
+Every face comes with two masks: the head, and the expressive parts (both eyes with their brows, and the
+mouth), so a measurement can ask where a model looks (model/attention_regions.py).
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ class SyntheticFace:
     expression: int
     valence: float
     arousal: float
+    face_mask: np.ndarray  # (size,size) bool: the head ellipse
+    feature_mask: np.ndarray  # (size,size) bool: eye-and-brow boxes and the mouth box (inside the head)
 
 
 class _Pose:
@@ -140,12 +144,35 @@ def render_face(rng: np.random.Generator, expression: int, size: int) -> Synthet
         for s in (-1, 1):
             pose.ellipse(img, (s * layout.eye_x, layout.eye_y + 0.32), (0.14, 0.1), cheek)
     eye_h = _draw_eyes(img, pose, rng, layout, arousal)
-    _draw_brows(img, pose, rng, layout, expression, arousal, eye_h)
+    brow_top = _draw_brows(img, pose, rng, layout, expression, arousal, eye_h)
     _draw_nose(img, pose, rng, layout, expression)
-    _draw_mouth(img, pose, rng, layout, expression, valence, arousal)
+    mouth = _draw_mouth(img, pose, rng, layout, expression, valence, arousal)
     _draw_distractors(img, pose, rng, aspect)
     img = _finish(img, rng)
-    return SyntheticFace(img, _head_box(pose, aspect), expression, valence, arousal)
+    face_mask, feature_mask = _masks(size, pose, layout, eye_h, brow_top, mouth)
+    return SyntheticFace(img, _head_box(pose, aspect), expression, valence, arousal, face_mask, feature_mask)
+
+
+_MASK_PAD = 0.06  # face units added around each expressive part (about one stroke width)
+
+
+def _masks(
+    size: int, pose: _Pose, layout: _Layout, eye_h: float, brow_top: float, mouth: tuple[float, float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(size,size) bool masks of the head and of its expressive parts (eyes with brows, mouth)."""
+    face = np.zeros((size, size), np.uint8)
+    pose.ellipse(face, (0.0, 0.0), (1.0, layout.aspect), 1)
+    parts = np.zeros((size, size), np.uint8)
+    half_w = 1.25 * layout.eye_w + _MASK_PAD
+    top, bottom = brow_top - _MASK_PAD, layout.eye_y + eye_h + _MASK_PAD
+    for s in (-1, 1):
+        x = s * layout.eye_x
+        corners = [(x - half_w, top), (x + half_w, top), (x + half_w, bottom), (x - half_w, bottom)]
+        pose.fill(parts, np.array(corners), 1)
+    half_w, top, bottom = mouth[0] + _MASK_PAD, mouth[1] - _MASK_PAD, mouth[2] + _MASK_PAD
+    pose.fill(parts, np.array([(-half_w, top), (half_w, top), (half_w, bottom), (-half_w, bottom)]), 1)
+    face_mask = face > 0
+    return face_mask, (parts > 0) & face_mask
 
 
 @dataclass(frozen=True)
@@ -239,8 +266,11 @@ _BROW_TILT = {ANGER: -0.13, DISGUST: -0.06, SAD: 0.11, FEAR: 0.09}
 
 def _draw_brows(
     img, pose: _Pose, rng, layout: _Layout, expression: int, arousal: float, eye_h: float
-) -> None:
-    """Brows whose height above the eyes follows arousal; inner-end tilt and arch from the class."""
+) -> float:
+    """Brows whose height above the eyes follows arousal; inner-end tilt and arch from the class.
+
+    Returns the height (face units) above which no brow reaches: the highest of the curves' control points.
+    """
     tilt = _BROW_TILT.get(expression, 0.0) + rng.uniform(-0.02, 0.02)
     arch = 0.1 if expression == SURPRISE else 0.03
     gap = 0.07 + 0.1 * (arousal + 1.0) - (0.04 if expression == ANGER else 0.0)
@@ -251,6 +281,7 @@ def _draw_brows(
         inner = (s * (ex - 0.9 * ew), base - tilt)
         outer = (s * (ex + 1.2 * ew), base + 0.03)
         pose.curve(img, bezier(inner, (s * ex, base - arch - tilt / 2), outer), layout.dark, width)
+    return min(base - tilt, base - arch - tilt / 2, base + 0.03)
 
 
 def _draw_nose(img, pose: _Pose, rng, layout: _Layout, expression: int) -> None:
@@ -270,8 +301,11 @@ def _draw_nose(img, pose: _Pose, rng, layout: _Layout, expression: int) -> None:
 
 def _draw_mouth(
     img, pose: _Pose, rng, layout: _Layout, expression: int, valence: float, arousal: float
-) -> None:
-    """Mouth corners lifted by valence; opening, width and asymmetry from arousal and the class."""
+) -> tuple[float, float, float]:
+    """Mouth corners lifted by valence; opening, width and asymmetry from arousal and the class.
+
+    Returns the mouth's extent in face units: (half-width, top, bottom).
+    """
     width = rng.uniform(0.36, 0.46) * (1.0 + 0.15 * valence)
     lift = 0.3 * valence  # corner height above the mouth centre, face units
     lift_l = lift_r = lift
@@ -301,6 +335,8 @@ def _draw_mouth(
             pose.fill(img, np.vstack([upper, teeth[::-1]]), (240, 240, 232))
         pose.curve(img, lower, lips, layout.line_w)
     pose.curve(img, upper, lips, layout.line_w)
+    both = np.vstack([upper, lower])  # (24,2)
+    return float(np.abs(both[:, 0]).max()), float(both[:, 1].min()), float(both[:, 1].max())
 
 
 def _draw_distractors(img, pose: _Pose, rng, aspect: float) -> None:

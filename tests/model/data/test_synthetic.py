@@ -88,3 +88,17 @@ def test_existing_split_is_not_overwritten_silently(tmp_path):
 
     assert len(_rows(tmp_path / "training.csv")) == 4
     assert len(list((tmp_path / "images" / "training").rglob("*.jpg"))) == 4
+
+
+@pytest.mark.parametrize("expression", range(len(CLASS_NAMES)))
+def test_masks_mark_the_expressive_parts_inside_the_head(expression):
+    face = render_face(np.random.default_rng(100 + expression), expression, 96)
+    head, parts = face.face_mask, face.feature_mask
+
+    assert head.shape == parts.shape == (96, 96) and head.dtype == parts.dtype == bool
+    assert not (parts & ~head).any()
+    assert 0.1 <= parts.sum() / head.sum() <= 0.5  # eyes, brows and mouth: a part of the head, not all
+    ys, xs = np.nonzero(parts)
+    hy, hx = np.nonzero(head)
+    # the parts sit around the head's centre, not in a corner of it
+    assert abs(ys.mean() - hy.mean()) < 0.25 * np.ptp(hy) and abs(xs.mean() - hx.mean()) < 0.2 * np.ptp(hx)
