@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -43,9 +42,8 @@ def run(args: argparse.Namespace) -> int:
     """Analyse `args.paths` into `args.out`; returns the exit code."""
     from tqdm import tqdm
 
-    from app.core.analysis import analyze_paths
+    from app.core.analysis import analysis_csv_writer, analyze_paths
     from app.core.model_store import open_predictor
-    from app.core.recorder import ANALYSIS_COLUMNS
 
     if args.max_faces < 1 or not 0.0 <= args.min_confidence <= 1.0:
         print(f"affectscope analyze: --max-faces must be >= 1 and --min-confidence in [0, 1] "
@@ -70,8 +68,7 @@ def run(args: argparse.Namespace) -> int:
             print("affectscope analyze: NOTICE: the model is UNTRAINED (random weights), so valence, arousal "
                   "and expressions below carry no meaning. Pass --model with a trained checkpoint.",
                   file=sys.stderr)
-        writer = csv.DictWriter(out_file, fieldnames=ANALYSIS_COLUMNS)
-        writer.writeheader()
+        writer = analysis_csv_writer(out_file)
         failed, n_rows, n_files = [], 0, 0
         progress = tqdm(total=0, unit="file", file=sys.stderr, desc="analyze")
         try:

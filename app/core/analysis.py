@@ -18,11 +18,13 @@ and crops taken, in the original pixels.
 
 from __future__ import annotations
 
+import csv
+import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import cv2
 import numpy as np
@@ -38,6 +40,30 @@ from app.core.tracking import IoUTracker
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 DETECT_MAX_SIDE = 1920  # longest image side handed to the detector; larger images are downscaled for it
 NO_FACE = "no face detected"
+
+
+def analysis_csv_writer(handle: IO[str]) -> csv.DictWriter:
+    """A CSV writer with the analysis columns (ANALYSIS_COLUMNS) on an open text file; header written."""
+    writer = csv.DictWriter(handle, fieldnames=ANALYSIS_COLUMNS)
+    writer.writeheader()
+    return writer
+
+
+def write_analysis_csv(path: str | Path, rows: Iterable[dict[str, str]]) -> Path:
+    """Write `rows` as an analysis CSV at `path` through a temporary file, so no half file is left.
+
+    Raises OSError naming the file when it cannot be written.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            analysis_csv_writer(handle).writerows(rows)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OSError(f"cannot write {path}: {exc.strerror or exc}; choose another file") from exc
+    return path
 
 
 class Cancel(Protocol):

@@ -12,8 +12,6 @@ frame (faces with their attention maps) and the downscaled frames of the last PR
 
 from __future__ import annotations
 
-import csv
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -25,10 +23,9 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from app.core.analysis import AnalysisEvent, analyze_paths
+from app.core.analysis import AnalysisEvent, analyze_paths, write_analysis_csv
 from app.core.model_store import open_predictor
 from app.core.packets import FaceResult
-from app.core.recorder import ANALYSIS_COLUMNS
 from app.core.sources import read_image_rgb
 
 PREVIEW_MAX_SIDE = 640  # longest side of the frames kept for the preview
@@ -117,18 +114,7 @@ def reload_preview(path: Path, cancel: threading.Event) -> Iterator[PreviewImage
 
 def write_csv(path: Path, rows: Sequence[dict[str, str]], cancel: threading.Event) -> Iterator[Path]:
     """Worker side of Export CSV: write `rows` with ANALYSIS_COLUMNS to `path` (via a temporary file)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=ANALYSIS_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OSError(f"cannot write {path}: {exc.strerror or exc}; choose another file") from exc
-    yield path
+    yield write_analysis_csv(path, rows)
 
 
 @dataclass(frozen=True)
