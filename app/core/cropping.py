@@ -10,17 +10,18 @@ API (used by the live pipeline and by file analysis):
 so the square's side is `max(w, h) * (1 + 2 * margin)`, centred on the box. Parts of the square outside
 the frame are filled with black ("constant") or the nearest edge pixels ("replicate"). Crops keep their
 native resolution unless `size` is given; the predictor resizes them to the model's input size. The
-window geometry (side, floor of the top-left corner, black padding) is the one the training crops of
-`model/data/cropping.py` use, so the model sees faces framed as in training.
+window geometry is `model.data.cropping.square_window`, the one the training crops use, so the model
+sees faces framed as in training.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
+
+from model.data.cropping import square_window
 
 PAD_MODES = {"constant": cv2.BORDER_CONSTANT, "replicate": cv2.BORDER_REPLICATE}
 
@@ -32,9 +33,8 @@ def square_region(box: Sequence[int], margin: float) -> tuple[int, int, int, int
         raise ValueError(f"face box must have positive width and height, got {tuple(box)}")
     if margin < 0:
         raise ValueError(f"crop margin must be >= 0, got {margin}")
-    side = max(1, int(round(max(w, h) * (1.0 + 2.0 * margin))))
-    cx, cy = x + w / 2.0, y + h / 2.0
-    return int(math.floor(cx - side / 2.0)), int(math.floor(cy - side / 2.0)), side, side
+    x0, y0, side = square_window((x, y, w, h), margin)
+    return x0, y0, side, side
 
 
 def crop_square(

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from model.data.cropping import crop_square
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MANIFEST = REPO_ROOT / "assets" / "faces" / "manifest.json"
 SPLITS = ("heldout", "train")
@@ -53,24 +55,15 @@ class PoolFace:
 
 
 def square_crop(image: np.ndarray, box: tuple[int, int, int, int], margin: float) -> np.ndarray:
-    """(H,W,3) image -> square (L,L,3) crop around `box` with `margin` x box side added on each side.
-
-    L = round(max(box w, box h) * (1 + 2 margin)), centred on the box; parts outside the image are black.
+    """(H,W,3) image -> square (L,L,3) crop around `box` [x0, y0, x1, y1] with `margin` x the box's longer
+    side added on each side: the training and inference crop of `model.data.cropping.crop_square`.
     """
     if margin < 0:
         raise ValueError(f"crop margin must be >= 0, got {margin}")
     x0, y0, x1, y1 = box
     if x1 <= x0 or y1 <= y0:
         raise ValueError(f"face box {box} is empty; expected [x0, y0, x1, y1] with x1 > x0 and y1 > y0")
-    side = max(1, round(max(x1 - x0, y1 - y0) * (1 + 2 * margin)))
-    left = round((x0 + x1) / 2 - side / 2)
-    top = round((y0 + y1) / 2 - side / 2)
-    out = np.zeros((side, side, 3), dtype=image.dtype)  # (L,L,3)
-    h, w = image.shape[:2]
-    sx0, sy0, sx1, sy1 = max(left, 0), max(top, 0), min(left + side, w), min(top + side, h)
-    if sx1 > sx0 and sy1 > sy0:
-        out[sy0 - top : sy1 - top, sx0 - left : sx1 - left] = image[sy0:sy1, sx0:sx1]
-    return out
+    return crop_square(image, (x0, y0, x1 - x0, y1 - y0), margin)
 
 
 class FacePool:
