@@ -2,6 +2,7 @@
 
 `--pipeline` times the live path end to end (detect, track, crop, model, smoothing) on generated videos
 with 1 and 4 faces, through the real LivePipeline and stage by stage; see app/core/bench_pipeline.py.
+`--training` times the default recipe's optimiser steps (model/train_throughput.py).
 `--model-only` times the network alone (a normalised batch in, the outputs out) for every backbone at
 112/160/224 px, batch 1 and 8, in torch eager and in onnxruntime, plus the reference EfficientNet-B0
 classifier (HSEmotion's network: standard B0, 1000-class head, random weights) at 224 px, batch 1.
@@ -55,6 +56,24 @@ def register(subparsers) -> None:
         action="store_true",
         help="time the live path end to end (default model, this CPU, torch and onnx) with 1 and 4 faces",
     )
+    mode.add_argument(
+        "--training",
+        action="store_true",
+        help="images/s of the default recipe's training steps (both stages, synthetic faces, 112 px)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="--training only: where to train (default cpu)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="--training only: DataLoader processes (default 1)",
+    )
     parser.add_argument("--json", metavar="OUT", help="also write the results (with machine info) as JSON")
     parser.add_argument(
         "--repeats",
@@ -89,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)  # onnxruntime sessions here take the same count
     if args.pipeline:
         return run_pipeline(args)
+    if args.training:
+        return run_training(args)
     repeats = args.repeats if args.repeats is not None else (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
     if repeats < 1:
         print(f"affectscope bench: --repeats must be >= 1, got {repeats}", file=sys.stderr)
@@ -114,6 +135,33 @@ def run_pipeline(args: argparse.Namespace) -> int:
     )
     report["machine"] = machine_info()
     print(markdown_table(report))
+    if args.json:
+        write_json(report, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_training(args: argparse.Namespace) -> int:
+    """`--training`: images/s of both training stages (`--quick`: 64 px, batch 8, a few steps)."""
+    from model.train_throughput import measure_training_throughput
+
+    if args.workers < 0:
+        print(f"affectscope bench: --workers must be >= 0, got {args.workers}", file=sys.stderr)
+        return 2
+    settings = {"steps": 4, "batch_size": 8, "input_size": 64} if args.quick else {}
+    with tempfile.TemporaryDirectory(prefix="affectscope-train-bench-") as work:
+        report = measure_training_throughput(work, workers=args.workers, device=args.device, **settings)
+    report["machine"] = machine_info()
+    s = report["settings"]
+    print(
+        f"training throughput: {s['backbone']} {s['input_size']} px, batch {s['batch_size']}, {s['device']}, "
+        f"{report['machine']['torch_threads']} torch threads, {s['workers']} loader workers"
+    )
+    print("| stage | steps timed | s/step | images/s |\n|---|---|---|---|")
+    for r in report["stages"]:
+        print(
+            f"| {r['stage']} | {r['steps_timed']} | {r['seconds_per_step']:.2f} | {r['images_per_s']:.1f} |"
+        )
     if args.json:
         write_json(report, args.json)
         print(f"wrote {args.json}")

@@ -60,3 +60,15 @@ def test_bad_counts_exit_2(capsys, restore_threads):
     assert main(["bench", "--model-only", "--repeats", "0"]) == 2
     assert main(["bench", "--model-only", "--threads", "0"]) == 2
     assert "must be >= 1" in capsys.readouterr().err
+
+
+def test_quick_training_bench_reports_both_stages(tmp_path, capsys, restore_threads):
+    out = tmp_path / "training.json"
+    args = ["bench", "--training", "--quick", "--threads", "1", "--workers", "0", "--json", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "training throughput: efficientnet_lite0 64 px, batch 8, cpu, 1 torch threads" in printed
+    report = json.loads(out.read_text())
+    assert [r["stage"] for r in report["stages"]] == [1, 2]
+    for r in report["stages"]:
+        assert r["steps_timed"] == 2 and r["images_per_s"] == pytest.approx(8 / r["seconds_per_step"])
