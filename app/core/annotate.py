@@ -1,10 +1,9 @@
 """Drawing results onto frames (for `analyze --save-annotated` and exported images): face boxes, labels
 and the fused attention heatmap over each face.
 
-Fused attention: the four first-level maps have different sizes (stage strides 4..32) and each sums to 1,
-so each is first rescaled to mean 1 (multiplied by its number of cells), upsampled to the crop, then the
-four are summed with the face's second-level (layer) attention weights and divided by the maximum. The
-result (S,S) in [0,1] shows where the model looked, in the layers it relied on most.
+The heatmap is `app.core.attention_scale.fused_attention`: the four first-level maps weighted by the
+second-level attention, on the same fixed scale as the app's attention panel, so a colour means the same
+in an exported image as on screen.
 """
 
 from __future__ import annotations
@@ -14,27 +13,12 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from app.core.attention_scale import fused_attention
 from app.core.cropping import square_region
 from app.core.packets import FaceResult
 
 BOX_COLOR = (0, 220, 90)  # RGB
 HEATMAP_OPACITY = 0.6  # at the hottest point; cooler points blend proportionally less
-
-
-def fused_attention(
-    spatial_attention: Sequence[np.ndarray], layer_attention: np.ndarray, size: int
-) -> np.ndarray:
-    """Combine 4 maps (H_l,W_l), weighted by layer_attention (4,), into one (size,size) map in [0,1]."""
-    weights = np.asarray(layer_attention, dtype=np.float32).reshape(-1)  # (4,)
-    if len(spatial_attention) != weights.shape[0]:
-        raise ValueError(f"{len(spatial_attention)} attention maps but {weights.shape[0]} layer weights")
-    fused = np.zeros((size, size), np.float32)  # (S,S)
-    for weight, attention_map in zip(weights, spatial_attention, strict=True):
-        m = np.asarray(attention_map, dtype=np.float32)  # (H_l,W_l), sums to 1
-        m = m * m.size  # mean 1, so maps of different resolutions are comparable
-        fused += weight * cv2.resize(m, (size, size), interpolation=cv2.INTER_LINEAR)  # (S,S)
-    peak = float(fused.max())
-    return fused / peak if peak > 0 else fused
 
 
 def _overlay_heatmap(image: np.ndarray, face: FaceResult, margin: float) -> None:

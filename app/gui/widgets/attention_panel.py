@@ -12,8 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QWidget
 
+from app.core.attention_scale import attention_display
 from app.core.packets import FaceResult
-from app.gui.widgets.attention_scale import attention_display
 
 LAYERS = 4
 MAP_OPACITY = 0.6

@@ -12,9 +12,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QWidget
 
+from app.core.attention_scale import fused_attention
 from app.core.cropping import square_region
 from app.core.packets import FaceResult, FramePacket
-from app.gui.widgets.attention_scale import fused_attention
 from app.gui.widgets.palette import FACE_COLORS, face_color
 
 OVERLAY_OPACITY = 0.55

@@ -3,30 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from app.core.annotate import annotate_frame, fused_attention
+from app.core.annotate import annotate_frame
 from app.core.packets import FaceResult
-
-
-def test_uniform_maps_fuse_to_a_flat_map():
-    maps = [np.full((s, s), 1.0 / (s * s)) for s in (16, 8, 4, 2)]
-    fused = fused_attention(maps, np.full(4, 0.25), 32)
-    assert fused.shape == (32, 32) and np.allclose(fused, 1.0)
-
-
-def test_the_layer_with_the_weight_decides_where_the_peak_is():
-    top_left = np.zeros((4, 4))
-    top_left[0, 0] = 1.0
-    bottom_right = np.zeros((8, 8))
-    bottom_right[7, 7] = 1.0
-    flat = [np.full((2, 2), 0.25), np.full((2, 2), 0.25)]
-    fused = fused_attention([top_left, bottom_right, *flat], np.array([0.9, 0.1, 0.0, 0.0]), 64)
-    assert fused.max() == pytest.approx(1.0)
-    y, x = np.unravel_index(fused.argmax(), fused.shape)
-    assert y < 16 and x < 16
-    with pytest.raises(ValueError, match="layer weights"):
-        fused_attention([top_left], np.full(4, 0.25), 8)
 
 
 def test_annotation_draws_inside_the_face_square_only():

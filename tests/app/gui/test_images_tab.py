@@ -12,11 +12,11 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from app.core.attention_scale import fused_attention
 from app.core.recorder import ANALYSIS_COLUMNS
 from app.gui import settings as keys
 from app.gui.analysis_results import TABLE_COLUMNS
 from app.gui.images_tab import ImagesTab
-from app.gui.widgets.attention_scale import fused_attention
 
 JOB_TIMEOUT_MS = 60_000
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.core.attention_scale import attention_display
 from app.core.packets import FramePacket, PipelineState
 from app.core.pipeline import LivePipeline, PipelineSettings
 from app.gui.live_tab import PANEL_GROUPS, LiveTab
-from app.gui.widgets.attention_scale import attention_display
 from tests.app.gui.widgets.fake_packets import make_face, make_packet
 
 WAIT_MS = 90_000  # generous: the 2-core CI machine is shared

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.gui.widgets.attention_scale import FULL_SCALE, attention_display, fused_attention
+from app.core.attention_scale import FULL_SCALE, attention_display, fused_attention
 
 
 def test_uniform_attention_is_drawn_at_the_same_level_whatever_the_map_size() -> None:
