@@ -32,16 +32,13 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Measure and print the table; 0 on success, 2 on unusable input."""
-    import torch
 
+    from app.commands.threads import set_torch_threads
     from app.core.model_store import open_model
     from model.attention_regions import GOAL_RATIO, as_rows, measure_attention_regions
 
     try:
-        if args.threads is not None:
-            if args.threads < 1:
-                raise ValueError(f"--threads must be >= 1, got {args.threads}")
-            torch.set_num_threads(args.threads)
+        set_torch_threads(args.threads)
         if args.n < 1 or args.seed < 0 or args.size < 32:
             raise ValueError(
                 f"need --n >= 1, --seed >= 0 and --size >= 32 (got {args.n}, {args.seed}, {args.size})"

@@ -99,13 +99,13 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark, print its table, write --json; 0 on success, 2 on bad options."""
-    if args.threads is not None:
-        if args.threads < 1:
-            print(f"affectscope bench: --threads must be >= 1, got {args.threads}", file=sys.stderr)
-            return 2
-        import torch
+    from app.commands.threads import set_torch_threads
 
-        torch.set_num_threads(args.threads)  # onnxruntime sessions here take the same count
+    try:
+        set_torch_threads(args.threads)  # onnxruntime sessions here take the same count
+    except ValueError as exc:
+        print(f"affectscope bench: {exc}", file=sys.stderr)
+        return 2
     if args.pipeline:
         return run_pipeline(args)
     if args.training:

@@ -154,15 +154,12 @@ class _Printer:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the distillation; 0 when the starter was written, 1 when cancelled, 2 for bad arguments."""
-    import torch
 
+    from app.commands.threads import set_torch_threads
     from model.distill import DistillCancelled, distill
 
     try:
-        if args.threads is not None:
-            if args.threads < 1:
-                raise ValueError(f"--threads must be >= 1, got {args.threads}")
-            torch.set_num_threads(args.threads)
+        set_torch_threads(args.threads)
         options = _options(args)
         options.validate()
     except ValueError as exc:

@@ -41,6 +41,7 @@ def run_command(args: argparse.Namespace) -> int:
     """Evaluate and write the files; 0 on success, 2 for bad arguments, model or data."""
     import torch
 
+    from app.commands.threads import set_torch_threads
     from app.core.model_store import open_model
     from model.checkpoint import CheckpointError
     from model.data import DatasetError, open_dataset
@@ -54,10 +55,10 @@ def run_command(args: argparse.Namespace) -> int:
         return fail(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.workers < 0:
         return fail(f"--workers must be >= 0, got {args.workers}")
-    if args.threads is not None:
-        if args.threads < 1:
-            return fail(f"--threads must be >= 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    try:
+        set_torch_threads(args.threads)
+    except ValueError as exc:
+        return fail(str(exc))
     if args.device == "cuda" and not torch.cuda.is_available():
         return fail("--device cuda requested but this torch has no usable CUDA; use --device cpu")
     try:

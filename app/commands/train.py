@@ -286,17 +286,17 @@ class _Progress:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the training; 0 when finished, 1 when cancelled, 2 for bad arguments or data."""
-    import torch
 
+    from app.commands.threads import set_torch_threads
     from model.checkpoint import CheckpointError
     from model.data import DatasetError
     from model.train import Cancelled, train
 
-    if args.threads is not None:
-        if args.threads < 1:
-            print(f"affectscope train: --threads must be >= 1, got {args.threads}", file=sys.stderr)
-            return 2
-        torch.set_num_threads(args.threads)
+    try:
+        set_torch_threads(args.threads)
+    except ValueError as exc:
+        print(f"affectscope train: {exc}", file=sys.stderr)
+        return 2
     quiet = os.environ.get("RANK", "0") != "0"
     progress = _Progress(quiet)
     cancel = threading.Event()
