@@ -32,7 +32,6 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Measure and print the table; 0 on success, 2 on unusable input."""
-
     from app.commands.threads import set_torch_threads
     from app.core.model_store import open_model
     from model.attention_regions import GOAL_RATIO, as_rows, measure_attention_regions

@@ -154,7 +154,6 @@ class _Printer:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the distillation; 0 when the starter was written, 1 when cancelled, 2 for bad arguments."""
-
     from app.commands.threads import set_torch_threads
     from model.distill import DistillCancelled, distill
 
