@@ -4,9 +4,11 @@ Modelled on timm's `features_only` interface: every backbone is an `nn.Module` w
 returns a list of 4 tensors and whose `channels` attribute lists their channel counts.
 torchvision and timm do not import beside the CPU torch build used here, so the networks are written
 in the project: ResNet-18/50 here, EfficientNet-Lite0 in `model.efficientnet`, MobileNetV3-Large in
-`model.mobilenetv3`. Each uses its reference implementation's state-dict key names (torchvision for ResNets,
-timm for the others), so a local weights file saved from those libraries loads directly.
-Nothing here downloads: "imagenet" weights exist only for efficientnet_lite0 (from an installed package).
+`model.mobilenetv3`, face-api's face feature extractor in `model.faceapi_backbone`. The first three use
+their reference implementation's state-dict key names (torchvision for ResNets, timm for the others), so
+a local weights file saved from those libraries loads directly. Nothing here downloads: "imagenet"
+weights exist only for efficientnet_lite0 (from an installed package), "faceapi" weights only for
+faceapi_features (the vendored face-api expression model).
 """
 
 from __future__ import annotations
@@ -103,15 +105,32 @@ def _resnet50() -> nn.Module:
     return ResNetFeatures(_Bottleneck, (3, 4, 6, 3))
 
 
+def _faceapi_features() -> nn.Module:
+    from model.faceapi_backbone import FaceApiFeatures  # imported on use: it pulls in model.teachers
+
+    return FaceApiFeatures()
+
+
+def _load_faceapi(backbone: nn.Module) -> None:
+    from model.faceapi_backbone import load_faceapi_weights
+
+    load_faceapi_weights(backbone)
+
+
 BACKBONES: dict[str, Callable[[], nn.Module]] = {
     "efficientnet_lite0": efficientnet_lite0_features,
     "mobilenetv3_large_100": mobilenetv3_large_100_features,
     "resnet18": _resnet18,
     "resnet50": _resnet50,
+    "faceapi_features": _faceapi_features,
 }
 # Backbones whose ImageNet weights ship offline (in an installed package): name -> state-dict reader.
 IMAGENET_WEIGHTS: dict[str, Callable[[], dict[str, torch.Tensor]]] = {
     "efficientnet_lite0": lite0_imagenet_state_dict,
+}
+# Backbones with face-trained weights that ship offline: name -> (weights name, loader into the backbone).
+FACE_WEIGHTS: dict[str, tuple[str, Callable[[nn.Module], None]]] = {
+    "faceapi_features": ("faceapi", _load_faceapi),
 }
 
 
@@ -153,11 +172,16 @@ def load_local_weights(backbone: nn.Module, path: str | Path) -> None:
 
 
 def build_backbone(name: str, weights: str | Path | None = None) -> nn.Module:
-    """Build backbone `name`; `weights`: None (random), "imagenet" (efficientnet_lite0) or a local path."""
+    """Build backbone `name`; `weights`: None (random), "imagenet" (efficientnet_lite0), "faceapi"
+    (faceapi_features: face-api's face-trained blocks) or a local path."""
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)}")
     backbone = BACKBONES[name]()
-    if weights == "imagenet":
+    if weights == "faceapi":
+        if name not in FACE_WEIGHTS:
+            raise ValueError(f"'faceapi' weights exist only for {sorted(FACE_WEIGHTS)}, not {name}")
+        FACE_WEIGHTS[name][1](backbone)
+    elif weights == "imagenet":
         if name not in IMAGENET_WEIGHTS:
             raise ValueError(
                 f"no offline ImageNet weights ship for {name} (only for {sorted(IMAGENET_WEIGHTS)}); "

@@ -31,6 +31,8 @@ BACKBONE_NORMALIZATION: dict[str, tuple[tuple[float, float, float], tuple[float,
     "resnet18": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
     "resnet50": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
     "mobilenetv3_large_100": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    # face-api's own input: (x * 255 - mean RGB) / 255 (model/faceapi_backbone.py)
+    "faceapi_features": ((122.782 / 255, 117.001 / 255, 104.298 / 255), (1.0, 1.0, 1.0)),
 }
 SUPPORTED_INPUT_SIZES = (112, 160, 224)
 

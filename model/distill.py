@@ -400,6 +400,10 @@ def rebuild_command(options: DistillOptions) -> str:
     for name in ("balance_power", "input_size", "lr", "backbone_lr"):
         if getattr(options, name) != getattr(default, name):
             parts.append(f"--{name.replace('_', '-')} {getattr(options, name):g}")
+    if options.backbone != default.backbone:
+        parts.append(f"--backbone {options.backbone}")
+    if options.backbone_weights != default.backbone_weights:
+        parts.append(f"--backbone-weights {options.backbone_weights or 'none'}")
     if options.time_budget_s is not None:
         parts.append(f"--time-budget {options.time_budget_s / 60:g}")
     return " ".join(parts)

@@ -42,6 +42,12 @@ def register(subparsers) -> None:
         help="views per face ~(1 / faces of its teacher class) ** P: 0 even, 1 equal per class (default 0.5)",
     )
     p.add_argument("--input-size", type=int, help="student input side in pixels (default 112)")
+    p.add_argument("--backbone", help="student backbone (default efficientnet_lite0; e.g. faceapi_features)")
+    p.add_argument(
+        "--backbone-weights",
+        choices=("imagenet", "faceapi", "none"),
+        help="student backbone start: imagenet (efficientnet_lite0), faceapi (faceapi_features), none",
+    )
     p.add_argument("--lr", type=float, help="learning rate of the heads (default 1e-3)")
     p.add_argument("--backbone-lr", type=float, help="learning rate of the backbone (default 3e-4)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
@@ -76,9 +82,11 @@ def _options(args: argparse.Namespace):
         values["synthetic_faces"] = args.synthetic_faces
     if args.epochs is not None:
         values["epochs"] = _epochs(args.epochs)
-    for name in ("balance_power", "input_size", "lr", "backbone_lr"):
+    for name in ("balance_power", "input_size", "lr", "backbone_lr", "backbone"):
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
+    if args.backbone_weights is not None:
+        values["backbone_weights"] = None if args.backbone_weights == "none" else args.backbone_weights
     if args.time_budget is not None:
         if args.time_budget <= 0:
             raise ValueError(f"--time-budget must be > 0 minutes, got {args.time_budget}")

@@ -35,8 +35,8 @@ FACEAPI_CLASS_NAMES: tuple[str, ...] = (
     "disgusted",
     "surprised",
 )
-_MEAN_RGB = (122.782, 117.001, 104.298)
-_BLOCK_CHANNELS = (32, 64, 128, 256)
+MEAN_RGB = (122.782, 117.001, 104.298)
+BLOCK_CHANNELS = (32, 64, 128, 256)
 
 
 def read_tfjs_weights(manifest_path: Path) -> dict[str, np.ndarray]:
@@ -73,7 +73,7 @@ def read_tfjs_weights(manifest_path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-class _DenseBlock(nn.Module):
+class DenseBlock(nn.Module):
     """face-api `denseBlock4`: strided conv c0, then separable c1..c3 on running sums; ReLU on each sum."""
 
     def __init__(self, in_channels: int, out_channels: int, first: bool) -> None:
@@ -129,10 +129,10 @@ class FaceApiExpressionTeacher(Teacher):
 
     def __init__(self) -> None:
         super().__init__()
-        channels = (3, *_BLOCK_CHANNELS)
-        self.blocks = nn.ModuleList(_DenseBlock(channels[i], channels[i + 1], first=i == 0) for i in range(4))
-        self.fc = nn.Linear(_BLOCK_CHANNELS[-1], len(FACEAPI_CLASS_NAMES))
-        self.register_buffer("mean_rgb", torch.tensor(_MEAN_RGB).view(1, 3, 1, 1), persistent=False)
+        channels = (3, *BLOCK_CHANNELS)
+        self.blocks = nn.ModuleList(DenseBlock(channels[i], channels[i + 1], first=i == 0) for i in range(4))
+        self.fc = nn.Linear(BLOCK_CHANNELS[-1], len(FACEAPI_CLASS_NAMES))
+        self.register_buffer("mean_rgb", torch.tensor(MEAN_RGB).view(1, 3, 1, 1), persistent=False)
 
     def load_tf(self, weights: dict[str, np.ndarray]) -> None:
         """Copy all tensors of the face-api expression model in (names as in its manifest)."""

@@ -24,6 +24,7 @@ EXPECTED_CHANNELS = {
     "mobilenetv3_large_100": [24, 40, 112, 960],
     "resnet18": [64, 128, 256, 512],
     "resnet50": [256, 512, 1024, 2048],
+    "faceapi_features": [64, 128, 256, 256],
 }
 IMAGENET_CATS = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 
@@ -85,7 +86,29 @@ def test_lite0_imagenet_weights_missing_file_names_it(tmp_path) -> None:
         lite0_imagenet_state_dict(tmp_path / "nope.pth")
 
 
-@pytest.mark.parametrize("name", ["mobilenetv3_large_100", "resnet18", "resnet50"])
+def test_faceapi_backbone_computes_the_teachers_own_face_features() -> None:
+    from model.teachers import load_faceapi_teacher
+
+    teacher = load_faceapi_teacher()
+    backbone = build_backbone("faceapi_features", "faceapi").eval()
+    config = ModelConfig(backbone="faceapi_features")
+    images = torch.rand(2, 3, 112, 112) * 255.0  # (2,3,112,112) RGB 0..255, the teacher's input
+    with torch.no_grad():
+        x = (images - teacher.mean_rgb) / 255.0
+        for block in teacher.blocks:
+            x = block(x)  # ends (2,256,7,7): the features the teacher's classifier reads
+        mean = torch.tensor(config.mean).view(1, 3, 1, 1)
+        std = torch.tensor(config.std).view(1, 3, 1, 1)
+        features = backbone((images / 255.0 - mean) / std)  # the project's preprocessing of the same images
+    torch.testing.assert_close(features[2], x, rtol=1e-4, atol=1e-4)
+
+
+def test_faceapi_weights_fit_only_the_faceapi_backbone() -> None:
+    with pytest.raises(ValueError, match="'faceapi' weights exist only for"):
+        build_backbone("resnet18", "faceapi")
+
+
+@pytest.mark.parametrize("name", ["mobilenetv3_large_100", "resnet18", "resnet50", "faceapi_features"])
 def test_imagenet_weights_for_other_backbones_are_refused(name: str) -> None:
     with pytest.raises(ValueError, match=f"no offline ImageNet weights ship for {name}"):
         build_backbone(name, "imagenet")
