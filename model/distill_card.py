@@ -125,6 +125,18 @@ def _backbone_start(options: Any) -> str:
     return f"initialised from `{options.backbone_weights}`"
 
 
+def _backbone_prior(options: Any) -> str:
+    """What the student knew about faces before distillation, for the card's limits."""
+    if options.backbone_weights == "faceapi":
+        return (
+            "the face-api feature extractor it starts from (trained by face-api's author on undocumented "
+            "face data), which also makes the student side with the face-api teacher where the two disagree"
+        )
+    if options.backbone_weights == "imagenet":
+        return "the ImageNet features"
+    return "nothing else (random initial weights)"
+
+
 def model_card(
     options: Any, metadata: Mapping[str, Any], report: Mapping[str, Any], sha256: str, size_bytes: int
 ) -> str:
@@ -260,7 +272,7 @@ def model_card(
         "## Limits",
         "",
         "- Trained on 22 faces of young women from six photos; faces of other ages, sexes, skin tones, "
-        "poses and lighting rely on augmentation and on the ImageNet features.",
+        f"poses and lighting rely on augmentation and on {_backbone_prior(options)}.",
         "- It copies its teachers, mistakes included: the teachers disagree with each other on many "
         "held-out faces (below), and neither was checked against human labels here.",
         "- The training faces are happy, neutral or sad; surprise, fear, disgust and anger come only from "

@@ -34,7 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--views", type=int, help="training views of the real faces (default 5000)")
     p.add_argument("--synthetic-faces", type=int, help="extra procedural faces labelled by the teachers")
-    p.add_argument("--epochs", help="N or N1,N2: epochs of stage 1 and stage 2 (default 6,1)")
+    p.add_argument("--epochs", help="N or N1,N2: epochs of stage 1 and stage 2 (default 12,2)")
     p.add_argument("--time-budget", type=float, help="minutes of training at most (both stages)")
     p.add_argument(
         "--balance-power",
@@ -42,14 +42,15 @@ def register(subparsers) -> None:
         help="views per face ~(1 / faces of its teacher class) ** P: 0 even, 1 equal per class (default 0.5)",
     )
     p.add_argument("--input-size", type=int, help="student input side in pixels (default 112)")
-    p.add_argument("--backbone", help="student backbone (default efficientnet_lite0; e.g. faceapi_features)")
+    p.add_argument("--backbone", help="student backbone (default faceapi_features; e.g. efficientnet_lite0)")
     p.add_argument(
         "--backbone-weights",
         choices=("imagenet", "faceapi", "none"),
-        help="student backbone start: imagenet (efficientnet_lite0), faceapi (faceapi_features), none",
+        help="student backbone start (default faceapi): imagenet (efficientnet_lite0), faceapi "
+        "(faceapi_features), none",
     )
     p.add_argument("--lr", type=float, help="learning rate of the heads (default 1e-3)")
-    p.add_argument("--backbone-lr", type=float, help="learning rate of the backbone (default 3e-4)")
+    p.add_argument("--backbone-lr", type=float, help="learning rate of the backbone (default 1e-4)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(func=run_command)
 

@@ -51,6 +51,17 @@ def test_folder_with_broken_files_exits_2_and_keeps_going(tmp_path, astronaut_rg
     assert (tmp_path / "ann" / "d_clip.annotated.avi").is_file()
 
 
+def test_default_model_calls_grace_hopper_neutral(tmp_path, capsys):
+    from matplotlib import cbook
+
+    photo = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)  # public-domain portrait
+    out = tmp_path / "grace.csv"
+    assert main(["analyze", str(photo), "--out", str(out)]) == 0
+    _, rows = read_csv(out)
+    assert [r["status"] for r in rows] == ["ok"]
+    assert rows[0]["expression"] == "neutral" and abs(float(rows[0]["valence"])) < 0.3
+
+
 def test_readable_files_exit_0_with_a_named_model(tmp_path, astronaut_rgb, capsys):
     checkpoint = save_checkpoint(tmp_path / "tiny.pt", build_model(ModelConfig(input_size=64)),
                                  {"name": "tiny", "untrained": False, "va_source": "derived"})
