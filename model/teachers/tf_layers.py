@@ -32,8 +32,10 @@ class TFSamePad(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B,C,H,W) -> (B,C,H+pad_h,W+pad_w)."""
-        top, bottom = same_padding(x.shape[2], self.kernel, self.stride)
-        left, right = same_padding(x.shape[3], self.kernel, self.stride)
+        # Python ints even while tracing for ONNX: the padding is fixed for a fixed input size, and traced
+        # shape arithmetic exported a Pad that dropped the padding of odd sizes.
+        top, bottom = same_padding(int(x.shape[2]), self.kernel, self.stride)
+        left, right = same_padding(int(x.shape[3]), self.kernel, self.stride)
         if top == bottom == left == right == 0:
             return x
         return F.pad(x, (left, right, top, bottom), value=self.value)

@@ -94,6 +94,25 @@ def test_ablation_model_keeps_a_symbolic_batch_axis(tmp_path):
     assert report.passed, report.parity_table()
 
 
+@pytest.mark.parametrize("backbone", ["faceapi_features", "efficientnet_lite0"])
+def test_tensorflow_same_padding_backbones_export_at_odd_map_sizes(backbone, tmp_path):
+    # 112 px gives a 7x7 map before the last stride-2 stage: padding must survive the export
+    report = export_onnx(build_model(ModelConfig(backbone=backbone, input_size=112)), tmp_path / "m.onnx")
+    assert report.passed, report.parity_table()
+
+
+def test_a_changed_output_shape_fails_parity_instead_of_crashing(exported, monkeypatch, tmp_path):
+    model, _ = exported
+    session_run = ort.InferenceSession.run
+
+    def shrunk(self, names, feed):
+        return [out[..., :1] if out.ndim == 3 else out for out in session_run(self, names, feed)]
+
+    monkeypatch.setattr(ort.InferenceSession, "run", shrunk)
+    report = export_onnx(model, tmp_path / "shrunk.onnx", {"name": "x"})
+    assert not report.passed and "inf" in report.parity_table()
+
+
 def test_non_model_is_rejected(tmp_path):
     with pytest.raises(TypeError, match="TwoAttTwoMt"):
         export_onnx(torch.nn.Linear(2, 2), tmp_path / "x.onnx")
