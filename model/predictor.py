@@ -279,6 +279,11 @@ def load_predictor(
         backend = _TorchRuntime(ckpt.model, device)
         return Predictor(backend, ckpt.config, ckpt.metadata, runtime, device, ckpt.sha256)
     cached = onnx_cache_dir() / f"{ckpt.sha256}-{ONNX_CACHE_TAG}.onnx"
-    if not cached.is_file():
-        _export_checked(ckpt.model, cached, ckpt.metadata)
+    if not cached.is_file():  # exported beside it, moved in only once it passed the parity check
+        partial = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
+        try:
+            _export_checked(ckpt.model, partial, ckpt.metadata)
+            os.replace(partial, cached)
+        finally:
+            partial.unlink(missing_ok=True)
     return _onnx_predictor(cached, device, ckpt.sha256)
