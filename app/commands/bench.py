@@ -27,7 +27,7 @@ from typing import Any
 NAME = "bench"
 HELP = "measure model and pipeline speed"
 
-BACKBONES = ("efficientnet_lite0", "resnet18", "resnet50", "mobilenetv3_large_100")
+BACKBONES = ("efficientnet_lite0", "resnet18", "resnet50", "mobilenetv3_large_100", "faceapi_features")
 SIZES = (112, 160, 224)
 BATCHES = (1, 8)
 REFERENCE = "efficientnet_b0 (reference)"

@@ -69,8 +69,8 @@ def register(subparsers) -> None:
     model.add_argument(
         "--backbone-weights",
         default="imagenet",
-        help="a new model's backbone start: 'imagenet' (where shipped, else random), 'none', "
-        "or a local state-dict file",
+        help="a new model's backbone start: 'imagenet' (where shipped, else random), 'faceapi' "
+        "(faceapi_features: face-api's face-trained blocks), 'none', or a local state-dict file",
     )
     model.add_argument("--name", help="model name stored in the checkpoints")
     model.add_argument(
@@ -130,7 +130,7 @@ def _model_choice(args: argparse.Namespace):
     from dataclasses import replace
 
     from app.core.model_store import resolve_model_path
-    from model.backbones import IMAGENET_WEIGHTS
+    from model.backbones import FACE_WEIGHTS, IMAGENET_WEIGHTS
     from model.config import ModelConfig
 
     ablations = {field: value for flag, (field, value) in ABLATION_FLAGS.items() if getattr(args, flag)}
@@ -156,8 +156,13 @@ def _model_choice(args: argparse.Namespace):
     weights = args.backbone_weights
     if weights == "none" or (weights == "imagenet" and config.backbone not in IMAGENET_WEIGHTS):
         weights = None
+    elif weights == "faceapi":
+        if config.backbone not in FACE_WEIGHTS:
+            raise ValueError(f"--backbone-weights faceapi needs --backbone {' or '.join(FACE_WEIGHTS)}")
     elif weights != "imagenet" and not Path(weights).is_file():
-        raise ValueError(f"--backbone-weights {weights} is neither 'imagenet', 'none' nor an existing file")
+        raise ValueError(
+            f"--backbone-weights {weights} is neither 'imagenet', 'faceapi', 'none' nor an existing file"
+        )
     return None, replace(config, backbone_weights=weights, **ablations)
 
 

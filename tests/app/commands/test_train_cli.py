@@ -139,6 +139,10 @@ def test_evaluate_defaults_to_the_app_model(faces, tmp_path, monkeypatch, capsys
         (["train", "--data", "{faces}", "--model", "x.pt", "--backbone", "resnet18"], "one or the other"),
         (["train", "--data", "{faces}", *NEW_MODEL, "--batch-size", "0"], "batch_size must be > 0"),
         (["train", "--data", "{faces}", *NEW_MODEL, "--time-budget-min", "0"], "must be > 0"),
+        (
+            ["train", "--data", "{faces}", "--backbone", "resnet18", "--backbone-weights", "faceapi"],
+            "--backbone-weights faceapi needs --backbone faceapi_features",
+        ),
         (["evaluate", "--data", "{faces}", "--model", "/no/such.pt", "--report", "r.json"], "does not exist"),
         (["evaluate", "--data", "/no/such/dir", "--report", "r.json"], "does not exist"),
     ],
