@@ -134,6 +134,15 @@ FACE_WEIGHTS: dict[str, tuple[str, Callable[[nn.Module], None]]] = {
 }
 
 
+def shipped_weights(name: str) -> str | None:
+    """The pretrained weights that ship offline for backbone `name`: "imagenet", "faceapi" or None."""
+    if name in IMAGENET_WEIGHTS:
+        return "imagenet"
+    if name in FACE_WEIGHTS:
+        return FACE_WEIGHTS[name][0]
+    return None
+
+
 def load_matching_state(backbone: nn.Module, state: dict[str, torch.Tensor], source: str | Path) -> None:
     """Load every tensor `backbone` has from `state` (extra keys such as a classifier are ignored).
 

@@ -56,7 +56,7 @@ from app.gui.training_job import (
 from app.gui.widgets.palette import FACE_COLORS
 from app.gui.workers import CANCELLED, FINISHED, GeneratorJob
 from model import train as t
-from model.backbones import BACKBONES, IMAGENET_WEIGHTS
+from model.backbones import BACKBONES, shipped_weights
 from model.config import ModelConfig
 from model.data import DATASET_FORMATS
 from model.export import ExportReport
@@ -91,6 +91,14 @@ def _cell(value: float | None, integer: bool = False) -> str:
     if value is None or math.isnan(value):
         return "n/a"
     return f"{int(value)}" if integer else f"{value:.3f}"
+
+
+# The "pretrained start" checkbox's text for each kind of shipped weights (None: none ship).
+WEIGHTS_LABELS = {
+    "imagenet": "Start the backbone from ImageNet weights",
+    "faceapi": "Start the backbone from face-api's face-trained weights",
+    None: "No offline pretrained weights for this backbone: random start",
+}
 
 
 class TrainingTab(QWidget):
@@ -173,7 +181,7 @@ class TrainingTab(QWidget):
         self.backbone.currentIndexChanged.connect(self._update_state)
         self.input_size = QSpinBox(minimum=64, maximum=512, singleStep=16, value=112)
         self.input_size.setToolTip("Face crop side in pixels (a multiple of 16; 112, 160 and 224 are tested)")
-        self.imagenet = QCheckBox("Start the backbone from ImageNet weights")
+        self.imagenet = QCheckBox(WEIGHTS_LABELS["imagenet"])
         self.imagenet.setChecked(True)
         self.default_note = QLabel("")
         self.default_note.setWordWrap(True)
@@ -373,7 +381,7 @@ class TrainingTab(QWidget):
 
     def _new_model_config(self) -> ModelConfig:
         backbone = self.backbone.currentText()
-        weights = "imagenet" if self.imagenet.isChecked() and backbone in IMAGENET_WEIGHTS else None
+        weights = shipped_weights(backbone) if self.imagenet.isChecked() else None
         return ModelConfig(backbone=backbone, input_size=self.input_size.value(), backbone_weights=weights)
 
     def _start_model(self) -> tuple[Path | None, ModelConfig | None]:
@@ -388,7 +396,7 @@ class TrainingTab(QWidget):
             return None, self._new_model_config()
         bundled = resolve_model_path(None)
         return (bundled, None) if bundled is not None else (None, ModelConfig(
-            backbone_weights="imagenet" if ModelConfig().backbone in IMAGENET_WEIGHTS else None))
+            backbone_weights=shipped_weights(ModelConfig().backbone)))
 
     def options(self) -> t.TrainOptions:
         """The run the form describes (in a fresh run folder); ValueError naming what to fix."""
@@ -627,10 +635,9 @@ class TrainingTab(QWidget):
         self._model_form.setRowVisible(self.checkpoint_row, mode == START_CHECKPOINT)
         for widget in (self.backbone, self.input_size, self.imagenet):
             widget.setEnabled(mode == START_NEW)
-        shipped = self.backbone.currentText() in IMAGENET_WEIGHTS
-        self.imagenet.setEnabled(mode == START_NEW and shipped)
-        self.imagenet.setText("Start the backbone from ImageNet weights" if shipped else
-                              "No offline ImageNet weights for this backbone: random start")
+        shipped = shipped_weights(self.backbone.currentText())
+        self.imagenet.setEnabled(mode == START_NEW and shipped is not None)
+        self.imagenet.setText(WEIGHTS_LABELS[shipped])
         bundled = resolve_model_path(None)
         self._model_form.setRowVisible(self.default_note, mode == START_DEFAULT)
         self.default_note.setText(f"Fine-tunes {bundled}" if bundled is not None else

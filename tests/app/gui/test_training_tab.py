@@ -141,3 +141,17 @@ def test_form_errors_are_reported_without_starting(qtbot, gui_settings, tmp_path
     assert "choose a dataset" in messages[-1]
     tab.use_in_live_tab()
     assert "No trained model yet" in messages[-1]
+
+
+def test_new_model_starts_from_the_weights_its_backbone_ships(qtbot, gui_settings, tmp_path):
+    tab, _ = make_tab(qtbot, gui_settings, tmp_path / "data", tmp_path / "runs")
+    tab.start_mode.setCurrentIndex(tab.start_mode.findData(START_NEW))
+    expected = {
+        "efficientnet_lite0": ("imagenet", "ImageNet"),
+        "faceapi_features": ("faceapi", "face-api"),
+        "resnet18": (None, "random start"),
+    }
+    for backbone, (weights, label) in expected.items():
+        tab.backbone.setCurrentText(backbone)
+        assert label in tab.imagenet.text() and tab.imagenet.isEnabled() == (weights is not None)
+        assert tab._start_model()[1].backbone_weights == weights
