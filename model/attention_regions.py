@@ -12,6 +12,7 @@ so `n`, `seed` and `split` must be those the dataset was made with (`python main
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from model.config import ModelConfig
 from model.data.cropping import crop_square
 from model.data.synthetic import render_face
 from model.data.synthetic_dataset import class_order, image_rng
@@ -42,13 +44,12 @@ class StageRegionMass:
 
 
 def face_batches(
-    n: int, seed: int, split: str, size: int, model: TwoAttTwoMt, batch_size: int
+    n: int, seed: int, split: str, size: int, config: ModelConfig, batch_size: int
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Render faces 0..n-1 of a synthetic split and crop them as training does.
 
     Yields (inputs (B,3,S,S) normalised, parts (B,L,L) float, head (B,L,L) float), L = the input side.
     """
-    config = model.config
     classes = class_order(n, seed, split)
     for start in range(0, n, batch_size):
         crops, parts, heads = [], [], []
@@ -64,28 +65,22 @@ def face_batches(
         yield preprocess_crops(crops, config), torch.stack(parts), torch.stack(heads)
 
 
-def face_densities(
-    attention: torch.Tensor, parts: torch.Tensor, head: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def face_densities(attention: torch.Tensor, parts: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
     """Per-face attention mass and area on the parts and on the rest of the head.
 
     attention (B,H,W) maps summing to 1; parts, head (B,L,L) coverage in [0,1] at any resolution L
-    (pooled to H x W here). Returns part_mass, part_area, rest_mass, rest_area, each (B,) (areas in cells).
+    (pooled to H x W here). Returns (B,4): part mass, part area, rest mass, rest area (areas in cells).
     """
     h, w = attention.shape[-2:]
     parts = F.adaptive_avg_pool2d(parts[:, None], (h, w))[:, 0]  # (B,H,W)
     rest = (F.adaptive_avg_pool2d(head[:, None], (h, w))[:, 0] - parts).clamp_(min=0.0)  # (B,H,W)
-    return (
-        (attention * parts).sum((1, 2)),
-        parts.sum((1, 2)),
-        (attention * rest).sum((1, 2)),
-        rest.sum((1, 2)),
-    )
+    columns = [attention * parts, parts, attention * rest, rest]  # 4 x (B,H,W)
+    return torch.stack([c.sum((1, 2)) for c in columns], dim=1)  # (B,4)
 
 
-def summarise(stage: int, map_side: int, sums: list[torch.Tensor]) -> StageRegionMass:
-    """A StageRegionMass from `face_densities`' four (N,) tensors, concatenated over batches."""
-    part_mass, part_area, rest_mass, rest_area = sums
+def summarise(stage: int, map_side: int, densities: torch.Tensor) -> StageRegionMass:
+    """A StageRegionMass from `face_densities`' (N,4) rows of every measured face."""
+    part_mass, part_area, rest_mass, rest_area = densities.unbind(1)  # 4 x (N,)
     ok = (part_area > 0) & (rest_area > 0)  # a face whose parts or rest vanish at this map size is left out
     ratio = (part_mass[ok] / part_area[ok]) / (rest_mass[ok] / rest_area[ok]).clamp_min(1e-12)  # (N,)
     pooled = (part_mass[ok].sum() / part_area[ok].sum()) / (rest_mass[ok].sum() / rest_area[ok].sum())
@@ -114,22 +109,14 @@ def measure_attention_regions(
         raise ValueError(f"need n >= 1 and batch_size >= 1, got n={n}, batch_size={batch_size}")
     model.eval()
     device = next(model.parameters()).device
-    per_stage: list[list[list[torch.Tensor]]] | None = None
-    sides: list[int] = []
-    for inputs, parts, head in face_batches(n, seed, split, size, model, batch_size):
+    rows: dict[int, list[torch.Tensor]] = defaultdict(list)  # stage -> (B,4) per batch
+    sides: dict[int, int] = {}
+    for inputs, parts, head in face_batches(n, seed, split, size, model.config, batch_size):
         maps = model(inputs.to(device))["spatial_attention"]  # 4 x (B,H_l,W_l)
-        if per_stage is None:
-            per_stage = [[[] for _ in range(4)] for _ in maps]
-            sides = [int(m.shape[-1]) for m in maps]
         for stage, attention in enumerate(maps):
-            for store, value in zip(
-                per_stage[stage], face_densities(attention.float().cpu(), parts, head), strict=True
-            ):
-                store.append(value)
-    return [
-        summarise(stage, sides[stage], [torch.cat(values) for values in sums])
-        for stage, sums in enumerate(per_stage)
-    ]
+            rows[stage].append(face_densities(attention.float().cpu(), parts, head))
+            sides[stage] = int(attention.shape[-1])
+    return [summarise(stage, sides[stage], torch.cat(rows[stage])) for stage in sorted(rows)]
 
 
 def as_rows(results: list[StageRegionMass]) -> list[dict]:

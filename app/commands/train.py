@@ -130,7 +130,7 @@ def _model_choice(args: argparse.Namespace):
     from dataclasses import replace
 
     from app.core.model_store import resolve_model_path
-    from model.backbones import FACE_WEIGHTS, IMAGENET_WEIGHTS
+    from model.backbones import FACE_WEIGHTS, shipped_weights
     from model.config import ModelConfig
 
     ablations = {field: value for flag, (field, value) in ABLATION_FLAGS.items() if getattr(args, flag)}
@@ -154,10 +154,11 @@ def _model_choice(args: argparse.Namespace):
     if args.input_size is not None:
         config = replace(config, input_size=args.input_size)
     weights = args.backbone_weights
-    if weights == "none" or (weights == "imagenet" and config.backbone not in IMAGENET_WEIGHTS):
+    shipped = shipped_weights(config.backbone)
+    if weights == "none" or (weights == "imagenet" and shipped != "imagenet"):
         weights = None
     elif weights == "faceapi":
-        if config.backbone not in FACE_WEIGHTS:
+        if shipped != "faceapi":
             raise ValueError(f"--backbone-weights faceapi needs --backbone {' or '.join(FACE_WEIGHTS)}")
     elif weights != "imagenet" and not Path(weights).is_file():
         raise ValueError(

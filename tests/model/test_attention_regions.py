@@ -23,7 +23,7 @@ def test_uniform_attention_gives_ratio_one():
     parts, head = _masks()
     attention = torch.full((1, 8, 8), 1 / 64)
 
-    result = summarise(1, 8, list(face_densities(attention, parts, head)))
+    result = summarise(1, 8, face_densities(attention, parts, head))
 
     assert result.pooled_ratio == pytest.approx(1.0) and result.median_ratio == pytest.approx(1.0)
     assert result.part_area == pytest.approx(4 / 48) and result.share_at_goal == 0.0
@@ -36,7 +36,7 @@ def test_attention_on_the_parts_gives_the_density_ratio():
     attention[:, :, 6:] = 10.0  # mass outside the head does not count either way
     attention = attention / attention.sum()
 
-    result = summarise(1, 8, list(face_densities(attention, parts, head)))
+    result = summarise(1, 8, face_densities(attention, parts, head))
 
     assert result.pooled_ratio == pytest.approx(3.0) and result.share_at_goal == 1.0
     assert result.part_mass == pytest.approx(12 / float(4 * 3 + 44 + 16 * 10))
