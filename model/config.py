@@ -24,6 +24,10 @@ CLASS_NAMES: tuple[str, ...] = (
 )
 NUM_CLASSES = len(CLASS_NAMES)
 
+# face-api's input mean on 0..255 pixels (src/faceFeatureExtractor): its expression teacher and the
+# faceapi_features backbone both subtract it and divide by 255.
+FACEAPI_MEAN_RGB = (122.782, 117.001, 104.298)
+
 # Input normalisation each backbone's ImageNet weights were trained with. efficientnet_lite0's weights are
 # the TensorFlow Lite checkpoint's (MEAN_RGB 127, STDDEV_RGB 128 on 0..255 pixels; timm rounds to 0.5/0.5).
 BACKBONE_NORMALIZATION: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
@@ -31,8 +35,7 @@ BACKBONE_NORMALIZATION: dict[str, tuple[tuple[float, float, float], tuple[float,
     "resnet18": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
     "resnet50": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
     "mobilenetv3_large_100": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
-    # face-api's own input: (x * 255 - mean RGB) / 255 (model/faceapi_backbone.py)
-    "faceapi_features": ((122.782 / 255, 117.001 / 255, 104.298 / 255), (1.0, 1.0, 1.0)),
+    "faceapi_features": (tuple(v / 255 for v in FACEAPI_MEAN_RGB), (1.0, 1.0, 1.0)),  # x - mean/255
 }
 SUPPORTED_INPUT_SIZES = (112, 160, 224)
 

@@ -8,7 +8,7 @@ Architecture (face-api `FaceFeatureExtractor` + `FaceExpressionNet`): four dense
 conv (block 0: plain 3x3 conv, others: separable) and three separable 3x3 convs whose outputs are summed
 densely, channels 32-64-128-256, each block halving the size (112 -> 7); 7x7 average pooling; a fully
 connected layer 256 -> 7; softmax. Input: RGB padded to a square, resized to 112, minus the mean RGB
-(122.782, 117.001, 104.298), divided by 255.
+(`model.config.FACEAPI_MEAN_RGB`), divided by 255.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from model.config import FACEAPI_MEAN_RGB
 from model.teachers.base import Teacher
 from model.teachers.tf_layers import SeparableConv2d, TFSamePad, conv_kernel, copy_weight
 
@@ -35,7 +36,6 @@ FACEAPI_CLASS_NAMES: tuple[str, ...] = (
     "disgusted",
     "surprised",
 )
-MEAN_RGB = (122.782, 117.001, 104.298)
 BLOCK_CHANNELS = (32, 64, 128, 256)
 
 
@@ -132,7 +132,7 @@ class FaceApiExpressionTeacher(Teacher):
         channels = (3, *BLOCK_CHANNELS)
         self.blocks = nn.ModuleList(DenseBlock(channels[i], channels[i + 1], first=i == 0) for i in range(4))
         self.fc = nn.Linear(BLOCK_CHANNELS[-1], len(FACEAPI_CLASS_NAMES))
-        self.register_buffer("mean_rgb", torch.tensor(MEAN_RGB).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("mean_rgb", torch.tensor(FACEAPI_MEAN_RGB).view(1, 3, 1, 1), persistent=False)
 
     def load_tf(self, weights: dict[str, np.ndarray]) -> None:
         """Copy all tensors of the face-api expression model in (names as in its manifest)."""
