@@ -363,6 +363,7 @@ def _train_options(options: DistillOptions, pools: dict[str, LabelledViews], run
         backbone_lr=options.backbone_lr,
         batch_size=options.batch_size,
         lambda_c=options.lambda_c,
+        lambda_stage=0.0,  # the starter's recipe (run F) was made without stage probes
         class_balance="none",
         seed=options.seed,
         workers=options.workers,

@@ -2,6 +2,8 @@
 
 Stage 1 (expression):  CE(class weights, rows with a label)  +  soft_weight * soft CE(rows with soft targets)
 Stage 2 (V/A + aux):   MSE_v + MSE_a + lambda_ccc * ((1 - CCC_v) + (1 - CCC_a)) + lambda_c * stage-1 term
+Both stages, when the trainer's stage probes are on (model/stage_probes.py):
+                       + lambda_stage * mean over stages l of the stage-1 term on the probe logits of l
 
 Batch dicts follow the dataset contract of docs/ARCHITECTURE.md: `expression` (B,) int64 with -1 for
 unlabelled rows, `soft_target` (B,8) with all-NaN rows where absent, `valence_arousal` (B,2) with NaN
@@ -182,6 +184,27 @@ def stage2_loss(
         "soft_ce": soft_ce,
         "total": total,
     }
+    return LossOutput(total, _to_floats(parts))
+
+
+def stage_probe_loss(
+    stage_logits: torch.Tensor,
+    batch: Mapping[str, torch.Tensor],
+    class_weights: torch.Tensor | None = None,
+    soft_weight: float = 1.0,
+) -> LossOutput:
+    """Deep supervision: the stage-1 expression term on each stage probe's logits, averaged over stages.
+
+    stage_logits (B,L,K) from `model.stage_probes.ProbedNetwork`; batch as for `stage1_loss`.
+    parts: `stage_ce` (the mean term) and `stage_ce_1`..`stage_ce_L` (each stage's term, for logging).
+    """
+    terms = []
+    for logits in stage_logits.unbind(1):  # L x (B,K)
+        ce, soft_ce = _expression_terms(logits, batch, class_weights)
+        terms.append(ce + soft_weight * soft_ce)
+    per_stage = torch.stack(terms)  # (L,)
+    total = per_stage.mean()
+    parts = {"stage_ce": total, **{f"stage_ce_{i}": t for i, t in enumerate(terms, start=1)}}
     return LossOutput(total, _to_floats(parts))
 
 

@@ -6,6 +6,8 @@ a Bi-RNN over the layers, second-level self-attention and the two multi-task hea
     expression_logits  (B, 8)           AffectNet order (config.class_names)
     spatial_attention  list of 4 maps   (B, H_l, W_l), each map sums to 1
     layer_attention    (B, 4)           sums to 1
+    layer_features     (B, 4, d)        x_1..x_4, each stage's attention-pooled vector (the Bi-RNN input;
+                                        model.stage_probes supervises it during training)
 """
 
 from __future__ import annotations
@@ -88,8 +90,11 @@ class TwoAttTwoMt(nn.Module):
         self.va_hidden = nn.ModuleList(nn.Linear(va_in, config.va_hidden) for _ in range(n_va_heads))
         self.va_out = nn.ModuleList(nn.Linear(config.va_hidden, 2 // n_va_heads) for _ in range(n_va_heads))
 
-    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
-        """x (B,3,S,S) normalised -> z (B,2*rnn_hidden), 4 spatial maps (B,H_l,W_l), layer weights (B,4)."""
+    def forward_features(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor, torch.Tensor]:
+        """x (B,3,S,S) normalised -> z (B,2*rnn_hidden), 4 spatial maps (B,H_l,W_l), layer weights (B,4),
+        stage vectors x_1..x_4 (B,4,d)."""
         feats = self.backbone(x)  # 4 x (B,C_l,H_l,W_l)
         pooled, maps = [], []
         for f, attn in zip(feats, self.stage_attention, strict=True):
@@ -101,14 +106,14 @@ class TwoAttTwoMt(nn.Module):
         if not self.config.bi_rnn:  # ablation: last stage only
             z = self.last_stage_proj(seq[:, -1])  # (B,D)
             beta = F.one_hot(torch.full((b,), NUM_STAGES - 1, device=x.device), NUM_STAGES).to(x.dtype)
-            return z, maps, beta
+            return z, maps, beta, seq
         h, _ = self.rnn(seq)  # (B,4,D)
         if self.config.second_level_attention:
             z, beta = self.layer_attention(h)  # (B,D), (B,4)
         else:  # ablation: mean over layers
             z = h.mean(1)  # (B,D)
             beta = h.new_full((b, NUM_STAGES), 1.0 / NUM_STAGES)  # (B,4)
-        return z, maps, beta
+        return z, maps, beta, seq
 
     def forward_head(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """z (B,D) -> expression_logits (B,8), valence_arousal (B,2) in [-1,1]."""
@@ -125,13 +130,14 @@ class TwoAttTwoMt(nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor | list[torch.Tensor]]:
         """x (B,3,S,S) normalised face crops -> the named outputs listed in the module docstring."""
-        z, maps, beta = self.forward_features(x)
+        z, maps, beta, seq = self.forward_features(x)
         logits, va = self.forward_head(z)
         return {
             "valence_arousal": va,
             "expression_logits": logits,
             "spatial_attention": maps,
             "layer_attention": beta,
+            "layer_features": seq,
         }
 
 

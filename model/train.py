@@ -8,7 +8,9 @@ training tab plots them. The same code runs on one CPU, one GPU, or many GPUs/no
 Stages: 1 = expression (cross-entropy, class weights or a balanced sampler; soft cross-entropy on rows
 with soft targets), selected by validation accuracy; 2 = valence/arousal
 (MSE_v + MSE_a + lambda_ccc (1-CCC terms) + lambda_c CE), selected by mean(CCC_v, CCC_a), started from
-the best stage-1 weights. "2" alone from a fresh model is the paper's one-stage ablation.
+the best stage-1 weights. "2" alone from a fresh model is the paper's one-stage ablation. Both stages add
+lambda_stage times the stage probes' expression loss (model/stage_probes.py: deep supervision of each
+stage's attention-pooled vector; the probes live in the trainer and resume.pt, never in a checkpoint).
 
 Files in `out_dir` (rank 0 writes them, each atomically: temp file + rename):
     stage{k}_last.pt   model checkpoint after the latest epoch (or at cancellation)
@@ -43,8 +45,9 @@ from model.checkpoint import load_checkpoint, save_checkpoint
 from model.config import ModelConfig
 from model.data import DATASET_FORMATS, make_loader, open_dataset
 from model.evaluate import IndexedDataset, collect_predictions, compute_metrics, headline
-from model.losses import class_weights_from_counts, stage1_loss, stage2_loss
+from model.losses import class_weights_from_counts, stage1_loss, stage2_loss, stage_probe_loss
 from model.network import TwoAttTwoMt, build_model
+from model.stage_probes import ProbedNetwork, build_probes
 
 STAGE_CHOICES = ("1", "2", "1+2")
 CLASS_BALANCE_CHOICES = ("weights", "sampler", "none")
@@ -91,6 +94,10 @@ class TrainOptions:
     lambda_ccc: float = 0.0
     lambda_c: float = 0.5
     soft_weight: float = 1.0  # weight of the soft-target cross-entropy (distillation)
+    # Weight of the stage probes' expression loss in both stages (model/stage_probes.py), 0 = off: it gives
+    # each stage's first-level attention a gradient of its own (docs/BENCHMARKS.md, "First-level
+    # attention"); the plain paper recipe is lambda_stage = 0.
+    lambda_stage: float = 0.0
     class_balance: str = "weights"  # "weights" (inverse frequency), "sampler" (balanced draws), "none"
     plateau_patience: int = 2  # epochs without improvement before the learning rate drops x0.1
     early_stop_patience: int = 5  # epochs without improvement before a stage stops
@@ -146,7 +153,7 @@ class TrainOptions:
         for name, value in positive.items():
             if not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value}")
-        for name in ("weight_decay", "lambda_ccc", "lambda_c", "soft_weight", "workers"):
+        for name in ("weight_decay", "lambda_ccc", "lambda_c", "lambda_stage", "soft_weight", "workers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.plateau_patience < 0 or self.early_stop_patience < 1:
@@ -494,11 +501,15 @@ class _Run:
             self._agree(self._refuse_existing_run)
         seed_everything(options.seed)  # identical initial weights on every rank
         self.model, self.start_meta, self.fine_tuning = self._build_model()
-        self.model.to(self.device)
+        self.probes = None if options.lambda_stage == 0 else build_probes(self.model)
+        self._restore_probes()
+        # What the optimiser and DDP hold: the network, with the probes when they are on.
+        self.net: nn.Module = self.model if self.probes is None else ProbedNetwork(self.model, self.probes)
+        self.net.to(self.device)
         seed_everything(options.seed + 1 + ctx.rank)  # different dropout and augmentation per rank
         if ctx.is_distributed:
             ddp.synchronize_batchnorm(self.model, self.device)
-        self.ddp_model: nn.Module = self.model  # DDP-wrapped per stage (the trainable set changes)
+        self.ddp_model: nn.Module = self.net  # DDP-wrapped per stage (the trainable set changes)
         self.train_view, self.val_view = open_train_val(options, self.model.config)
         for stage in self.stages:
             _check_labels(stage, self.train_view, "training")
@@ -589,6 +600,20 @@ class _Run:
             return loaded.model, meta, True
         return build_model(opts.model_config or ModelConfig()), {}, False
 
+    def _restore_probes(self) -> None:
+        """On resume, the probes' weights from resume.pt; refuse a run whose probe setting differs."""
+        if self.resume_state is None:
+            return
+        saved = self.resume_state.get("probes")
+        if (saved is None) != (self.probes is None):
+            was = "with" if saved is not None else "without"
+            raise ValueError(
+                f"the run in {self.out_dir} was trained {was} stage probes; resume it with "
+                f"--lambda-stage {'> 0' if saved is not None else '0'} as it started"
+            )
+        if saved is not None:
+            self.probes.load_state_dict(saved)
+
     def _set_trainable(self, stage: int) -> None:
         """Stage 1 leaves the V/A head out (its loss never reaches it); stage 2 trains every weight."""
         va_head = {id(p) for m in (self.model.va_hidden, self.model.va_out) for p in m.parameters()}
@@ -605,7 +630,7 @@ class _Run:
     def _optimizer(self) -> torch.optim.Optimizer:
         backbone = [p for p in self.model.backbone.parameters() if p.requires_grad]
         ids = {id(p) for p in backbone}
-        rest = [p for p in self.model.parameters() if p.requires_grad and id(p) not in ids]
+        rest = [p for p in self.net.parameters() if p.requires_grad and id(p) not in ids]  # probes too
         backbone_lr, lr = self.learning_rates()
         groups = [{"params": backbone, "lr": backbone_lr}, {"params": rest, "lr": lr}]
         return torch.optim.Adam(groups, lr=lr, weight_decay=self.options.weight_decay)
@@ -690,6 +715,7 @@ class _Run:
             "fine_tuning": self.fine_tuning,
             "elapsed_s": self.elapsed(),
             "rng": _rng_state(),
+            "probes": None if self.probes is None else self.probes.state_dict(),
         }
         started = time.monotonic()
         atomic_torch_save(state, self.out_dir / RESUME_FILE)
@@ -803,7 +829,7 @@ class _Run:
         opts = self.options
         st = self._initial_stage_state(stage)
         self._set_trainable(stage)
-        self.ddp_model = ddp.wrap_ddp(self.model, self.ctx, self.device)
+        self.ddp_model = ddp.wrap_ddp(self.net, self.ctx, self.device)
         loader, sampler = self._train_loader(stage)
         if len(loader) == 0:
             raise ValueError(
@@ -965,11 +991,16 @@ class _EpochTrainer:
             loss = stage2_loss(
                 outputs, batch, opts.lambda_ccc, opts.lambda_c, self.class_weights, opts.soft_weight
             )
+        total, parts = loss.total, loss.parts
+        if "stage_logits" in outputs:
+            probe = stage_probe_loss(outputs["stage_logits"], batch, self.class_weights, opts.soft_weight)
+            total = total + opts.lambda_stage * probe.total
+            parts = {**parts, **probe.parts, "total": float(total.detach())}
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss.total).backward()
+        self.scaler.scale(total).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        return loss.parts
+        return parts
 
     def run_epoch(self, deadline: float | None) -> Iterator[TrainEvent]:
         """Steps until the epoch ends or a stop; the generator returns None or the stop reason."""

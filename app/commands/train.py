@@ -106,6 +106,12 @@ def register(subparsers) -> None:
         "--lambda-c", type=float, help="weight of the expression loss in stage 2 (default 0.5)"
     )
     recipe.add_argument(
+        "--lambda-stage",
+        type=float,
+        help="weight of the stage probes' expression loss, both stages (default 0: the plain "
+        "paper recipe, see model/stage_probes.py)",
+    )
+    recipe.add_argument(
         "--class-balance",
         choices=("weights", "sampler", "none"),
         help="inverse-frequency class weights (default), a balanced sampler, or none",
@@ -200,6 +206,7 @@ def _options(args: argparse.Namespace):
         "batch_size": args.batch_size,
         "lambda_ccc": args.lambda_ccc,
         "lambda_c": args.lambda_c,
+        "lambda_stage": args.lambda_stage,
         "class_balance": args.class_balance,
         "early_stop_patience": args.patience,
         "workers": args.workers,

@@ -9,7 +9,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from model.losses import ccc_loss, class_weights_from_counts, soft_cross_entropy, stage1_loss, stage2_loss
+from model.losses import (
+    ccc_loss,
+    class_weights_from_counts,
+    soft_cross_entropy,
+    stage1_loss,
+    stage2_loss,
+    stage_probe_loss,
+)
 from model.metrics import ccc
 
 NAN = float("nan")
@@ -158,6 +165,25 @@ def test_stage2_masks_valence_and_arousal_separately_and_sums_the_terms() -> Non
     result.total.backward()
     assert torch.isfinite(va.grad).all()
     assert torch.all(va.grad[1] == 0) and va.grad[2, 1] == 0  # no V/A label there
+
+
+def test_stage_probe_loss_is_the_stage1_term_of_each_stage_averaged() -> None:
+    """Each probe is scored like the expression head (masks, class weights, soft rows); then the mean."""
+    gen = torch.Generator().manual_seed(2)
+    stage_logits = torch.randn(4, 3, 3, generator=gen).requires_grad_()  # (B,L,K)
+    weights = torch.tensor([2.0, 0.5, 1.0])
+    result = stage_probe_loss(stage_logits, BATCH, class_weights=weights, soft_weight=0.5)
+    per_stage = [
+        stage1_loss({"expression_logits": stage_logits[:, i]}, BATCH, weights, soft_weight=0.5).total
+        for i in range(3)
+    ]
+    assert [result.parts[f"stage_ce_{i}"] for i in (1, 2, 3)] == pytest.approx([t.item() for t in per_stage])
+    assert result.total.item() == pytest.approx(sum(t.item() for t in per_stage) / 3, rel=1e-6)
+    assert result.parts["stage_ce"] == pytest.approx(result.total.item())
+    result.total.backward()
+    assert torch.isfinite(stage_logits.grad).all()
+    assert torch.all(stage_logits.grad[1] == 0)  # the row with no label of any kind
+    assert torch.all(stage_logits.grad[:, 2].abs().sum(1)[[0, 2, 3]] > 0)  # every stage gets a gradient
 
 
 def test_missing_batch_key_is_named() -> None:

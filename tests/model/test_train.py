@@ -283,3 +283,38 @@ def test_time_budget_stops_each_stage_and_still_leaves_checkpoints(tmp_path):
     assert [e.reason for e in events if isinstance(e, StageDone)] == ["time_budget", "time_budget"]
     assert isinstance(events[-1], RunFinished)
     assert load_checkpoint(events[-1].model_path).metadata["training"]["stage"] == 2
+
+
+def test_stage_probes_train_with_the_run_resume_with_it_and_stay_out_of_checkpoints(tmp_path):
+    """lambda_stage > 0 adds the probes' loss to every step; their weights travel in resume.pt only."""
+    out = tmp_path / "run"
+    cancel = threading.Event()
+    events = []
+    for event in train(tiny_options(out, stages="1", epochs=(1, 1), lambda_stage=0.5), cancel):
+        events.append(event)
+        if isinstance(event, StepDone):
+            cancel.set()
+    losses = next(e for e in events if isinstance(e, StepDone)).losses
+    assert {"stage_ce", "stage_ce_1", "stage_ce_4"} <= losses.keys()
+    assert losses["total"] == pytest.approx(losses["ce"] + 0.5 * losses["stage_ce"], rel=1e-5)
+    saved = torch.load(out / "resume.pt", weights_only=True)["probes"]
+    assert sorted(saved) == [f"heads.{i}.{p}" for i in range(4) for p in ("bias", "weight")]
+    checkpoint = torch.load(out / "stage1_last.pt", weights_only=True)
+    assert not any("probe" in key for key in checkpoint["state_dict"])
+    assert load_checkpoint(out / "stage1_last.pt").model.config == TINY_CONFIG  # a plain model
+
+    with pytest.raises(ValueError, match="trained with stage probes"):
+        next(iter(train(tiny_options(out, stages="1", epochs=(1, 1), lambda_stage=0.0, resume=True))))
+    resumed = list(train(tiny_options(out, stages="1", epochs=(1, 1), lambda_stage=0.5, resume=True)))
+    assert isinstance(resumed[-1], RunFinished)
+    after = torch.load(out / "resume.pt", weights_only=True)["probes"]
+    assert not torch.equal(after["heads.1.weight"], saved["heads.1.weight"])  # they kept training
+
+
+def test_without_stage_probes_the_loss_is_the_paper_recipe(tmp_path):
+    """lambda_stage = 0: no probe loss, no probe weights in resume.pt."""
+    out = tmp_path / "run"
+    events = list(train(tiny_options(out, stages="1", max_steps=1, lambda_stage=0.0)))
+    losses = next(e for e in events if isinstance(e, StepDone)).losses
+    assert set(losses) == {"ce", "soft_ce", "total"}
+    assert torch.load(out / "resume.pt", weights_only=True)["probes"] is None
