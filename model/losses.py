@@ -4,7 +4,6 @@ Stage 1 (expression):  CE(class weights, rows with a label)  +  soft_weight * so
 Stage 2 (V/A + aux):   MSE_v + MSE_a + lambda_ccc * ((1 - CCC_v) + (1 - CCC_a)) + lambda_c * stage-1 term
 Both stages, when the trainer's stage probes are on (model/stage_probes.py):
                        + lambda_stage * mean over stages l of the stage-1 term on the probe logits of l
-                       + lambda_entropy * mean normalised entropy of the first-level attention maps
 
 Batch dicts follow the dataset contract of docs/ARCHITECTURE.md: `expression` (B,) int64 with -1 for
 unlabelled rows, `soft_target` (B,8) with all-NaN rows where absent, `valence_arousal` (B,2) with NaN
@@ -15,7 +14,6 @@ same graph (no host sync per term, and DistributedDataParallel sees every parame
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -208,22 +206,6 @@ def stage_probe_loss(
     total = per_stage.mean()
     parts = {"stage_ce": total, **{f"stage_ce_{i}": t for i, t in enumerate(terms, start=1)}}
     return LossOutput(total, _to_floats(parts))
-
-
-def attention_entropy(maps: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Mean normalised entropy of spatial attention maps: 1 for uniform maps, 0 for one-hot maps.
-
-    maps: the network's `spatial_attention`, L x (B,H_l,W_l), each map summing to 1. Each map's entropy
-    -sum A log A is divided by log(H_l W_l), then averaged over maps and stages.
-    """
-    per_stage = []
-    for a in maps:
-        a = a.float().flatten(1)  # (B,H*W)
-        if a.shape[1] < 2:
-            raise ValueError(f"attention maps need at least 2 positions, got shape {tuple(a.shape)}")
-        h = -(a * a.clamp_min(1e-12).log()).sum(1) / math.log(a.shape[1])  # (B,)
-        per_stage.append(h.mean())
-    return torch.stack(per_stage).mean()
 
 
 def _to_floats(parts: dict[str, torch.Tensor]) -> dict[str, float]:

@@ -45,13 +45,7 @@ from model.checkpoint import load_checkpoint, save_checkpoint
 from model.config import ModelConfig
 from model.data import DATASET_FORMATS, make_loader, open_dataset
 from model.evaluate import IndexedDataset, collect_predictions, compute_metrics, headline
-from model.losses import (
-    attention_entropy,
-    class_weights_from_counts,
-    stage1_loss,
-    stage2_loss,
-    stage_probe_loss,
-)
+from model.losses import class_weights_from_counts, stage1_loss, stage2_loss, stage_probe_loss
 from model.network import TwoAttTwoMt, build_model
 from model.stage_probes import ProbedNetwork, build_probes
 
@@ -104,9 +98,6 @@ class TrainOptions:
     # each stage's first-level attention a gradient of its own (docs/BENCHMARKS.md, "First-level
     # attention"); the plain paper recipe is lambda_stage = 0.
     lambda_stage: float = 0.0
-    # Weight of the first-level attention maps' mean normalised entropy (1 uniform, 0 one cell), both
-    # stages, 0 = off: a push towards sharper maps (docs/BENCHMARKS.md, "First-level attention").
-    lambda_entropy: float = 0.0
     class_balance: str = "weights"  # "weights" (inverse frequency), "sampler" (balanced draws), "none"
     plateau_patience: int = 2  # epochs without improvement before the learning rate drops x0.1
     early_stop_patience: int = 5  # epochs without improvement before a stage stops
@@ -162,8 +153,7 @@ class TrainOptions:
         for name, value in positive.items():
             if not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value}")
-        weights = ("lambda_ccc", "lambda_c", "lambda_stage", "lambda_entropy", "soft_weight")
-        for name in ("weight_decay", *weights, "workers"):
+        for name in ("weight_decay", "lambda_ccc", "lambda_c", "lambda_stage", "soft_weight", "workers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.plateau_patience < 0 or self.early_stop_patience < 1:
@@ -1006,10 +996,6 @@ class _EpochTrainer:
             probe = stage_probe_loss(outputs["stage_logits"], batch, self.class_weights, opts.soft_weight)
             total = total + opts.lambda_stage * probe.total
             parts = {**parts, **probe.parts, "total": float(total.detach())}
-        if opts.lambda_entropy > 0:
-            entropy = attention_entropy(outputs["spatial_attention"])
-            total = total + opts.lambda_entropy * entropy
-            parts = {**parts, "attention_entropy": float(entropy.detach()), "total": float(total.detach())}
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         self.scaler.step(self.optimizer)

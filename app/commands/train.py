@@ -112,11 +112,6 @@ def register(subparsers) -> None:
         "paper recipe, see model/stage_probes.py)",
     )
     recipe.add_argument(
-        "--lambda-entropy",
-        type=float,
-        help="weight of the first-level attention maps' mean normalised entropy (default 0 = off)",
-    )
-    recipe.add_argument(
         "--class-balance",
         choices=("weights", "sampler", "none"),
         help="inverse-frequency class weights (default), a balanced sampler, or none",
@@ -212,7 +207,6 @@ def _options(args: argparse.Namespace):
         "lambda_ccc": args.lambda_ccc,
         "lambda_c": args.lambda_c,
         "lambda_stage": args.lambda_stage,
-        "lambda_entropy": args.lambda_entropy,
         "class_balance": args.class_balance,
         "early_stop_patience": args.patience,
         "workers": args.workers,

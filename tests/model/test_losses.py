@@ -10,7 +10,6 @@ import torch
 import torch.nn.functional as F
 
 from model.losses import (
-    attention_entropy,
     ccc_loss,
     class_weights_from_counts,
     soft_cross_entropy,
@@ -185,20 +184,6 @@ def test_stage_probe_loss_is_the_stage1_term_of_each_stage_averaged() -> None:
     assert torch.isfinite(stage_logits.grad).all()
     assert torch.all(stage_logits.grad[1] == 0)  # the row with no label of any kind
     assert torch.all(stage_logits.grad[:, 2].abs().sum(1)[[0, 2, 3]] > 0)  # every stage gets a gradient
-
-
-def test_attention_entropy_is_one_for_uniform_maps_and_zero_for_one_cell() -> None:
-    uniform = torch.full((2, 4, 4), 1 / 16)  # (B,H,W)
-    one_hot = torch.zeros(2, 2, 2)
-    one_hot[:, 0, 1] = 1.0
-    assert attention_entropy([uniform]).item() == pytest.approx(1.0)
-    assert attention_entropy([one_hot]).item() == pytest.approx(0.0, abs=1e-6)
-    assert attention_entropy([uniform, one_hot]).item() == pytest.approx(0.5)  # mean over stages
-    half = torch.tensor([[[0.5, 0.5], [0.0, 0.0]]])  # two of four cells: log 2 / log 4
-    assert attention_entropy([half]).item() == pytest.approx(0.5)
-    logits = torch.randn(3, 9, requires_grad=True)
-    attention_entropy([torch.softmax(logits, 1).view(3, 3, 3)]).backward()
-    assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
 
 
 def test_missing_batch_key_is_named() -> None:
