@@ -108,8 +108,8 @@ def register(subparsers) -> None:
     recipe.add_argument(
         "--lambda-stage",
         type=float,
-        help="weight of the stage probes' expression loss, both stages (default 0: the plain "
-        "paper recipe, see model/stage_probes.py)",
+        help="weight of the stage probes' expression loss, both stages (default 0.3; 0 = the plain "
+        "paper recipe; see model/stage_probes.py)",
     )
     recipe.add_argument(
         "--class-balance",
