@@ -7,9 +7,9 @@ gradient and stay broad. A probe is one linear expression classifier on one stag
 (deeply-supervised nets, Lee et al. 2015; the auxiliary classifiers of GoogLeNet): its loss asks every
 stage's attention to pool the positions that tell the expressions apart on their own.
 
-The probes are a training device, not part of the network: they live in the trainer, never in a
-checkpoint or an ONNX file, and the model's forward pass is unchanged. `TrainOptions.lambda_stage`
-weighs their loss (0 turns them off).
+The probes are a training device, not part of the network: they live in the trainer and resume.pt,
+never in a checkpoint or an ONNX file; the network only exposes x_1..x_4 as its `layer_features`
+output. `TrainOptions.lambda_stage` weighs their loss (0 turns them off).
 """
 
 from __future__ import annotations
