@@ -285,7 +285,7 @@ def test_time_budget_stops_each_stage_and_still_leaves_checkpoints(tmp_path):
     assert load_checkpoint(events[-1].model_path).metadata["training"]["stage"] == 2
 
 
-def test_stage_probes_train_with_the_run_resume_with_it_and_stay_out_of_checkpoints(tmp_path):
+def test_stage_probes_train_with_the_run_resume_with_it_and_stay_out_of_checkpoints(tmp_path, monkeypatch):
     """lambda_stage > 0 adds the probes' loss to every step; their weights travel in resume.pt only."""
     out = tmp_path / "run"
     cancel = threading.Event()
@@ -305,8 +305,17 @@ def test_stage_probes_train_with_the_run_resume_with_it_and_stay_out_of_checkpoi
 
     with pytest.raises(ValueError, match="trained with stage probes"):
         next(iter(train(tiny_options(out, stages="1", epochs=(1, 1), lambda_stage=0.0, resume=True))))
+    started_with = []
+
+    class Recording(train_module.ProbedNetwork):
+        def __init__(self, model, probes):
+            started_with.append(probes.heads[1].weight.detach().clone())
+            super().__init__(model, probes)
+
+    monkeypatch.setattr(train_module, "ProbedNetwork", Recording)
     resumed = list(train(tiny_options(out, stages="1", epochs=(1, 1), lambda_stage=0.5, resume=True)))
     assert isinstance(resumed[-1], RunFinished)
+    assert torch.equal(started_with[0], saved["heads.1.weight"])  # the resumed run began from them
     after = torch.load(out / "resume.pt", weights_only=True)["probes"]
     assert not torch.equal(after["heads.1.weight"], saved["heads.1.weight"])  # they kept training
 
