@@ -72,10 +72,10 @@ def class_of(valence: float, arousal: float) -> int:
 
 @dataclass(frozen=True)
 class SyntheticFace:
-    """One rendered face: the image, the head's bounding box and the labels it was drawn from."""
+    """One rendered face: the image, the face box a detector would report and the labels it was drawn from."""
 
     image: np.ndarray  # (size,size,3) uint8 RGB
-    box: tuple[int, int, int, int]  # x, y, w, h of the head ellipse (may reach past the image border)
+    box: tuple[int, int, int, int]  # x, y, w, h: a face detector's box (may reach past the image border)
     expression: int
     valence: float
     arousal: float
@@ -150,7 +150,8 @@ def render_face(rng: np.random.Generator, expression: int, size: int) -> Synthet
     _draw_distractors(img, pose, rng, aspect)
     img = _finish(img, rng)
     face_mask, feature_mask = _masks(size, pose, layout, eye_h, brow_top, mouth)
-    return SyntheticFace(img, _head_box(pose, aspect), expression, valence, arousal, face_mask, feature_mask)
+    box = _detector_box(pose, aspect)
+    return SyntheticFace(img, box, expression, valence, arousal, face_mask, feature_mask)
 
 
 _MASK_PAD = 0.06  # face units added around each expressive part (about one stroke width)
@@ -366,12 +367,19 @@ def _finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def _head_box(pose: _Pose, aspect: float) -> tuple[int, int, int, int]:
-    """Integer bounding box (x, y, w, h) of the rolled head ellipse."""
-    r = math.radians(pose.roll_deg)
-    a, b = pose.unit, pose.unit * aspect
-    half_w = math.hypot(a * math.cos(r), b * math.sin(r))
-    half_h = math.hypot(a * math.sin(r), b * math.cos(r))
-    x0, y0 = math.floor(pose.centre[0] - half_w), math.floor(pose.centre[1] - half_h)
-    x1, y1 = math.ceil(pose.centre[0] + half_w), math.ceil(pose.centre[1] + half_h)
+# The face box a face detector reports, in face units (v down, head centre at 0): full head width, from
+# high on the forehead to just above the chin, not widened by the roll. Fitted to the app's MediaPipe
+# detector on 300 synthetic faces: median IoU 0.89 with its boxes, against 0.74 for the head ellipse's
+# bounding box (docs/DATA.md, "The face box").
+_BOX_HALF_WIDTH = 1.0
+_BOX_TOP, _BOX_BOTTOM = -0.6, 0.95  # times the head's half-height
+
+
+def _detector_box(pose: _Pose, aspect: float) -> tuple[int, int, int, int]:
+    """Integer (x, y, w, h): the upright box a face detector draws around the rolled head."""
+    middle = pose.centre + pose.matrix @ np.array([0.0, aspect * (_BOX_TOP + _BOX_BOTTOM) / 2])  # (2,) px
+    half_w = _BOX_HALF_WIDTH * pose.unit
+    half_h = aspect * (_BOX_BOTTOM - _BOX_TOP) / 2 * pose.unit
+    x0, y0 = math.floor(middle[0] - half_w), math.floor(middle[1] - half_h)
+    x1, y1 = math.ceil(middle[0] + half_w), math.ceil(middle[1] + half_h)
     return x0, y0, x1 - x0, y1 - y0

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from model.config import CLASS_NAMES
+from model.config import CLASS_NAMES, ModelConfig
 from model.data import open_dataset
 from model.data.synthetic import CLASS_REGIONS, class_of, render_face
 from model.data.synthetic_dataset import generate_dataset
@@ -43,11 +43,16 @@ def test_render_is_deterministic_for_a_seed():
 
 
 @pytest.mark.parametrize("expression", range(len(CLASS_NAMES)))
-def test_face_box_holds_the_drawn_face(expression):
+def test_face_box_is_a_detectors_box_and_the_crop_holds_every_part(expression):
     face = render_face(np.random.default_rng(expression), expression, 96)
     x, y, w, h = face.box
+    head_rows = np.nonzero(face.face_mask[:, x + w // 2])[0]  # the head on the box's middle column
 
-    assert 0.45 * 96 <= h <= 0.95 * 96 and 0.3 * 96 <= w <= h * 1.2  # head 50-90% of the image, rolled
+    assert 0.38 * 96 <= h <= 0.72 * 96 and 0.8 * h <= w <= 1.2 * h  # head height 50-90% of the image
+    assert head_rows.min() < y < head_rows.min() + 0.4 * h  # the top of the forehead is left out
+    side = max(w, h) * (1 + 2 * ModelConfig().crop_margin)  # the training crop: a square on the box
+    rows, cols = np.nonzero(face.feature_mask)
+    assert abs(rows - (y + h / 2)).max() < side / 2 and abs(cols - (x + w / 2)).max() < side / 2
     assert class_of(face.valence, face.arousal) == expression
 
 
