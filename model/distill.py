@@ -364,6 +364,7 @@ def _train_options(options: DistillOptions, pools: dict[str, LabelledViews], run
         batch_size=options.batch_size,
         lambda_c=options.lambda_c,
         lambda_stage=0.0,  # the starter's recipe (run F) was made without stage probes
+        lambda_consistency=0.0,  # and without the attention consistency loss
         class_balance="none",
         seed=options.seed,
         workers=options.workers,

@@ -4,6 +4,8 @@ Stage 1 (expression):  CE(class weights, rows with a label)  +  soft_weight * so
 Stage 2 (V/A + aux):   MSE_v + MSE_a + lambda_ccc * ((1 - CCC_v) + (1 - CCC_a)) + lambda_c * stage-1 term
 Both stages, when the trainer's stage probes are on (model/stage_probes.py):
                        + lambda_stage * mean over stages l of the stage-1 term on the probe logits of l
+Both stages, cross-scale attention consistency (model/train.py applies it from the stride-8 map on):
+                       + lambda_consistency * mean over l of KL(pool(A_l) || A_l+1), A_l held fixed
 
 Batch dicts follow the dataset contract of docs/ARCHITECTURE.md: `expression` (B,) int64 with -1 for
 unlabelled rows, `soft_target` (B,8) with all-NaN rows where absent, `valence_arousal` (B,2) with NaN
@@ -206,6 +208,28 @@ def stage_probe_loss(
     total = per_stage.mean()
     parts = {"stage_ce": total, **{f"stage_ce_{i}": t for i, t in enumerate(terms, start=1)}}
     return LossOutput(total, _to_floats(parts))
+
+
+def attention_consistency_loss(maps: Sequence[torch.Tensor], from_stage: int = 1) -> LossOutput:
+    """Cross-scale agreement of first-level attention: mean over the stage pairs (l, l+1), l >= from_stage
+    (1-based), of KL(pooled A_l || A_l+1), the finer map A_l a fixed target (no gradient).
+
+    maps: the network's `spatial_attention`, finest first, each (B,H_l,W_l) summing to 1. A_l is pooled
+    to A_l+1's size (mean per coarser cell, renormalised to sum 1), so the loss asks the coarser map to
+    put its mass where the finer one does. parts: `consistency` (the mean) and `consistency_<l+1>` per
+    pair, named by its coarser stage.
+    """
+    if not 1 <= from_stage < len(maps):
+        raise ValueError(f"from_stage must lie in 1..{len(maps) - 1} for {len(maps)} maps, got {from_stage}")
+    terms = {}
+    for stage in range(from_stage, len(maps)):  # 1-based: the pair (stage, stage + 1)
+        fine, coarse = maps[stage - 1], maps[stage]  # (B,H,W), (B,h,w)
+        target = F.adaptive_avg_pool2d(fine.detach().float()[:, None], coarse.shape[-2:])[:, 0]  # (B,h,w)
+        target = target / target.sum((1, 2), keepdim=True)  # (B,h,w), sums to 1
+        log_ratio = torch.log(target.clamp_min(1e-12)) - torch.log(coarse.float().clamp_min(1e-12))  # (B,h,w)
+        terms[f"consistency_{stage + 1}"] = (target * log_ratio).sum((1, 2)).mean()
+    total = torch.stack(list(terms.values())).mean()
+    return LossOutput(total, _to_floats({"consistency": total, **terms}))
 
 
 def _to_floats(parts: dict[str, torch.Tensor]) -> dict[str, float]:

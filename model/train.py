@@ -10,7 +10,8 @@ with soft targets), selected by validation accuracy; 2 = valence/arousal
 (MSE_v + MSE_a + lambda_ccc (1-CCC terms) + lambda_c CE), selected by mean(CCC_v, CCC_a), started from
 the best stage-1 weights. "2" alone from a fresh model is the paper's one-stage ablation. Both stages add
 lambda_stage times the stage probes' expression loss (model/stage_probes.py: deep supervision of each
-stage's attention-pooled vector; the probes live in the trainer and resume.pt, never in a checkpoint).
+stage's attention-pooled vector; the probes live in the trainer and resume.pt, never in a checkpoint)
+and lambda_consistency times the cross-scale attention consistency loss (model/losses.py).
 
 Files in `out_dir` (rank 0 writes them, each atomically: temp file + rename):
     stage{k}_last.pt   model checkpoint after the latest epoch (or at cancellation)
@@ -45,7 +46,13 @@ from model.checkpoint import load_checkpoint, save_checkpoint
 from model.config import ModelConfig
 from model.data import DATASET_FORMATS, make_loader, open_dataset
 from model.evaluate import IndexedDataset, collect_predictions, compute_metrics, headline
-from model.losses import class_weights_from_counts, stage1_loss, stage2_loss, stage_probe_loss
+from model.losses import (
+    attention_consistency_loss,
+    class_weights_from_counts,
+    stage1_loss,
+    stage2_loss,
+    stage_probe_loss,
+)
 from model.network import TwoAttTwoMt, build_model
 from model.stage_probes import ProbedNetwork, build_probes
 
@@ -54,6 +61,10 @@ CLASS_BALANCE_CHOICES = ("weights", "sampler", "none")
 VAL_SOURCE_CHOICES = ("holdout", "validation")
 STAGE_CRITERION = {1: "accuracy", 2: "ccc_mean"}  # the validation number each stage's best/early stop uses
 RESUME_FILE = "resume.pt"
+# The first stage (1-based) whose map teaches the next coarser one in the consistency loss. The stride-4
+# map is left out: its cells see 19 px, edges rather than parts, and its maps often follow the background
+# clutter; as a teacher it pulled every map onto the clutter (docs/BENCHMARKS.md, "First-level attention").
+CONSISTENCY_FROM_STAGE = 2
 LOG_FILE = "train_log.jsonl"
 RESUME_FORMAT = 1
 
@@ -99,6 +110,11 @@ class TrainOptions:
     # attention per pixel on eyes, brows and mouth (docs/BENCHMARKS.md, "First-level attention").
     # lambda_stage = 0 is the plain paper recipe.
     lambda_stage: float = 0.3
+    # Weight of the cross-scale attention consistency loss in both stages (model/losses.py): each map from
+    # stride 16 on is asked to put its mass where the next finer map does. It moves the stride-16 maps
+    # from the row between eyes and mouth onto the parts (docs/BENCHMARKS.md, "First-level attention").
+    # 0 turns it off.
+    lambda_consistency: float = 1.0
     class_balance: str = "weights"  # "weights" (inverse frequency), "sampler" (balanced draws), "none"
     plateau_patience: int = 2  # epochs without improvement before the learning rate drops x0.1
     early_stop_patience: int = 5  # epochs without improvement before a stage stops
@@ -154,7 +170,16 @@ class TrainOptions:
         for name, value in positive.items():
             if not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value}")
-        for name in ("weight_decay", "lambda_ccc", "lambda_c", "lambda_stage", "soft_weight", "workers"):
+        nonnegative = (
+            "weight_decay",
+            "lambda_ccc",
+            "lambda_c",
+            "lambda_stage",
+            "lambda_consistency",
+            "soft_weight",
+            "workers",
+        )
+        for name in nonnegative:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.plateau_patience < 0 or self.early_stop_patience < 1:
@@ -997,6 +1022,11 @@ class _EpochTrainer:
             probe = stage_probe_loss(outputs["stage_logits"], batch, self.class_weights, opts.soft_weight)
             total = total + opts.lambda_stage * probe.total
             parts = {**parts, **probe.parts, "total": float(total.detach())}
+        if opts.lambda_consistency > 0:
+            maps = outputs["spatial_attention"]  # 4 x (B,H_l,W_l)
+            agree = attention_consistency_loss(maps, CONSISTENCY_FROM_STAGE)
+            total = total + opts.lambda_consistency * agree.total
+            parts = {**parts, **agree.parts, "total": float(total.detach())}
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         self.scaler.step(self.optimizer)

@@ -106,6 +106,12 @@ def register(subparsers) -> None:
         "--lambda-c", type=float, help="weight of the expression loss in stage 2 (default 0.5)"
     )
     recipe.add_argument(
+        "--lambda-consistency",
+        type=float,
+        help="weight of the cross-scale attention consistency loss, both stages: each map from stride 16 "
+        "on follows the next finer one (default 1.0; 0 = off; see model/losses.py)",
+    )
+    recipe.add_argument(
         "--lambda-stage",
         type=float,
         help="weight of the stage probes' expression loss, both stages (default 0.3; 0 = the plain "
@@ -207,6 +213,7 @@ def _options(args: argparse.Namespace):
         "lambda_ccc": args.lambda_ccc,
         "lambda_c": args.lambda_c,
         "lambda_stage": args.lambda_stage,
+        "lambda_consistency": args.lambda_consistency,
         "class_balance": args.class_balance,
         "early_stop_patience": args.patience,
         "workers": args.workers,

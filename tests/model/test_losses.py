@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from model.losses import (
+    attention_consistency_loss,
     ccc_loss,
     class_weights_from_counts,
     soft_cross_entropy,
@@ -184,6 +185,43 @@ def test_stage_probe_loss_is_the_stage1_term_of_each_stage_averaged() -> None:
     assert torch.isfinite(stage_logits.grad).all()
     assert torch.all(stage_logits.grad[1] == 0)  # the row with no label of any kind
     assert torch.all(stage_logits.grad.abs().sum(2)[[0, 2, 3]] > 0)  # every labelled row, every stage
+
+
+def _maps(*sides: int, seed: int = 0) -> list[torch.Tensor]:
+    """Random attention maps (2,s,s), each summing to 1, as leaf tensors that collect gradients."""
+    gen = torch.Generator().manual_seed(seed)
+    maps = [torch.softmax(torch.randn(2, s * s, generator=gen), 1).view(2, s, s) for s in sides]
+    return [m.requires_grad_() for m in maps]
+
+
+def test_attention_consistency_is_the_kl_of_each_pooled_finer_map_to_the_next() -> None:
+    fine, middle, coarse = _maps(8, 4, 2)
+    result = attention_consistency_loss([fine, middle, coarse], from_stage=1)
+
+    def kl(finer, coarser):  # by hand: sum each coarser cell's 2x2 block of the finer map
+        b, s = finer.shape[0], coarser.shape[-1]
+        target = finer.detach().reshape(b, s, 2, s, 2).sum((2, 4))
+        return (target * (target.log() - coarser.detach().log())).sum((1, 2)).mean().item()
+
+    assert result.parts["consistency_2"] == pytest.approx(kl(fine, middle), rel=1e-5)
+    assert result.parts["consistency_3"] == pytest.approx(kl(middle, coarse), rel=1e-5)
+    assert result.total.item() == pytest.approx((kl(fine, middle) + kl(middle, coarse)) / 2, rel=1e-5)
+    result.total.backward()
+    assert fine.grad is None  # the finer map is a fixed target: only the coarser maps move
+    assert middle.grad.abs().sum() > 0 and coarse.grad.abs().sum() > 0
+
+
+def test_attention_consistency_is_zero_when_the_maps_agree_and_from_stage_skips_pairs() -> None:
+    (fine,) = _maps(8)
+    agreeing = F.avg_pool2d(fine.detach()[:, None], 2)[:, 0] * 4  # (2,4,4): the pooled finer map
+    assert attention_consistency_loss([fine, agreeing]).total.item() == pytest.approx(0.0, abs=1e-6)
+    odd, *rest = _maps(8, 4, 2, seed=3)
+    later = attention_consistency_loss([odd, *rest], from_stage=2)
+    assert set(later.parts) == {"consistency", "consistency_3"}  # the first map teaches nothing
+    later.total.backward()
+    assert rest[0].grad is None and odd.grad is None
+    with pytest.raises(ValueError, match="from_stage"):
+        attention_consistency_loss([odd, *rest], from_stage=3)
 
 
 def test_missing_batch_key_is_named() -> None:

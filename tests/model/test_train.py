@@ -296,7 +296,8 @@ def test_stage_probes_train_with_the_run_resume_with_it_and_stay_out_of_checkpoi
             cancel.set()
     losses = next(e for e in events if isinstance(e, StepDone)).losses
     assert {"stage_ce", "stage_ce_1", "stage_ce_4"} <= losses.keys()
-    assert losses["total"] == pytest.approx(losses["ce"] + 0.5 * losses["stage_ce"], rel=1e-5)
+    expected = losses["ce"] + 0.5 * losses["stage_ce"] + losses["consistency"]  # lambda_consistency 1.0
+    assert losses["total"] == pytest.approx(expected, rel=1e-5)
     saved = torch.load(out / "resume.pt", weights_only=True)["probes"]
     assert sorted(saved) == [f"heads.{i}.{p}" for i in range(4) for p in ("bias", "weight")]
     checkpoint = torch.load(out / "stage1_last.pt", weights_only=True)
@@ -320,10 +321,25 @@ def test_stage_probes_train_with_the_run_resume_with_it_and_stay_out_of_checkpoi
     assert not torch.equal(after["heads.1.weight"], saved["heads.1.weight"])  # they kept training
 
 
-def test_without_stage_probes_the_loss_is_the_paper_recipe(tmp_path):
-    """lambda_stage = 0: no probe loss, no probe weights in resume.pt."""
+def test_without_stage_probes_and_consistency_the_loss_is_the_paper_recipe(tmp_path):
+    """lambda_stage = lambda_consistency = 0: no probe loss, no probe weights in resume.pt, no consistency."""
     out = tmp_path / "run"
-    events = list(train(tiny_options(out, stages="1", max_steps=1, lambda_stage=0.0)))
+    options = tiny_options(out, stages="1", max_steps=1, lambda_stage=0.0, lambda_consistency=0.0)
+    events = list(train(options))
     losses = next(e for e in events if isinstance(e, StepDone)).losses
     assert set(losses) == {"ce", "soft_ce", "total"}
     assert torch.load(out / "resume.pt", weights_only=True)["probes"] is None
+
+
+def test_attention_consistency_joins_both_stages_from_the_stride_8_map_on(tmp_path):
+    """The default recipe adds lambda_consistency x the consistency loss of the pairs (2,3) and (3,4)."""
+    options = tiny_options(tmp_path / "run", max_steps=1, lambda_stage=0.0, lambda_consistency=2.0)
+    steps = [e for e in train(options) if isinstance(e, StepDone)]
+    assert [e.stage for e in steps] == [1, 2]
+    for step in steps:
+        losses = step.losses
+        assert {"consistency", "consistency_3", "consistency_4"} <= losses.keys()
+        assert "consistency_2" not in losses  # the stride-4 map teaches nothing
+        assert losses["consistency"] == pytest.approx((losses["consistency_3"] + losses["consistency_4"]) / 2)
+    stage1 = steps[0].losses
+    assert stage1["total"] == pytest.approx(stage1["ce"] + 2.0 * stage1["consistency"], rel=1e-5)
