@@ -106,9 +106,9 @@ class TrainOptions:
     lambda_c: float = 0.5
     soft_weight: float = 1.0  # weight of the soft-target cross-entropy (distillation)
     # Weight of the stage probes' expression loss in both stages (model/stage_probes.py), 0 = off. It gives
-    # each stage's first-level attention a gradient of its own; with it the stride-8 maps put 2.7-4.0x the
-    # attention per pixel on eyes, brows and mouth (docs/BENCHMARKS.md, "First-level attention").
-    # lambda_stage = 0 is the plain paper recipe.
+    # each stage's first-level attention a gradient of its own; with it the stride-8 maps move onto the
+    # eyes, brows and mouth (docs/BENCHMARKS.md, "First-level attention"). lambda_stage = 0 together with
+    # lambda_consistency = 0 is the plain paper recipe.
     lambda_stage: float = 0.3
     # Weight of the cross-scale attention consistency loss in both stages (model/losses.py): each map from
     # stride 16 on is asked to put its mass where the next finer map does. It moves the stride-16 maps
