@@ -332,7 +332,7 @@ def test_without_stage_probes_and_consistency_the_loss_is_the_paper_recipe(tmp_p
 
 
 def test_attention_consistency_joins_both_stages_from_the_stride_8_map_on(tmp_path):
-    """The default recipe adds lambda_consistency x the consistency loss of the pairs (2,3) and (3,4)."""
+    """Both stages add lambda_consistency x the consistency loss of the stage pairs (2,3) and (3,4)."""
     options = tiny_options(tmp_path / "run", max_steps=1, lambda_stage=0.0, lambda_consistency=2.0)
     steps = [e for e in train(options) if isinstance(e, StepDone)]
     assert [e.stage for e in steps] == [1, 2]
