@@ -8,9 +8,11 @@ its parser and sets `func(args) -> int` (the exit code). Heavy imports happen in
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from app.commands import COMMAND_MODULES
+from app.core.logs import configure_logging, log_dir, native_output_to_log
 
 DESCRIPTION = (
     "AffectScope: continuous valence/arousal and the 8 AffectNet expressions with the 2Att-2Mt network, "
@@ -18,12 +20,21 @@ DESCRIPTION = (
 )
 
 
+VERBOSE_HELP = (
+    "also show the log and what the native libraries (MediaPipe, OpenCV, torch) print; by default they "
+    "go to the log folder, " + str(log_dir())
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser with every subcommand registered."""
+    """The full argument parser with every subcommand registered (each takes --verbose too)."""
     parser = argparse.ArgumentParser(prog="affectscope", description=DESCRIPTION)
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(subparsers)
+    for sub in subparsers.choices.values():  # SUPPRESS: without it, the top-level flag stays in force
+        sub.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
     return parser
 
 
@@ -34,4 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    configure_logging(args.verbose)
+    logging.getLogger(__name__).info("affectscope %s", " ".join(argv))
+    with native_output_to_log(args.verbose):
+        return int(args.func(args) or 0)

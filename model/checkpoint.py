@@ -19,10 +19,10 @@ import datetime
 import hashlib
 import importlib.metadata
 import json
-import os
+import logging
 import pickle
 import re
-import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,10 @@ from typing import Any
 import torch
 
 from model.config import ModelConfig
+from model.io import atomic_write
 from model.network import TwoAttTwoMt, build_model
+
+log = logging.getLogger(__name__)
 
 FORMAT_MARKER = "affectscope-2att2mt"
 FORMAT_VERSION = 1
@@ -99,11 +102,17 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def save_checkpoint(path: str | Path, model: TwoAttTwoMt, metadata: dict[str, Any] | None = None) -> Path:
-    """Write `model` with its config and metadata to `path` atomically (temp file + rename); returns the path.
+def save_checkpoint(
+    path: str | Path,
+    model: TwoAttTwoMt,
+    metadata: dict[str, Any] | None = None,
+    permissions: int | None = None,
+) -> Path:
+    """Write `model` with its config and metadata to `path` atomically (model.io); returns the path.
 
     `metadata` may set name, va_source, untrained, description, training (see `complete_metadata`);
-    `created` and `app_version` are stamped here unless given.
+    `created` and `app_version` are stamped here unless given. `permissions` (e.g. model.io.PRIVATE_MODE)
+    sets the file mode, default as `open()` would.
     """
     if not isinstance(model, TwoAttTwoMt):
         raise TypeError(f"save_checkpoint expects a TwoAttTwoMt model, got {type(model).__name__}")
@@ -119,17 +128,8 @@ def save_checkpoint(path: str | Path, model: TwoAttTwoMt, metadata: dict[str, An
         "class_names": list(model.config.class_names),
         "metadata": meta,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb", permissions=permissions) as fh:
+        torch.save(payload, fh)
     return path
 
 
@@ -138,7 +138,12 @@ def _read_payload(path: Path) -> Any:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; {_HOW_TO_FIX}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings(record=True) as caught:  # torch warns about foreign pickles first
+            warnings.simplefilter("always")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        for w in caught:
+            log.debug("torch.load(%s): %s", path, w.message)
+        return payload
     except pickle.UnpicklingError as exc:
         if zipfile.is_zipfile(path):  # a well-formed torch file whose pickle names non-plain objects
             found = re.search(r"GLOBAL ([\w.]+)", str(exc))

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from model.assets import asset_path
 from model.checkpoint import load_checkpoint, save_checkpoint, sha256_file
 from model.circumplex import CIRCUMPLEX_COORDINATES, COORDINATE_SOURCE
 from model.config import CLASS_NAMES, ModelConfig
@@ -57,9 +58,8 @@ from model.teachers.faceapi_expression import DEFAULT_FACEAPI_MANIFEST
 from model.teachers.fer_xception import DEFAULT_FER_WEIGHTS
 from model.train import Cancelled, RunFinished, StepDone, TrainEvent, TrainOptions, train
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = REPO_ROOT / "assets" / "models"
-DEFAULT_WORK = REPO_ROOT / "runs" / "distill"
+DEFAULT_OUT = asset_path("models")
+DEFAULT_WORK = Path("runs") / "distill"
 STARTER_FILE = "starter.pt"
 SHA_FILE = "starter.sha256"
 CARD_FILE = "MODEL_CARD.md"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from torch import nn
 
 from model.checkpoint import FORMAT_MARKER, FORMAT_VERSION, complete_metadata
 from model.config import ModelConfig
+from model.io import atomic_write
 from model.network import TwoAttTwoMt
 
 DEFAULT_OPSET = 17
@@ -206,9 +206,8 @@ def export_onnx(
         if external:
             raise ExportError(f"ONNX export for {out_path} put {len(external)} tensors in external files")
         onnx.checker.check_model(proto, full_check=True)
-        final = Path(tmp) / "final.onnx"
-        onnx.save(proto, str(final))
-        os.replace(final, out_path)
+        with atomic_write(out_path, "wb") as handle:
+            handle.write(proto.SerializeToString())  # one self-contained file (no external data)
     return ExportReport(
         path=out_path, opset=opset, size_bytes=out_path.stat().st_size, parity=_parity(wrapper, out_path, s)
     )

@@ -26,6 +26,15 @@ import torch.nn.functional as F
 CCC_EPS = 1e-8  # keeps 1 - CCC finite and equal to 0 when both vectors are the same constant
 
 
+def _full(t: torch.Tensor, like: torch.Tensor | None = None) -> torch.Tensor:
+    """`t` in the dtype of `like`, else at least float32: half-precision (autocast) outputs, masks and
+    labels become float32, while float32 and float64 tensors keep their precision (a float64 run, as the
+    distributed test makes, stays float64 end to end)."""
+    if like is not None:
+        return t.to(like.dtype)
+    return t if t.dtype in (torch.float32, torch.float64) else t.float()
+
+
 class LossOutput(NamedTuple):
     """A stage loss: `total` (scalar tensor to backpropagate) and `parts` (named floats for logging)."""
 
@@ -50,16 +59,16 @@ def ccc_loss(
         raise ValueError(
             f"ccc_loss needs two (B,) tensors, got {tuple(pred.shape)} and {tuple(target.shape)}"
         )
-    pred = pred.float()  # (B,)
-    target = torch.nan_to_num(target.float())  # (B,), NaN only allowed on unselected rows
-    w = torch.ones_like(pred) if mask is None else mask.to(pred.device).float()  # (B,)
+    pred = _full(pred)  # (B,)
+    target = torch.nan_to_num(_full(target, pred))  # (B,), NaN only allowed on unselected rows
+    w = torch.ones_like(pred) if mask is None else _full(mask.to(pred.device), pred)  # (B,)
     n = w.sum()
     n_safe = n.clamp(min=1.0)
     mean_p, mean_t = (w * pred).sum() / n_safe, (w * target).sum() / n_safe
     dp, dt = w * (pred - mean_p), w * (target - mean_t)  # (B,) centred, 0 on unselected rows
     var_p, var_t, cov = (dp * dp).sum() / n_safe, (dt * dt).sum() / n_safe, (dp * dt).sum() / n_safe
     ccc = (2.0 * cov + eps) / (var_p + var_t + (mean_p - mean_t) ** 2 + eps)  # 1 for equal constants
-    return (1.0 - ccc) * (n >= 2).float()
+    return (1.0 - ccc) * _full(n >= 2, ccc)
 
 
 def soft_cross_entropy(
@@ -78,7 +87,8 @@ def soft_cross_entropy(
         )
     if reduction not in ("mean", "none"):
         raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
-    per_row = -(target_probs.float() * F.log_softmax(logits.float(), dim=1)).sum(dim=1)  # (B,)
+    logits = _full(logits)  # (B,C)
+    per_row = -(_full(target_probs, logits) * F.log_softmax(logits, dim=1)).sum(dim=1)  # (B,)
     return per_row.mean() if reduction == "mean" else per_row
 
 
@@ -114,15 +124,15 @@ def _expression_terms(
     class_weights: torch.Tensor | None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Masked hard-label CE (class-weighted mean, -1 ignored) and masked soft CE; each 0 without rows."""
-    logits = logits.float()  # (B,C)
+    logits = _full(logits)  # (B,C)
     labels = _require(batch, "expression").to(logits.device).long()  # (B,)
-    soft = _require(batch, "soft_target").to(logits.device).float()  # (B,C)
+    soft = _full(_require(batch, "soft_target").to(logits.device), logits)  # (B,C)
 
     labelled = labels >= 0  # (B,)
     per_row_ce = F.cross_entropy(logits, labels.clamp(min=0), reduction="none")  # (B,)
-    weights = labelled.float()  # (B,)
+    weights = _full(labelled, logits)  # (B,)
     if class_weights is not None:
-        weights = weights * class_weights.to(logits.device).float()[labels.clamp(min=0)]  # (B,)
+        weights = weights * _full(class_weights.to(logits.device), logits)[labels.clamp(min=0)]  # (B,)
     denom = weights.sum()
     ce = (weights * per_row_ce).sum() / torch.where(denom > 0, denom, torch.ones_like(denom))
 
@@ -165,8 +175,8 @@ def stage2_loss(
     `soft_target`. parts: `mse_v`, `mse_a`, `ccc_loss_v`, `ccc_loss_a`, `ce`, `soft_ce`, `total`
     (the CCC parts are logged even when lambda_ccc is 0).
     """
-    va_pred = outputs["valence_arousal"].float()  # (B,2)
-    va_true = _require(batch, "valence_arousal").to(va_pred.device).float()  # (B,2)
+    va_pred = _full(outputs["valence_arousal"])  # (B,2)
+    va_true = _full(_require(batch, "valence_arousal").to(va_pred.device), va_pred)  # (B,2)
     has_va = torch.isfinite(va_true)  # (B,2)
     va_clean = torch.nan_to_num(va_true)  # (B,2)
     sq_err = (va_pred - va_clean) ** 2 * has_va  # (B,2), 0 on rows without a label
@@ -224,9 +234,10 @@ def attention_consistency_loss(maps: Sequence[torch.Tensor], from_stage: int = 1
     terms = {}
     for stage in range(from_stage, len(maps)):  # 1-based: the pair (stage, stage + 1)
         fine, coarse = maps[stage - 1], maps[stage]  # (B,H,W), (B,h,w)
-        target = F.adaptive_avg_pool2d(fine.detach().float()[:, None], coarse.shape[-2:])[:, 0]  # (B,h,w)
+        target = F.adaptive_avg_pool2d(_full(fine.detach())[:, None], coarse.shape[-2:])[:, 0]  # (B,h,w)
         target = target / target.sum((1, 2), keepdim=True)  # (B,h,w), sums to 1
-        log_ratio = torch.log(target.clamp_min(1e-12)) - torch.log(coarse.float().clamp_min(1e-12))  # (B,h,w)
+        coarse = _full(coarse, target)  # (B,h,w)
+        log_ratio = torch.log(target.clamp_min(1e-12)) - torch.log(coarse.clamp_min(1e-12))  # (B,h,w)
         terms[f"consistency_{stage + 1}"] = (target * log_ratio).sum((1, 2)).mean()
     total = torch.stack(list(terms.values())).mean()
     return LossOutput(total, _to_floats({"consistency": total, **terms}))
@@ -234,5 +245,5 @@ def attention_consistency_loss(maps: Sequence[torch.Tensor], from_stage: int = 1
 
 def _to_floats(parts: dict[str, torch.Tensor]) -> dict[str, float]:
     """Detach scalar tensors into floats with one device-to-host copy."""
-    values = torch.stack([t.detach().float() for t in parts.values()]).tolist()
+    values = torch.stack([_full(t.detach()) for t in parts.values()]).tolist()
     return dict(zip(parts, values, strict=True))

@@ -26,7 +26,10 @@ from model.config import ModelConfig
 from model.network import TwoAttTwoMt
 from model.preprocessing import preprocess_crops
 
-RUNTIMES = ("torch", "onnx")
+RUNTIMES = ("auto", "torch", "onnx")
+# "auto": onnxruntime on the CPU (2.9-4.1x faster than eager torch there, docs/BENCHMARKS.md), from an
+# export made once per checkpoint, parity-checked and cached; torch on a GPU.
+DEFAULT_RUNTIME = "auto"
 # Bump when export.py changes what it writes, so cached exports from older code are not reused.
 ONNX_CACHE_TAG = f"v{FORMAT_VERSION}-opset{export.DEFAULT_OPSET}"
 
@@ -115,7 +118,14 @@ class _OnnxRuntime:
         providers = _onnx_providers(device)
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()  # same thread budget as the torch runtime
-        self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own InvalidProtobuf/Fail types, with long texts
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise PredictorError(
+                f"{path} is not a readable ONNX model ({first_line[:200]}); pass an .onnx file written by "
+                "`python main.py export`, or a .pt checkpoint"
+            ) from exc
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
 
     def run(self, images: torch.Tensor) -> dict[str, np.ndarray]:
@@ -237,21 +247,32 @@ def _export_checked(model: TwoAttTwoMt, out_path: Path, metadata: dict[str, Any]
         )
 
 
+def resolve_runtime(runtime: str, device: str) -> str:
+    """The runtime that `runtime` means on `device`: "auto" is "onnx" on "cpu" and "torch" on CUDA."""
+    if runtime not in RUNTIMES:
+        raise PredictorError(f"unknown runtime {runtime!r}; choose one of {RUNTIMES}")
+    if runtime != "auto":
+        return runtime
+    return "onnx" if device == "cpu" else "torch"
+
+
 def load_predictor(
     source: str | Path | TwoAttTwoMt,
-    runtime: str = "torch",
+    runtime: str = DEFAULT_RUNTIME,
     device: str = "cpu",
     metadata: dict[str, Any] | None = None,
 ) -> Predictor:
     """Open `source` (a .pt checkpoint, an .onnx export, or an in-memory TwoAttTwoMt) for inference.
 
     runtime "torch" runs the network eagerly on `device` ("cpu"/"cuda"); runtime "onnx" runs it in
-    onnxruntime (a .pt source is exported once and cached by its sha256 under `onnx_cache_dir()`).
+    onnxruntime (a .pt source is exported once and cached by its sha256 under `onnx_cache_dir()`);
+    "auto" picks one (`resolve_runtime`), and an .onnx source always runs in onnxruntime.
     `metadata` applies to an in-memory model only (a file carries its own); such a model is put in
     eval mode and moved to `device` in place.
     """
-    if runtime not in RUNTIMES:
-        raise PredictorError(f"unknown runtime {runtime!r}; choose one of {RUNTIMES}")
+    if runtime == "auto" and not isinstance(source, TwoAttTwoMt) and Path(source).suffix.lower() == ".onnx":
+        runtime = "onnx"
+    runtime = resolve_runtime(runtime, device)
     if runtime == "torch":  # a device that cannot work fails here, before any loading or export
         _torch_device(device)
     else:
@@ -279,11 +300,6 @@ def load_predictor(
         backend = _TorchRuntime(ckpt.model, device)
         return Predictor(backend, ckpt.config, ckpt.metadata, runtime, device, ckpt.sha256)
     cached = onnx_cache_dir() / f"{ckpt.sha256}-{ONNX_CACHE_TAG}.onnx"
-    if not cached.is_file():  # exported beside it, moved in only once it passed the parity check
-        partial = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
-        try:
-            _export_checked(ckpt.model, partial, ckpt.metadata)
-            os.replace(partial, cached)
-        finally:
-            partial.unlink(missing_ok=True)
+    if not cached.is_file():  # export_onnx writes atomically, and a file failing parity is deleted
+        _export_checked(ckpt.model, cached, ckpt.metadata)
     return _onnx_predictor(cached, device, ckpt.sha256)

@@ -26,9 +26,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import random
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -46,6 +44,7 @@ from model.checkpoint import load_checkpoint, save_checkpoint
 from model.config import ModelConfig
 from model.data import DATASET_FORMATS, make_loader, open_dataset
 from model.evaluate import IndexedDataset, collect_predictions, compute_metrics, headline
+from model.io import atomic_write, remove_stale_temp_files
 from model.losses import (
     attention_consistency_loss,
     class_weights_from_counts,
@@ -435,18 +434,9 @@ def _balanced_weights(view: LabelledView, num_classes: int) -> np.ndarray:
 
 # --- files ---------------------------------------------------------------------------------------
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    """torch.save to a temp file in the same folder, fsync, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """torch.save through model.io.atomic_write: a kill mid-write leaves the old file as it was."""
+    with atomic_write(path, "wb") as fh:
+        torch.save(obj, fh)
 
 
 def _json_safe(value: Any) -> Any:
@@ -525,6 +515,8 @@ class _Run:
         self.resumed = self.resume_state is not None
         if not self.resumed:
             self._agree(self._refuse_existing_run)
+        if ctx.is_main:  # only rank 0 writes here; a kill mid-write left its temporary file behind
+            remove_stale_temp_files(self.out_dir)
         seed_everything(options.seed)  # identical initial weights on every rank
         self.model, self.start_meta, self.fine_tuning = self._build_model()
         self.probes = None if options.lambda_stage == 0 else build_probes(self.model)

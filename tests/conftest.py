@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
 import os
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
 import torch
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The suite's own cache (ONNX exports) and data folder (logs), so it never writes to the user's.
+_SUITE_DIR = tempfile.mkdtemp(prefix="affectscope-tests-")
+atexit.register(shutil.rmtree, _SUITE_DIR, ignore_errors=True)
+os.environ["AFFECTSCOPE_CACHE_DIR"] = os.path.join(_SUITE_DIR, "cache")
+os.environ["AFFECTSCOPE_DATA_DIR"] = os.path.join(_SUITE_DIR, "data")
 
 # One intra-op thread: on the 2-core CI machine tests also run worker threads and subprocesses, and
 # torch with 2 threads under contention was measured 5-10x slower per step than with 1.
@@ -21,3 +29,28 @@ def astronaut_rgb() -> np.ndarray:
     from skimage import data
 
     return data.astronaut()
+
+
+@pytest.fixture
+def disk_fills_after(monkeypatch):
+    """`disk_fills_after(n)`: from now on, whole-line writers (model.io.LineFile) get n more bytes onto
+    the disk, the last write cut short mid-line, then ENOSPC, as a disk that fills up does."""
+    import errno
+
+    from model import io as model_io
+
+    real = model_io._write_some
+
+    def limit(budget: int) -> None:
+        left = {"bytes": budget}
+
+        def filling(fd: int, data: bytes) -> int:
+            if left["bytes"] <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            n = real(fd, data[: left["bytes"]])
+            left["bytes"] -= n
+            return n
+
+        monkeypatch.setattr(model_io, "_write_some", filling)
+
+    return limit

@@ -11,9 +11,7 @@ HELP = "export a model to one self-contained ONNX file"
 
 def register(subparsers) -> None:
     """Add the `export` subcommand to `subparsers`."""
-    from_defaults = (
-        "the default model (assets/models/starter.pt, or untrained random weights when it is absent)"
-    )
+    from_defaults = "the default model, assets/models/starter.pt; 'untrained' for random weights"
     parser = subparsers.add_parser(
         NAME,
         help=HELP,
@@ -32,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     """Export, print the parity table; 0 on success, 1 on a parity failure, 2 on unusable input."""
     from app.core.model_store import open_model
     from model.export import DEFAULT_OPSET, export_onnx
+    from model.io import describe_os_error
 
     try:
         loaded = open_model(args.model)
@@ -41,8 +40,12 @@ def run(args: argparse.Namespace) -> int:
     source = loaded.path or "built in (no file)"
     print(f"model:  {loaded.metadata['name']}  [{source}]")
     if loaded.metadata["untrained"]:
-        print("note:   this model is UNTRAINED (random weights); its outputs mean nothing yet")
-    report = export_onnx(loaded.model, args.out, loaded.metadata, opset=args.opset or DEFAULT_OPSET)
+        print("note:   this model is UNTRAINED (random weights, asked for by name); its outputs mean nothing")
+    try:
+        report = export_onnx(loaded.model, args.out, loaded.metadata, opset=args.opset or DEFAULT_OPSET)
+    except OSError as exc:
+        print(f"affectscope export: {describe_os_error(args.out, exc)}", file=sys.stderr)
+        return 2
     print(f"wrote:  {report.path} ({report.size_bytes / 1e6:.1f} MB, opset {report.opset}, one file)")
     print(report.parity_table())
     if not report.passed:

@@ -19,7 +19,6 @@ and crops taken, in the original pixels.
 from __future__ import annotations
 
 import csv
-import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from app.core.packets import FaceResult
 from app.core.recorder import ANALYSIS_COLUMNS, face_cells
 from app.core.sources import IMAGE_EXTENSIONS, SourceError, VideoFileSource, read_image_rgb
 from app.core.tracking import IoUTracker
+from model.io import atomic_write, describe_os_error
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 DETECT_MAX_SIDE = 1920  # longest image side handed to the detector; larger images are downscaled for it
@@ -55,14 +55,11 @@ def write_analysis_csv(path: str | Path, rows: Iterable[dict[str, str]]) -> Path
     Raises OSError naming the file when it cannot be written.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        with atomic_write(path, "w", newline="") as handle:
             analysis_csv_writer(handle).writerows(rows)
-        os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OSError(f"cannot write {path}: {exc.strerror or exc}; choose another file") from exc
+        raise OSError(describe_os_error(path, exc)) from exc
     return path
 
 
@@ -106,10 +103,23 @@ def collect_files(paths: Iterable[str | Path]) -> list[tuple[Path, Path]]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found += [(p, path) for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in known]
+            # Everything named like an image or video is kept, so a folder named "x.jpg" or a symbolic
+            # link that leads nowhere gets an error row saying so rather than vanishing.
+            found += [(p, path) for p in sorted(path.rglob("*")) if p.suffix.lower() in known]
         else:
             found.append((path, path.parent))
     return found
+
+
+def unreadable_reason(path: Path) -> str | None:
+    """Why `path` cannot be analysed as a file (missing, a folder, a dangling or looping link), or None."""
+    if path.is_symlink() and not path.exists():
+        return f"{path} is a symbolic link that leads nowhere (a link loop or a missing target)"
+    if path.is_dir():
+        return f"{path} is a folder named like a media file, not a file"
+    if not path.exists():
+        return f"file not found: {path}"
+    return None
 
 
 def _row(path: Path, **cells: str) -> dict[str, str]:
@@ -229,8 +239,9 @@ def _analyze_image(
     annotated: _AnnotatedOutput,
 ) -> Iterator[AnalysisEvent]:
     """Events for one image file."""
-    if not path.exists():
-        yield from _error_events(path, index, total, f"file not found: {path}")
+    reason = unreadable_reason(path)
+    if reason is not None:
+        yield from _error_events(path, index, total, reason)
         return
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
         known = ", ".join(IMAGE_EXTENSIONS + VIDEO_EXTENSIONS)
@@ -268,6 +279,10 @@ def _analyze_video(
     annotated: _AnnotatedOutput, cancel: Cancel | None,
 ) -> Iterator[AnalysisEvent]:
     """Events for one video file, one "result" per frame; returns False when cancelled midway."""
+    reason = unreadable_reason(path)
+    if reason is not None:
+        yield from _error_events(path, index, total, reason)
+        return True
     source = VideoFileSource(path)
     try:
         source.open()

@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
-DETECTOR_DIR = ASSETS_DIR / "detector"
+from model.assets import asset_path, restore_hint
+
+DETECTOR_DIR = asset_path("detector")
 DETECTOR_MODELS: dict[str, str] = {
     "short": "face_detection_short_range.tflite",
     "full": "face_detection_full_range_sparse.tflite",
@@ -92,8 +93,8 @@ class FaceDetector:
             model_bytes = path.read_bytes()
         except OSError as exc:
             raise DetectorError(
-                f"face detector model file {path} cannot be read ({exc.strerror or exc}); it ships in "
-                f"assets/detector/ (see assets/detector/README.md to restore it)"
+                f"face detector model file {path} cannot be read ({exc.strerror or exc}); "
+                + (restore_hint("detector", path.name) if model_path is None else "choose another file")
             ) from exc
 
         import mediapipe as mp  # deferred: importing mediapipe costs ~1 s and is only needed here

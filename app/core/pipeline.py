@@ -43,6 +43,7 @@ from app.core.detection import DETECTOR_MODELS, FaceDetector
 from app.core.latest import LatestSlot
 from app.core.packets import FaceResult, FramePacket, PipelineEvent, PipelineState, PipelineStats
 from app.core.recorder import ModelInfo, RecorderError, SessionRecorder
+from app.core.settings import OutputSettings
 from app.core.smoothing import FaceSmoothers
 from app.core.sources import FrameSource, SourceError
 from app.core.tracking import IoUTracker
@@ -75,6 +76,7 @@ class PipelineSettings:
     track_timeout_s: float = 1.0  # unseen time after which a face id is retired
     pace_files: bool = True  # play video files / image folders at their frame rate (else as fast as read)
     join_timeout_s: float = 5.0  # how long stop() waits for each thread
+    shared_files: bool = OutputSettings.shared_files  # recordings readable by others (default: owner only)
 
     def __post_init__(self) -> None:
         if self.detector_model not in DETECTOR_MODELS:
@@ -607,6 +609,7 @@ class LivePipeline:
                 path, model=ModelInfo.from_predictor(self.predictor), participant=participant,
                 settings=all_settings, camera=source.describe() if source else {}, save_video=save_video,
                 video_fps=source.fps if source and source.fps > 0 else 30.0,
+                permissions=OutputSettings(self.settings.shared_files).permissions(),
             )
         except RecorderError as exc:
             self._emit("error", str(exc), **exc.to_event().detail)

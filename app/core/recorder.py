@@ -2,8 +2,9 @@
 without a face), its NAME.json sidecar, the end-of-session summary and, when asked, the raw video.
 
 Files, all beside each other (DESIGN.md "Files the app writes"):
-- NAME.csv: columns `SESSION_COLUMNS`, appended and flushed for every packet, so a killed process loses
-  at most the row being written (the OS may still lose unsynced data on a power cut; `stop` fsyncs).
+- NAME.csv: columns `SESSION_COLUMNS`, appended for every packet as whole lines (model.io.LineFile),
+  so a killed process loses at most the packet being written and a full disk never leaves half a row
+  (the OS may still lose unsynced data on a power cut; `stop` fsyncs).
 - NAME.json: written at start: app version, model (name, sha256, V/A measured or derived), settings,
   camera, participant, session id, start time, column list.
 - NAME.summary.json + NAME.summary.md: written by `stop` from the CSV (see app.core.summary).
@@ -13,17 +14,23 @@ An existing recording is never overwritten: NAME-1, NAME-2, ... is used instead.
 
 Write failures (disk full, path not writable) raise `RecorderError` with a message naming the file, the
 cause and what to do; everything written before stays on disk.
+
+Permissions: the files hold per-person emotion data, so they are readable by their owner only (0600)
+unless the recorder is given `permissions=None` (app.core.settings.OutputSettings.shared_files, for a
+shared lab folder).
 """
 
 from __future__ import annotations
 
 import csv
 import errno
+import io
 import json
 import os
 import threading
 import time
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
@@ -35,6 +42,7 @@ import numpy as np
 from app.core.packets import FaceResult, FramePacket, PipelineEvent
 from app.core.summary import summarize_csv, write_summary
 from model.config import CLASS_NAMES
+from model.io import PRIVATE_MODE, LineFile, write_text_atomic
 
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{name}" for name in CLASS_NAMES)
 SESSION_COLUMNS: tuple[str, ...] = (
@@ -44,6 +52,16 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "expression", *PROBABILITY_COLUMNS, "latency_ms", "marker",
 )
 ANALYSIS_COLUMNS: tuple[str, ...] = (*SESSION_COLUMNS, "source_path", "error")
+
+
+def csv_text(rows: Iterable[dict[str, str]], columns: Sequence[str], header: bool = False) -> str:
+    """`rows` (and the header line when asked) as CSV text in whole lines; unknown keys are refused."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="raise")
+    if header:
+        writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
 
 
 def _num(value: float | None, digits: int) -> str:
@@ -199,8 +217,11 @@ class SessionRecorder:
         version: str | None = None,
         save_video: bool = False,
         video_fps: float = 30.0,
+        permissions: int | None = PRIVATE_MODE,
     ) -> None:
+        """Create NAME.csv and NAME.json; `permissions` is the files' mode (None: the umask's default)."""
         self.paths = free_session_paths(path)
+        self.permissions = permissions
         self.participant = participant
         self.session_id = session_id or f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
         self.model = model
@@ -218,12 +239,11 @@ class SessionRecorder:
         self._lock = threading.Lock()
         try:
             self.paths.csv.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.paths.csv, "x", newline="", encoding="utf-8")  # kept open until stop()
+            self._file = LineFile(self.paths.csv, permissions=permissions)  # kept open until stop()
         except OSError as exc:
             raise RecorderError(
                 f"Cannot start the recording: cannot create {self.paths.csv}: {_reason(exc)}. "
                 "Choose a folder you can write to.", self.paths.csv, errno_=exc.errno) from exc
-        self._writer = csv.DictWriter(self._file, fieldnames=SESSION_COLUMNS, extrasaction="raise")
         self.sidecar = {
             "app": "AffectScope", "app_version": version or app_version(),
             "session_id": self.session_id, "participant": participant,
@@ -236,9 +256,8 @@ class SessionRecorder:
             "columns": list(SESSION_COLUMNS),
         }
         try:
-            self._writer.writeheader()
-            self._file.flush()
-            self.paths.json.write_text(json.dumps(self.sidecar, indent=2) + "\n", encoding="utf-8")
+            self._file.write(csv_text((), SESSION_COLUMNS, header=True))
+            write_text_atomic(self.paths.json, json.dumps(self.sidecar, indent=2) + "\n", permissions)
         except OSError as exc:
             self._close_quietly()
             raise RecorderError(
@@ -267,8 +286,7 @@ class SessionRecorder:
             marker = "; ".join(m for m in (packet.marker, self._pending_marker) if m)
             rows = packet_rows(packet, self.session_id, self.participant, marker)
             try:
-                self._writer.writerows(rows)
-                self._file.flush()
+                self._file.write(csv_text(rows, SESSION_COLUMNS))
             except OSError as exc:
                 self.error = RecorderError(
                     f"Recording stopped: could not write {self.paths.csv}: {_reason(exc)}. The "
@@ -295,6 +313,8 @@ class SessionRecorder:
                 raise RecorderError(
                     f"Raw video saving stopped: cannot open {self.paths.video} for writing. The CSV "
                     "recording continues.", self.paths.video, fatal=False)
+            if self.permissions is not None:
+                os.chmod(self.paths.video, self.permissions)
         if (w, h) != self._video_size:
             frame_rgb = cv2.resize(frame_rgb, self._video_size, interpolation=cv2.INTER_AREA)
         self._video.write(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR))
@@ -302,12 +322,7 @@ class SessionRecorder:
     def _close_quietly(self) -> None:
         """Close the CSV and the video; errors on close (the disk is full) cannot lose more than the tail."""
         try:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-        except (OSError, ValueError):
-            pass
-        try:
-            self._file.close()
+            self._file.close()  # syncs first
         except OSError:
             pass
         if self._video is not None:
@@ -334,7 +349,7 @@ class SessionRecorder:
                 "complete": self.error is None,
             })
             try:
-                write_summary(summary, self.paths.summary_json, self.paths.summary_md)
+                write_summary(summary, self.paths.summary_json, self.paths.summary_md, self.permissions)
             except OSError as exc:
                 raise RecorderError(
                     f"The session summary could not be written to {self.paths.summary_json}: {_reason(exc)}. "

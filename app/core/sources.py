@@ -26,8 +26,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from model.assets import asset_path
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-DEMO_DIR = Path(__file__).resolve().parents[2] / "assets" / "demo"
+DEMO_DIR = asset_path("demo")
 DEMO_IMAGE = DEMO_DIR / "astronaut_head.jpg"
 V4L_SYSFS = Path("/sys/class/video4linux")
 

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from model.io import write_text_atomic
+
 QUADRANTS = (
     ("positive_high_arousal", "pleasant, activated (V >= 0, A >= 0)"),
     ("negative_high_arousal", "unpleasant, activated (V < 0, A >= 0)"),
@@ -190,7 +192,9 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_summary(summary: dict[str, Any], json_path: str | Path, md_path: str | Path) -> None:
-    """Write the summary as JSON and as Markdown."""
-    Path(json_path).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    Path(md_path).write_text(summary_markdown(summary), encoding="utf-8")
+def write_summary(
+    summary: dict[str, Any], json_path: str | Path, md_path: str | Path, permissions: int | None = None
+) -> None:
+    """Write the summary as JSON and as Markdown (atomically, with file mode `permissions`)."""
+    write_text_atomic(json_path, json.dumps(summary, indent=2) + "\n", permissions)
+    write_text_atomic(md_path, summary_markdown(summary), permissions)

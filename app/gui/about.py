@@ -3,19 +3,21 @@ model in use, and the licences. Shown non-modally (Help > About)."""
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
 from app.core.recorder import app_version
+from model.assets import asset_path
 
-ROOT = Path(__file__).resolve().parents[2]
-MODEL_CARD = ROOT / "assets" / "models" / "MODEL_CARD.md"
+MODEL_CARD = asset_path("models", "MODEL_CARD.md")
+# (title, file name): read from the installed package's metadata, else from the source checkout
 LICENCE_FILES = (
-    ("AffectScope", ROOT / "LICENSE"),
-    ("Third-party notices", ROOT / "THIRD_PARTY_NOTICES.md"),
-    ("Face detector models", ROOT / "assets" / "detector" / "LICENSE"),
+    ("AffectScope", "LICENSE"),
+    ("Third-party notices", "THIRD_PARTY_NOTICES.md"),
 )
+CHECKOUT = Path(__file__).resolve().parents[2]
 UNTRAINED_NOTICE = (
     "## No trained model is bundled\n\n"
     "`assets/models/MODEL_CARD.md` is missing, so this installation has no trained default model. The "
@@ -34,16 +36,30 @@ def model_card_text() -> str:
         return UNTRAINED_NOTICE
 
 
+def _licence_text(name: str) -> str | None:
+    """A licence file's text from the installed distribution (dist-info/licenses), else the checkout."""
+    try:
+        text = metadata.distribution("affectscope").read_text(f"licenses/{name}")
+    except metadata.PackageNotFoundError:
+        text = None
+    if text is None and (CHECKOUT / name).is_file():
+        text = (CHECKOUT / name).read_text(encoding="utf-8")
+    return text
+
+
 def licences_text() -> str:
     """The licence files that exist, each under a heading, as Markdown (code blocks keep their layout)."""
     parts = []
-    for title, path in LICENCE_FILES:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError:
+    for title, name in LICENCE_FILES:
+        text = _licence_text(name)
+        if text is None:
             continue
-        body = text if path.suffix == ".md" else f"```\n{text}\n```"
-        parts.append(f"## {title} ({path.relative_to(ROOT)})\n\n{body}")
+        body = text if name.endswith(".md") else f"```\n{text}\n```"
+        parts.append(f"## {title} ({name})\n\n{body}")
+    detector = asset_path("detector", "LICENSE")
+    if detector.is_file():
+        text = detector.read_text(encoding="utf-8")
+        parts.append(f"## Face detector models (assets/detector/LICENSE)\n\n```\n{text}\n```")
     return "\n\n".join(parts) or "No licence files were found next to the application."
 
 

@@ -11,8 +11,6 @@ the metric table compare like with like. They stop between batches when `cancel`
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from model.checkpoint import load_checkpoint
 from model.data import make_loader
 from model.evaluate import IndexedDataset, collect_predictions, compute_metrics
 from model.export import ExportReport, export_onnx
+from model.io import copy_file_atomic, describe_os_error
 from model.network import TwoAttTwoMt, build_model
 from model.train import RunFinished, TrainOptions, open_train_val, train
 
@@ -142,13 +141,10 @@ def copy_checkpoint(source: Path, target: Path, cancel: threading.Event) -> Iter
     target = Path(target)
     if target.resolve() == Path(source).resolve():
         raise ValueError(f"{target} is the checkpoint itself; choose another file")
-    tmp = target.with_name(f".{target.name}.tmp")
     try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        copy_file_atomic(source, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OSError(f"cannot write {target}: {exc.strerror or exc}; choose another file") from exc
+        raise OSError(describe_os_error(target, exc)) from exc
     yield target
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import multiprocessing
-import os
 import shutil
 import time
 from collections import Counter
@@ -22,6 +21,7 @@ import numpy as np
 from model.config import CLASS_NAMES
 from model.data.affectnet import AFFECTNET_COLUMNS
 from model.data.synthetic import render_face
+from model.io import atomic_write
 
 SPLIT_STREAMS = {"training": 0, "validation": 1}  # seed space of each split
 _IMAGE_STREAM, _CLASS_ORDER_STREAM = 0, 1
@@ -86,12 +86,10 @@ def generate_dataset(
             rows = pool.map(_write_one, jobs, chunksize=64)
     else:
         rows = [_write_one(job) for job in jobs]
-    tmp = csv_path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+    with atomic_write(csv_path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(AFFECTNET_COLUMNS)
         writer.writerows(rows)
-    os.replace(tmp, csv_path)
     counts = Counter(int(c) for c in classes)
     return SynthSummary(
         csv_path=csv_path,

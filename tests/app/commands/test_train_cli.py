@@ -123,10 +123,12 @@ def test_train_resume_and_ablation_flags(faces, tmp_path, capsys):
     assert main([*args, "--resume"]) == 2 and "already finished" in capsys.readouterr().err
 
 
-def test_evaluate_defaults_to_the_app_model(faces, tmp_path, monkeypatch, capsys):
+def test_evaluate_runs_the_untrained_model_when_asked_by_name(faces, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(model_store, "DEFAULT_MODEL_PATH", tmp_path / "no-starter.pt")
     report = tmp_path / "report.json"
-    assert main(["evaluate", "--data", str(faces), "--report", str(report), "--batch-size", "8"]) == 0
+    args = ["evaluate", "--data", str(faces), "--report", str(report), "--batch-size", "8"]
+    assert main(args) == 2 and "default model is missing" in capsys.readouterr().err
+    assert main([*args, "--model", "untrained"]) == 0
     assert "untrained" in capsys.readouterr().out
     assert json.loads(report.read_text())["model"]["untrained"] is True
 

@@ -11,7 +11,7 @@ from model.predictor import load_predictor
 
 
 def test_four_face_video_is_detected_as_four_faces(tmp_path):
-    predictor = load_predictor(build_model(ModelConfig(input_size=64)), metadata={"name": "tiny"})
+    predictor = load_predictor(build_model(ModelConfig(input_size=64)), "torch", metadata={"name": "tiny"})
     video = write_test_video(tmp_path / "four.avi", faces=4, seconds=0.2)
     result = measure_sequential(video, predictor, faces=4, warmup=1)
     assert result.frames == 5 and result.faces_found == 4.0

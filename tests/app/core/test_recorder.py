@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import app.core.recorder as recorder_module
 from app.core.packets import FaceResult, FramePacket, PipelineStats
 from app.core.recorder import ModelInfo, RecorderError, SessionRecorder
 from model.config import CLASS_NAMES
@@ -125,32 +124,11 @@ def test_unwritable_path_raises_a_clear_error(tmp_path):
     assert info.value.to_event().kind == "error"
 
 
-def test_disk_full_keeps_the_rows_already_written(tmp_path, monkeypatch):
-    real_open = open
-    budget = {"writes": 0}
-
-    class FillingFile:
-        """A CSV file whose disk fills up after the header and three rows."""
-
-        def __init__(self, f):
-            self._f = f
-
-        def write(self, text):
-            budget["writes"] += 1
-            if budget["writes"] > 4:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            return self._f.write(text)
-
-        def __getattr__(self, name):
-            return getattr(self._f, name)
-
-    def filling_open(*args, **kwargs):
-        return FillingFile(real_open(*args, **kwargs))
-
-    monkeypatch.setattr(recorder_module, "open", filling_open, raising=False)
+def test_disk_full_keeps_the_rows_already_written(tmp_path, disk_fills_after):
     rec = SessionRecorder(tmp_path / "full.csv", model=MODEL)
     for i in range(3):
         rec.write(packet(i, (face(1, 0.1, 0.1),)))
+    disk_fills_after(40)  # the next row is cut after 40 bytes
     with pytest.raises(RecorderError, match=r"disk is full.*3 rows written before are kept") as info:
         rec.write(packet(3, (face(1, 0.1, 0.1),)))
     assert info.value.errno == errno.ENOSPC and not rec.is_recording
@@ -159,6 +137,24 @@ def test_disk_full_keeps_the_rows_already_written(tmp_path, monkeypatch):
     summary = rec.stop()
     assert summary["complete"] is False and summary["n_frames"] == 3
     assert [r["frame"] for r in read_rows(rec.paths.csv)] == ["0", "1", "2"]
+    assert rec.paths.csv.read_bytes().endswith(b"\r\n")  # the cut row was taken back whole
+
+
+def test_recordings_are_private_unless_shared(tmp_path):
+    import stat
+
+    private = SessionRecorder(tmp_path / "private.csv", model=MODEL)
+    private.write(packet(0, (face(1, 0.1, 0.1),)))
+    private.stop()
+    for path in (private.paths.csv, private.paths.json, private.paths.summary_json, private.paths.summary_md):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    old = os.umask(0o022)
+    try:
+        shared = SessionRecorder(tmp_path / "shared.csv", model=MODEL, permissions=None)
+        shared.stop()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(shared.paths.csv.stat().st_mode) == 0o644
 
 
 def test_rows_survive_a_killed_process(tmp_path):
