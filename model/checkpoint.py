@@ -140,10 +140,11 @@ def _read_payload(path: Path) -> Any:
     try:
         with warnings.catch_warnings(record=True) as caught:  # torch warns about foreign pickles first
             warnings.simplefilter("always")
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-        for w in caught:
-            log.debug("torch.load(%s): %s", path, w.message)
-        return payload
+            try:
+                return torch.load(path, map_location="cpu", weights_only=True)
+            finally:
+                for w in caught:  # to the log: our own message says what matters
+                    log.debug("torch.load(%s): %s", path, w.message)
     except pickle.UnpicklingError as exc:
         if zipfile.is_zipfile(path):  # a well-formed torch file whose pickle names non-plain objects
             found = re.search(r"GLOBAL ([\w.]+)", str(exc))

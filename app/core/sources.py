@@ -125,11 +125,13 @@ def _linux_capture_indices() -> list[int]:
 def list_cameras(max_index: int = 8, probe: bool = True) -> list[CameraInfo]:
     """Cameras that exist, with names; `probe` opens each briefly (released at once) to check it works.
 
-    On Linux the list comes from sysfs, so nothing is opened unless `probe` is True; elsewhere indices
+    On Linux the list comes from sysfs (a machine without /sys/class/video4linux has no camera, and
+    nothing is probed), so nothing is opened unless `probe` is True; elsewhere indices
     0..max_index-1 are tried and only those that open are listed.
     """
-    if sys.platform.startswith("linux") and V4L_SYSFS.is_dir():
-        candidates = [i for i in _linux_capture_indices() if i < max_index]
+    if sys.platform.startswith("linux"):
+        indices = _linux_capture_indices() if V4L_SYSFS.is_dir() else []
+        candidates = [i for i in indices if i < max_index]
     else:
         candidates, probe = list(range(max_index)), True
     cameras = []

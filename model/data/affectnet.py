@@ -55,11 +55,11 @@ def read_affectnet_csv(csv_path: Path, image_root: Path | None = None) -> Parsed
     parsed = ParsedRows(source=f"AffectNet {csv_path} (images under {root})")
     codes: Counter = Counter()
     no_va = 0
-    for row in rows:
+    for number, row in enumerate(rows, start=1):  # counted without the header and blank lines
         try:
             record, code = _parse_row(row, root)
-        except ValueError:
-            parsed.skip(UNPARSABLE)
+        except ValueError as exc:
+            parsed.skip(UNPARSABLE, f"data row {number}: {exc}")
             continue
         codes[code] += 1
         no_va += code < CODE_UNCERTAIN and math.isnan(record.valence_arousal[0])

@@ -44,7 +44,8 @@ class FaceDataset(Dataset):
     ) -> None:
         if not records:
             skipped = ", ".join(f"{k} {v}" for k, v in skip_counts.items() if v) or "no rows"
-            raise DatasetError(f"{source}: no usable rows (skipped: {skipped})")
+            details = "".join(f"; {note}" for note in notes or [] if "rows skipped, e.g." in note)
+            raise DatasetError(f"{source}: no usable rows (skipped: {skipped}){details}")
         self.source = source
         self.transform = transform
         self.crop_margin = crop_margin

@@ -48,6 +48,7 @@ def open_dataset(
         reader = read_affectnet_csv if fmt == "affectnet" else read_generic_csv
         parsed = reader(csv_path, root)
     check_images(parsed, verify)
+    parsed.notes += parsed.example_notes()
     return FaceDataset(
         parsed.records,
         build_transform(config, train),

@@ -43,11 +43,11 @@ def read_generic_csv(csv_path: Path, image_root: Path | None = None) -> ParsedRo
     layout = _column_layout(csv_path, header)
     root = image_root if image_root is not None else csv_path.parent.resolve()
     parsed = ParsedRows(source=f"CSV {csv_path} (images under {root})")
-    for row in rows:
+    for number, row in enumerate(rows, start=1):  # counted without the header and blank lines
         try:
             record = _parse_row(row, root, layout)
-        except ValueError:
-            parsed.skip(UNPARSABLE)
+        except ValueError as exc:
+            parsed.skip(UNPARSABLE, f"data row {number}: {exc}")
             continue
         parsed.add(record)
     return parsed

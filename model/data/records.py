@@ -29,6 +29,7 @@ SKIP_REASONS = (UNPARSABLE, MISSING_IMAGE, UNREADABLE_IMAGE, BOX_OUTSIDE, NO_LAB
 # enough for all of AffectNet) or "decode" (the whole image, so a broken body is found up front too).
 VERIFY_MODES = ("header", "decode")
 _CHECK_THREADS = 8
+SKIP_EXAMPLES = 3  # skipped rows quoted per reason
 
 NAN2 = (math.nan, math.nan)
 
@@ -65,6 +66,8 @@ class ParsedRows:
     records: list[FaceRecord] = field(default_factory=list)
     skip_counts: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    # the first few skipped rows of each reason, each saying which row and what is wrong with it
+    skip_examples: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, record: FaceRecord) -> None:
         """Keep `record` when it has a label, else count it as skipped for having none."""
@@ -73,9 +76,18 @@ class ParsedRows:
         else:
             self.skip_counts[NO_LABEL] += 1
 
-    def skip(self, reason: str) -> None:
-        """Count one row skipped for `reason` (one of SKIP_REASONS)."""
+    def skip(self, reason: str, detail: str | None = None) -> None:
+        """Count one row skipped for `reason` (one of SKIP_REASONS); keep `detail` among its examples."""
         self.skip_counts[reason] += 1
+        if detail is not None and len(self.skip_examples.setdefault(reason, [])) < SKIP_EXAMPLES:
+            self.skip_examples[reason].append(detail)
+
+    def example_notes(self) -> list[str]:
+        """One line per skip reason with examples: how many rows, and the first ones with what is wrong."""
+        return [
+            f"{reason}: {self.skip_counts[reason]} rows skipped, e.g. " + "; ".join(examples)
+            for reason, examples in self.skip_examples.items()
+        ]
 
 
 def check_images(parsed: ParsedRows, verify: str = "header") -> ParsedRows:

@@ -211,3 +211,20 @@ class _RunsShellCommand:
 
     def __reduce__(self):
         return (os.system, (self.command,))
+
+
+def test_checkpoint_permissions_are_a_choice(tmp_path):
+    import os
+    import stat
+
+    from model.io import PRIVATE_MODE
+
+    model = build_model(ModelConfig(backbone="resnet18", input_size=64))
+    old = os.umask(0o022)
+    try:
+        default = save_checkpoint(tmp_path / "default.pt", model)
+        private = save_checkpoint(tmp_path / "private.pt", model, permissions=PRIVATE_MODE)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(default.stat().st_mode) == 0o644  # as open() would make it
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600

@@ -222,6 +222,18 @@ def test_crash_while_writing_best_checkpoint_keeps_the_old_best(tmp_path, monkey
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
 
 
+def test_a_resumed_run_clears_the_temporary_files_a_killed_write_left(tmp_path):
+    out = tmp_path / "run"
+    cancel = threading.Event()
+    for event in train(tiny_options(out, stages="1", epochs=(1, 1)), cancel):
+        if isinstance(event, StepDone):
+            cancel.set()
+    stale = out / ".stage1_last.pt.k3j9x2.tmp"  # as a kill during atomic_write leaves it
+    stale.write_bytes(b"half a checkpoint")
+    assert isinstance(list(train(tiny_options(out, stages="1", epochs=(1, 1), resume=True)))[-1], RunFinished)
+    assert not stale.exists() and not list(out.glob(".*.tmp"))
+
+
 def test_max_steps_and_stage_two_alone_from_scratch(tmp_path):
     """Stage "2" alone (the one-stage ablation) trains V/A from a fresh model; max_steps ends the stage."""
     events = list(train(tiny_options(tmp_path / "run", stages="2", max_steps=1)))

@@ -117,6 +117,17 @@ def test_list_cameras_reads_linux_sysfs_without_opening(tmp_path, monkeypatch):
     assert sources.camera_name(2) == "USB Camera" and sources.camera_name(5) == "Camera 5"
 
 
+def test_a_linux_machine_without_video4linux_lists_no_camera_and_probes_none(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "V4L_SYSFS", tmp_path / "absent")
+    monkeypatch.setattr(sources.sys, "platform", "linux")
+
+    def refuse(index):
+        raise AssertionError(f"camera {index} was opened")
+
+    monkeypatch.setattr(sources.cv2, "VideoCapture", refuse)
+    assert list_cameras(probe=True) == [] and list_cameras(probe=False) == []
+
+
 def test_demo_source_delivers_faces_in_real_time():
     source = DemoSource(width=320, height=240, fps=50.0, faces=2)
     source.open()

@@ -128,6 +128,14 @@ def test_describe_reports_rows_skips_and_codes(affectnet_dir, config):
     assert "valence/arousal -2: 2" in text
 
 
+def test_skipped_rows_are_quoted_with_the_value_and_the_allowed_range(affectnet_dir, config):
+    text = open_dataset(affectnet_dir, "affectnet", "training", config).describe()
+    # the first three unparsable rows (bad1, bad2, bad3), each with its data row number and what is wrong
+    assert "unparsable_fields: 6 rows skipped, e.g. data row 12:" in text
+    assert "data row 14: valence/arousal 1.5, 0.5 outside [-1, 1]" in text
+    assert "expression code 11" not in text  # only the first three are quoted (bad5 is the fifth)
+
+
 def test_image_root_can_be_given(tmp_path, config):
     _face_image(tmp_path / "pictures" / "a.jpg")
     csv_path = write_csv(
