@@ -25,11 +25,8 @@ from model.checkpoint import FORMAT_MARKER, FORMAT_VERSION, complete_metadata, l
 from model.config import ModelConfig
 from model.network import TwoAttTwoMt
 from model.preprocessing import preprocess_crops
+from model.runtimes import DEFAULT_RUNTIME, RUNTIMES
 
-RUNTIMES = ("auto", "torch", "onnx")
-# "auto": onnxruntime on the CPU (2.9-4.1x faster than eager torch there, docs/BENCHMARKS.md), from an
-# export made once per checkpoint, parity-checked and cached; torch on a GPU.
-DEFAULT_RUNTIME = "auto"
 # Bump when export.py changes what it writes, so cached exports from older code are not reused.
 ONNX_CACHE_TAG = f"v{FORMAT_VERSION}-opset{export.DEFAULT_OPSET}"
 

@@ -3,6 +3,8 @@
 `--pipeline` times the live path end to end (detect, track, crop, model, smoothing) on generated videos
 with 1 and 4 faces, through the real LivePipeline and stage by stage; see app/core/bench_pipeline.py.
 `--training` times the default recipe's optimiser steps (model/train_throughput.py).
+`--soak` runs the live path with the session recorder for minutes on a looping 4-face video and reports
+memory growth and lost rows (app/core/bench_soak.py).
 `--model-only` times the network alone (a normalised batch in, the outputs out) for every backbone at
 112/160/224 px, batch 1 and 8, in torch eager and in onnxruntime, plus the reference EfficientNet-B0
 classifier (HSEmotion's network: standard B0, 1000-class head, random weights) at 224 px, batch 1.
@@ -61,6 +63,15 @@ def register(subparsers) -> None:
         action="store_true",
         help="images/s of the default recipe's training steps (both stages, synthetic faces, 112 px)",
     )
+    mode.add_argument(
+        "--soak",
+        action="store_true",
+        help="the live path with the recorder on a looping 4-face video for --minutes: memory growth and "
+        "rows lost (the default model and runtime)",
+    )
+    parser.add_argument("--minutes", type=float, default=8.0, help="--soak only: how long (default 8)")
+    parser.add_argument("--frames", type=int, default=None, metavar="N",
+                        help="--soak only: stop after N processed frames (e.g. 100000)")
     parser.add_argument(
         "--device",
         choices=("cpu", "cuda"),
@@ -110,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         return run_pipeline(args)
     if args.training:
         return run_training(args)
+    if args.soak:
+        return run_soak_command(args)
     repeats = args.repeats if args.repeats is not None else (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
     if repeats < 1:
         print(f"affectscope bench: --repeats must be >= 1, got {repeats}", file=sys.stderr)
@@ -139,6 +152,25 @@ def run_pipeline(args: argparse.Namespace) -> int:
         write_json(report, args.json)
         print(f"wrote {args.json}")
     return 0
+
+
+def run_soak_command(args: argparse.Namespace) -> int:
+    """`--soak`: memory growth and lost rows of the live path with the recorder."""
+    from app.core.bench_soak import run_soak, soak_summary
+    from app.core.model_store import open_predictor
+
+    if args.minutes <= 0 or (args.frames is not None and args.frames < 1):
+        print(f"affectscope bench: --minutes must be > 0 and --frames >= 1 "
+              f"(got {args.minutes}, {args.frames})", file=sys.stderr)
+        return 2
+    report = run_soak(open_predictor(None, device="cpu"), args.minutes, args.frames,
+                      progress=lambda m: print(m, flush=True))
+    report["machine"] = machine_info()
+    print(soak_summary(report))
+    if args.json:
+        write_json(report, args.json)
+        print(f"wrote {args.json}")
+    return 0 if report["rows_lost"] == 0 else 1
 
 
 def run_training(args: argparse.Namespace) -> int:

@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from model.runtimes import RUNTIME_HELP, RUNTIMES
+
 NAME = "gui"
 HELP = "launch the desktop application (default)"
 DESCRIPTION = (
@@ -32,7 +34,7 @@ def register(subparsers) -> None:
                         help="close the window after SECONDS (ends a recording and writes its summary)")
     parser.add_argument("--model", type=Path, metavar="PATH",
                         help="model checkpoint (.pt) or ONNX export (.onnx); default: the last one used")
-    parser.add_argument("--runtime", choices=("torch", "onnx"), help="inference runtime")
+    parser.add_argument("--runtime", choices=RUNTIMES, help=RUNTIME_HELP)
     parser.add_argument("--device", choices=("cpu", "cuda"), help="inference device")
     parser.add_argument("--settings", type=Path, metavar="FILE.ini",
                         help="use this settings file instead of the user's (for automation)")

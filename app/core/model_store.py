@@ -16,7 +16,8 @@ from model.assets import asset_path, restore_hint
 from model.checkpoint import FORMAT_VERSION, LoadedCheckpoint, complete_metadata, load_checkpoint
 from model.config import ModelConfig
 from model.network import build_model
-from model.predictor import DEFAULT_RUNTIME, Predictor, load_predictor
+from model.predictor import Predictor, load_predictor
+from model.runtimes import DEFAULT_RUNTIME
 
 DEFAULT_MODEL_PATH = asset_path("models", "starter.pt")
 UNTRAINED = "untrained"  # the model name that asks for random weights

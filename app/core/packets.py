@@ -53,7 +53,7 @@ class PipelineStats:
     total_ms: float = 0.0  # capture timestamp -> packet emitted
     dropped_frames: int = 0
     device: str = "cpu"
-    runtime: str = "torch"
+    runtime: str = ""  # the runtime the loaded model runs on ("torch" or "onnx"); empty before one loads
     model_name: str = ""
 
 

@@ -26,6 +26,7 @@ signal connected to a slot). State changes are events of kind "state" carrying t
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -47,10 +48,13 @@ from app.core.settings import OutputSettings
 from app.core.smoothing import FaceSmoothers
 from app.core.sources import FrameSource, SourceError
 from app.core.tracking import IoUTracker
+from model.runtimes import DEFAULT_RUNTIME
 
 PacketCallback = Callable[[FramePacket], None]
 EventCallback = Callable[[PipelineEvent], None]
 PredictorFactory = Callable[[str | Path | None, str, str], Any]  # (path, runtime, device) -> Predictor
+
+log = logging.getLogger(__name__)
 
 
 def open_default_predictor(path: str | Path | None, runtime: str, device: str) -> Any:
@@ -135,7 +139,7 @@ class LivePipeline:
         on_event: EventCallback | None = None,
         settings: PipelineSettings | None = None,
         model_path: str | Path | None = None,
-        runtime: str = "torch",
+        runtime: str = DEFAULT_RUNTIME,
         device: str = "cpu",
         predictor_factory: PredictorFactory = open_default_predictor,
     ) -> None:
@@ -148,6 +152,8 @@ class LivePipeline:
         self._predictor_factory = predictor_factory
         self._model_request = _ModelRequest(model_path, runtime, device)
         self._model_pending = False
+        self._model_generation = 0  # bumped per request; a background load of an older one is dropped
+        self._prepared: tuple[int, Any, Exception | None] | None = None  # a background load's outcome
         self._detector_pending = False
         self._lock = threading.Lock()
         self._state = PipelineState.STOPPED
@@ -273,11 +279,13 @@ class LivePipeline:
         """True while the capture or the inference thread of the last run is still running."""
         return any(t is not None and t.is_alive() for t in (self._capture_thread, self._worker_thread))
 
-    def set_model(self, path: str | Path | None, runtime: str = "torch", device: str = "cpu") -> None:
-        """Use another model, runtime ("torch"/"onnx") or device ("cpu"/"cuda"); loaded between frames.
+    def set_model(self, path: str | Path | None, runtime: str = DEFAULT_RUNTIME, device: str = "cpu") -> None:
+        """Use another model, runtime ("auto"/"torch"/"onnx") or device ("cpu"/"cuda").
 
-        While running, the worker loads it before its next frame and keeps the old one if loading fails
-        (an "error" event says why); otherwise it is used by the next `start`.
+        While running, the new model is prepared in a background thread (an ONNX export can take
+        seconds) while the current one keeps processing frames; the worker swaps them between two
+        frames, and keeps the old one if loading fails (an "error" event says why). Otherwise it is
+        used by the next `start`.
         """
         with self._lock:
             self._model_request = _ModelRequest(path, runtime, device)
@@ -461,6 +469,8 @@ class LivePipeline:
                 self._run_commands()
                 if self._model_pending:
                     self._load_requested_model(initial=False)
+                if self._prepared is not None:
+                    self._swap_prepared_model()
                 if self._detector_pending:
                     detector.close()
                     detector = self._new_detector(mode)
@@ -490,20 +500,56 @@ class LivePipeline:
         return FaceDetector(s.detector_model, s.min_confidence, s.max_faces, mode=mode)
 
     def _load_requested_model(self, initial: bool) -> None:
-        """Build the requested predictor; at start a failure is fatal, later the old model stays."""
+        """Build the requested predictor: at start here (a failure is fatal), later in a background
+        thread while the current model keeps running (`_swap_prepared_model` takes the result)."""
         with self._lock:
             request = self._model_request
             self._model_pending = False
+            self._model_generation += 1
+            generation = self._model_generation
+        if not initial:
+            what = request.path or "the default model"
+            self._emit("info", f"preparing {what} ({request.runtime}, {request.device}); the current model "
+                       "keeps running until it is ready")
+            threading.Thread(target=self._prepare_model, args=(request, generation), name="model-loader",
+                             daemon=True).start()
+            return
         try:
             predictor = self._predictor_factory(request.path, request.runtime, request.device)
         except Exception as exc:
             what = request.path or "the default model"
-            if initial:
-                raise RuntimeError(f"model {what} could not be loaded ({request.runtime}, {request.device}): "
-                                   f"{exc}") from exc
-            self._emit("error", f"Model {what} could not be loaded ({request.runtime}, {request.device}): "
-                       f"{exc}. Still using {self.predictor.name}.", path=str(what))
+            raise RuntimeError(f"model {what} could not be loaded ({request.runtime}, {request.device}): "
+                               f"{exc}") from exc
+        self._use_predictor(predictor)
+
+    def _prepare_model(self, request: _ModelRequest, generation: int) -> None:
+        """Loader thread: build the predictor and leave it (or the error) for the worker to take."""
+        try:
+            predictor = self._predictor_factory(request.path, request.runtime, request.device)
+            outcome = (generation, predictor, None)
+        except Exception as exc:  # noqa: BLE001 - reported by the worker as an "error" event
+            log.exception("model %s could not be loaded", request.path or "the default model")
+            outcome = (generation, None, exc)
+        with self._lock:
+            self._prepared = outcome
+
+    def _swap_prepared_model(self) -> None:
+        """Worker side: use a model the loader thread prepared, unless a newer request superseded it."""
+        with self._lock:
+            (generation, predictor, error), self._prepared = self._prepared, None
+            current = generation == self._model_generation
+            request = self._model_request
+        if not current:
             return
+        if error is not None:
+            what = request.path or "the default model"
+            self._emit("error", f"Model {what} could not be loaded ({request.runtime}, {request.device}): "
+                       f"{error}. Still using {self.predictor.name}.", path=str(what))
+            return
+        self._use_predictor(predictor)
+
+    def _use_predictor(self, predictor: Any) -> None:
+        """Make `predictor` the one the next frame runs on, and say so."""
         self.predictor = predictor
         self._stats = replace(self._stats, model_name=predictor.name, runtime=predictor.runtime,
                               device=predictor.device)

@@ -240,17 +240,23 @@ class CameraSource(FrameSource):
 
 
 class VideoFileSource(FrameSource):
-    """A video file read frame by frame; timestamps are frame index / the file's fps."""
+    """A video file read frame by frame; timestamps are frame index / the file's fps.
+
+    With `loop`, the file starts again at its end and timestamps keep increasing (frame indices run on
+    across the repeats), so a short clip can stand in for a camera for as long as needed.
+    """
 
     kind = "video"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, loop: bool = False) -> None:
         """`path`: any container/codec OpenCV's FFmpeg backend decodes (mp4, avi, mkv, ...)."""
         super().__init__()
         self.path = Path(path)
-        self.name = f"video {self.path.name}"
+        self.loop = bool(loop)
+        self.name = f"video {self.path.name}" + (" (looping)" if loop else "")
         self._capture: cv2.VideoCapture | None = None
         self._index = 0
+        self.loops = 0  # how many times the file was started again
 
     def open(self) -> None:
         """Open the file; raise SourceError when it is missing or cannot be decoded."""
@@ -276,6 +282,10 @@ class VideoFileSource(FrameSource):
             self.end_reason = f"{self.name} is not open"
             return False, None, 0.0
         ok, bgr = self._capture.read()
+        if (not ok or bgr is None) and self.loop and self._index > 0:
+            self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            self.loops += 1
+            ok, bgr = self._capture.read()
         fps = self.fps if self.fps > 0 else 30.0
         timestamp = self._index / fps
         if not ok or bgr is None:

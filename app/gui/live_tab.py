@@ -57,6 +57,7 @@ from app.gui.widgets.live_controls import (
 from app.gui.widgets.source_picker import SourcePicker, make_source
 from app.gui.widgets.timelines import Timelines
 from app.gui.widgets.video_view import VideoView
+from model.runtimes import DEFAULT_RUNTIME
 
 # The one display timer. Each tick draws at most one panel group (PANEL_GROUPS) that is behind the latest
 # packet and does nothing otherwise, so a fast tick costs nothing while idle; at 10 ms all four groups
@@ -241,7 +242,7 @@ class LiveTab(QWidget):
         self.calibration.seconds.setValue(keys.value_float(s, keys.LIVE_BASELINE_SECONDS, 5.0))
         self.overlay_box.setChecked(keys.value_bool(s, keys.LIVE_ATTENTION_OVERLAY, False))
         self.models.set_choice(keys.value_str(s, keys.MODEL_PATH),
-                               keys.value_str(s, keys.MODEL_RUNTIME, "torch"),
+                               keys.value_str(s, keys.MODEL_RUNTIME, DEFAULT_RUNTIME),
                                keys.value_str(s, keys.MODEL_DEVICE, "cpu"))
         self.recording.participant.setText(keys.value_str(s, keys.RECORD_PARTICIPANT))
         self.recording.folder.setText(keys.value_str(s, keys.RECORD_FOLDER, str(default_output_folder())))

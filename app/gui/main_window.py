@@ -20,6 +20,7 @@ from app.gui.images_tab import ImagesTab
 from app.gui.live_tab import LiveTab, available_devices
 from app.gui.training_tab import TrainingTab
 from app.gui.widgets.status import StatusPanel
+from model.runtimes import RUNTIMES
 
 LOG_LINES = 5000
 LOG_HEIGHT = 110  # initial height of the log dock, pixels
@@ -113,7 +114,7 @@ class MainWindow(QMainWindow):
         self.runtime_group = QActionGroup(self)
         self.device_group = QActionGroup(self)
         _, runtime, device = live.models.choice()
-        for name in ("torch", "onnx"):
+        for name in RUNTIMES:
             action = self._action(runtime_menu, name, lambda _=False, n=name: self.choose_runtime(n))
             action.setCheckable(True)
             action.setChecked(name == runtime)
@@ -160,7 +161,7 @@ class MainWindow(QMainWindow):
         self.live_tab.apply_model("", runtime, device)
 
     def choose_runtime(self, runtime: str) -> None:
-        """Run the current model with `runtime` ("torch" or "onnx")."""
+        """Run the current model with `runtime` ("auto", "torch" or "onnx")."""
         path, _, device = self.live_tab.models.choice()
         self.live_tab.apply_model(path, runtime, device)
 

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from model.runtimes import RUNTIME_HELP, RUNTIMES
+
 SMOOTHING_CHOICES = (("none", "None (raw)"), ("ema", "EMA"), ("one_euro", "One-Euro"))
 MODEL_FILTER = "AffectScope models (*.pt *.onnx);;All files (*)"
 
@@ -136,7 +138,8 @@ class ModelControls(QGroupBox):
         self.browse_button = QPushButton("…")
         self.browse_button.setToolTip("Choose a model file")
         self.runtime = QComboBox()
-        self.runtime.addItems(["torch", "onnx"])
+        self.runtime.addItems(list(RUNTIMES))
+        self.runtime.setToolTip(RUNTIME_HELP)
         self.device = QComboBox()
         self.device.addItems(list(devices))
         self.apply_button = QPushButton("Use this model")

@@ -224,6 +224,29 @@ def test_model_switch_at_run_time_keeps_the_old_model_when_the_new_one_fails():
     pipeline.stop()
 
 
+def test_a_slow_model_is_prepared_in_the_background_while_frames_keep_flowing():
+    """Switching model or runtime (an ONNX export takes seconds) must not stall the live view."""
+    release = threading.Event()
+
+    def factory(path, runtime, device):
+        if path == "slow.pt":
+            assert release.wait(10.0)
+        return FakePredictor(str(path or "default"), runtime, device)
+
+    collector = Collector()
+    pipeline = LivePipeline(collector.packet, collector.event, predictor_factory=factory)
+    pipeline.start(DemoSource(320, 240, fps=30, faces=1))
+    wait_for(lambda: len(collector.packets) >= 2)
+    pipeline.set_model("slow.pt", runtime="onnx")
+    wait_for(lambda: any("preparing slow.pt" in m for m in collector.messages("info")))
+    seen = len(collector.packets)
+    wait_for(lambda: len(collector.packets) >= seen + 10)  # about 1/3 s of frames while it loads
+    assert collector.packets[-1].stats.model_name == "default"
+    release.set()
+    wait_for(lambda: collector.packets[-1].stats.model_name == "slow.pt")
+    pipeline.stop()
+
+
 def test_detector_settings_change_while_running():
     collector = Collector()
     pipeline = make_pipeline(collector)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -140,3 +141,19 @@ def test_demo_source_delivers_faces_in_real_time():
     source.close()
     with pytest.raises(SourceError, match="not open"):
         source.render(0.0)
+
+
+def test_a_looping_video_starts_again_with_timestamps_that_keep_rising(tmp_path):
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (32, 24))
+    for i in range(3):
+        writer.write(np.full((24, 32, 3), 40 * i, np.uint8))
+    writer.release()
+    source = sources.VideoFileSource(path, loop=True)
+    source.open()
+    reads = [source.read() for _ in range(7)]
+    source.close()
+    assert all(ok for ok, _, _ in reads) and source.loops == 2
+    times = [t for _, _, t in reads]
+    assert times == pytest.approx([i / 10.0 for i in range(7)])
+    assert abs(int(reads[3][1].mean()) - int(reads[0][1].mean())) <= 2  # frame 0 again
