@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from model.teachers.face_pool import square_crop
+from model.data.face_pool import square_crop
 
 _GRAY_WEIGHTS = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)  # ITU-R BT.601 luma
 _WARP_GRID = 4  # control points per side of the smooth random displacement field

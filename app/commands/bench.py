@@ -3,6 +3,8 @@
 `--pipeline` times the live path end to end (detect, track, crop, model, smoothing) on generated videos
 with 1 and 4 faces, through the real LivePipeline and stage by stage; see app/core/bench_pipeline.py.
 `--training` times the default recipe's optimiser steps (model/train_throughput.py).
+`--detection` measures face recall per width, precision and time per frame of every detector plan on
+generated scenes (app/core/bench_detection.py).
 `--soak` runs the live path with the session recorder for minutes on a looping 4-face video and reports
 memory growth and lost rows (app/core/bench_soak.py).
 `--model-only` times the network alone (a normalised batch in, the outputs out) for every backbone at
@@ -64,6 +66,12 @@ def register(subparsers) -> None:
         help="images/s of the default recipe's training steps (both stages, synthetic faces, 112 px)",
     )
     mode.add_argument(
+        "--detection",
+        action="store_true",
+        help="face recall per width bucket, precision and ms per frame of every detector plan, on generated "
+        "group scenes and close-ups",
+    )
+    mode.add_argument(
         "--soak",
         action="store_true",
         help="the live path with the recorder on a looping 4-face video for --minutes: memory growth and "
@@ -123,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
         return run_training(args)
     if args.soak:
         return run_soak_command(args)
+    if args.detection:
+        return run_detection_command(args)
     repeats = args.repeats if args.repeats is not None else (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
     if repeats < 1:
         print(f"affectscope bench: --repeats must be >= 1, got {repeats}", file=sys.stderr)
@@ -146,6 +156,20 @@ def run_pipeline(args: argparse.Namespace) -> int:
         seconds=2.0 if args.quick else 6.0,
         progress=lambda m: print(m, flush=True),
     )
+    report["machine"] = machine_info()
+    print(markdown_table(report))
+    if args.json:
+        write_json(report, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_detection_command(args: argparse.Namespace) -> int:
+    """`--detection`: every detector plan on the same generated scenes (`--quick`: fewer scenes)."""
+    from app.core.bench_detection import markdown_table, run_detection_benchmark
+
+    counts = {"groups": 8, "closeups": 8} if args.quick else {"groups": 40, "closeups": 40}
+    report = run_detection_benchmark(progress=lambda m: print(m, flush=True), **counts)
     report["machine"] = machine_info()
     print(markdown_table(report))
     if args.json:

@@ -6,12 +6,13 @@ face crops (uint8 or float 0..255, (B,H,W,3) or a list of (H,W,3)):
 - `load_fer_teacher()`: the `fer` package's Keras mini-Xception (FER2013, 64x64 gray).
 - `load_faceapi_teacher()`: @vladmandic/face-api's FaceExpressionNet (112x112 RGB).
 - `load_teacher_ensemble()`: both, mapped to AffectNet-8 order (`to_affectnet`) and averaged.
-- `FacePool()`: the real face photographs to distil on and evaluate with (assets/faces/manifest.json).
+- `FacePool()` (model.data.face_pool): the real face photographs to distil on and evaluate with
+  (assets/faces/manifest.json).
 """
 
+from model.data.face_pool import FacePool, PoolFace, square_crop
 from model.teachers.base import Teacher, resize_crops, to_affectnet
 from model.teachers.ensemble import TeacherEnsemble, load_teacher_ensemble
-from model.teachers.face_pool import FacePool, PoolFace, square_crop
 from model.teachers.faceapi_expression import (
     FACEAPI_CLASS_NAMES,
     FaceApiExpressionTeacher,

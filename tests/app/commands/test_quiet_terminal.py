@@ -50,3 +50,10 @@ def test_a_refused_pickle_is_one_line_and_verbose_shows_the_log(tmp_path):
                    "--verbose")
     assert verbose.returncode == 1
     assert "INFO app.cli" in verbose.stderr and "Detected pickle protocol 4" in verbose.stderr
+
+
+def test_a_gui_session_prints_nothing(tmp_path):
+    env_settings = tmp_path / "settings.ini"
+    run = _run(tmp_path, "gui", "--source", str(FACE), "--exit-after", "4", "--settings", str(env_settings))
+    assert run.returncode == 0, run.stderr
+    assert (run.stdout, run.stderr) == ("", "")

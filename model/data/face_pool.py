@@ -1,4 +1,4 @@
-"""The face pool for distillation: real face photographs that ship inside registry packages.
+"""The shipped face pool: real face photographs that ship inside registry packages or in assets/faces/.
 
 `assets/faces/manifest.json` lists each source file (package, version, path inside the package or the
 vendored copy under assets/faces/, sha256, licence) and each face in it (pixel box and split:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from model.teachers.face_pool import FacePool, square_crop
+from model.data.face_pool import FacePool, square_crop
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,208 @@
+"""Every face in a frame, near or far: several BlazeFace passes merged into one list of boxes.
+
+No single BlazeFace model covers both ends (docs/BENCHMARKS.md, "Face detection"). Measured on the
+generated scenes: the full-range model (192 px input) finds a face reliably when the face is 1/8 to 1/4
+of its input's width, the short-range model (128 px) from about 1/6 of its input up to a face that
+fills the image. So a `FaceFinder` runs, per `FinderPlan`:
+
+- the short-range and/or the full-range model on the whole frame (close-ups and large faces);
+- the full-range model on a pyramid of overlapping square tiles: sides L/2, L/4, ... (L the frame's
+  longer side) down to `min_face_px / BAND_LOW`, each level's tiles overlapping by a quarter of their
+  side, so every face of that level's band (1/8 to 1/4 of the side) lies whole in some tile. In the
+  live plan `tiles_per_call` tiles run per frame, in turn, and the tracker carries the faces between
+  sweeps;
+- around each box in `regions` (the tracker's faces the whole-frame passes did not see this frame),
+  the full-range model on a window `REGION_SCALE` x the face's width, which puts it in the model's band.
+
+Merging: a box touching a tile's inner edge is dropped (the face lies whole in a neighbouring tile or
+at a coarser level); then boxes are taken best score first, and one that overlaps a kept box (IoU >
+`merge_iou`, or more than `merge_containment` of the smaller box inside the other: the same face found
+twice at two scales) is dropped. Boxes come back in frame pixels, best first.
+
+The detectors are MediaPipe's (app.core.detection) in IMAGE mode, created in the calling thread and
+closed by `close()`: one finder per thread, as with a FaceDetector.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.core.detection import Detection, FaceDetector, clip_box
+
+EDGE_PX = 2.0  # a box within this distance of a tile's inner edge counts as cut by it
+BAND_LOW, BAND_HIGH = 1 / 8, 1 / 4  # face width / tile side that the full-range model finds reliably
+TILE_OVERLAP = BAND_HIGH  # neighbouring tiles share this share of their side
+REGION_SCALE = 1 / 0.2  # window side around a tracked face, in face widths (the face at 1/5 of it)
+
+
+@dataclass(frozen=True)
+class FinderPlan:
+    """Which passes a FaceFinder runs; see the module docstring."""
+
+    whole: tuple[str, ...] = ("short", "full")  # detector models run on the whole frame
+    min_face_px: float = 0.0  # the tile pyramid reaches faces this wide (0: no tiles)
+    tiles_per_call: int = 0  # 0: every tile each call; n > 0: n tiles per call, in turn
+    min_confidence: float = 0.5
+    max_faces: int = 64
+    merge_iou: float = 0.3
+    merge_containment: float = 0.6
+
+    def __post_init__(self) -> None:
+        if not self.whole and self.min_face_px <= 0:
+            raise ValueError("a FinderPlan needs a whole-frame pass or tiles (min_face_px > 0)")
+        if self.min_face_px < 0 or self.tiles_per_call < 0:
+            raise ValueError(f"min_face_px and tiles_per_call must be >= 0, got {self.min_face_px} and "
+                             f"{self.tiles_per_call}")
+        if not 0.0 <= self.min_confidence <= 1.0 or self.max_faces < 1:
+            raise ValueError(f"min_confidence must be in [0, 1] and max_faces >= 1, got "
+                             f"{self.min_confidence} and {self.max_faces}")
+
+
+def _axis_starts(length: int, side: int) -> list[int]:
+    """Start offsets of windows of `side` along `length`, overlapping by TILE_OVERLAP of the side and
+    spread evenly so the last one ends at the far edge."""
+    if side >= length:
+        return [0]
+    stride = side * (1.0 - TILE_OVERLAP)
+    count = math.ceil((length - side) / stride) + 1
+    return [round(i * (length - side) / (count - 1)) for i in range(count)]
+
+
+def tile_windows(width: int, height: int, min_face_px: float) -> list[tuple[int, int, int, int]]:
+    """The (x0, y0, x1, y1) square tiles of the pyramid over a width x height frame, coarse first:
+    sides L/2, L/4, ... while at least min_face_px / BAND_LOW (and a last level at that size)."""
+    if min_face_px <= 0:
+        return []
+    longer = max(width, height)
+    smallest = min_face_px / BAND_LOW
+    sides = []
+    side = longer / 2.0
+    while side >= smallest:
+        sides.append(side)
+        side /= 2.0
+    if (not sides or sides[-1] > 1.25 * smallest) and smallest < longer:
+        sides.append(smallest)
+    windows = []
+    for side in sides:
+        s = int(round(min(side, width, height)))
+        windows += [(x, y, x + s, y + s) for y in _axis_starts(height, s) for x in _axis_starts(width, s)]
+    return windows
+
+
+def _iou_and_containment(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+    """IoU of two (x, y, w, h) boxes, and their intersection over the smaller box's area."""
+    ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    iw = max(0.0, min(ax1, bx1) - max(a[0], b[0]))
+    ih = max(0.0, min(ay1, by1) - max(a[1], b[1]))
+    inter = iw * ih
+    area_a, area_b = a[2] * a[3], b[2] * b[3]
+    union, smaller = area_a + area_b - inter, min(area_a, area_b)
+    return (inter / union if union > 0 else 0.0), (inter / smaller if smaller > 0 else 0.0)
+
+
+def merge_detections(detections: Sequence[Detection], merge_iou: float, merge_containment: float,
+                     limit: int) -> list[Detection]:
+    """Best score first; a box overlapping a kept one (IoU or containment above the limits) is dropped."""
+    kept: list[Detection] = []
+    for det in sorted(detections, key=lambda d: d.score, reverse=True):
+        if any(iou > merge_iou or inside > merge_containment
+               for iou, inside in (_iou_and_containment(det.box, k.box) for k in kept)):
+            continue
+        kept.append(det)
+        if len(kept) == limit:
+            break
+    return kept
+
+
+def _cut_by_inner_edge(box: tuple[int, int, int, int], window: tuple[int, int, int, int],
+                       width: int, height: int) -> bool:
+    """True when `box` (frame pixels) touches an edge of `window` that is not the frame's edge."""
+    x, y, w, h = box
+    x0, y0, x1, y1 = window
+    return ((x0 > 0 and x <= x0 + EDGE_PX) or (y0 > 0 and y <= y0 + EDGE_PX)
+            or (x1 < width and x + w >= x1 - EDGE_PX) or (y1 < height and y + h >= y1 - EDGE_PX))
+
+
+class FaceFinder:
+    """Runs a FinderPlan's passes on frames and merges their boxes; one instance per thread."""
+
+    def __init__(self, plan: FinderPlan | None = None) -> None:
+        """Create the detectors the plan needs (DetectorError names a missing model file)."""
+        self.plan = plan or FinderPlan()
+        models = set(self.plan.whole) | {"full"}  # full-range: tiles and tracked regions
+        self._detectors: dict[str, FaceDetector] = {}
+        try:
+            for model in sorted(models):
+                self._detectors[model] = FaceDetector(model, self.plan.min_confidence, self.plan.max_faces)
+        except Exception:
+            self.close()
+            raise
+        self._next_tile = 0
+        self.calls = 0  # detector calls made so far (the cost of the plan)
+
+    def _run(self, model: str, image: np.ndarray) -> list[Detection]:
+        self.calls += 1
+        return self._detectors[model].detect(image)
+
+    def detect(
+        self, frame: np.ndarray, regions: Sequence[tuple[int, int, int, int]] = ()
+    ) -> list[Detection]:
+        """The merged faces of one uint8 RGB frame (H,W,3), best score first, at most `max_faces`;
+        `regions`: boxes (x, y, w, h) where a face is expected (the tracker's), searched closely."""
+        frame = np.asarray(frame)
+        height, width = frame.shape[:2]
+        plan = self.plan
+        found: list[Detection] = []
+        for model in plan.whole:
+            found += self._run(model, frame)
+        windows = tile_windows(width, height, plan.min_face_px)
+        if windows and plan.tiles_per_call:
+            chosen = [windows[(self._next_tile + i) % len(windows)] for i in range(plan.tiles_per_call)]
+            self._next_tile = (self._next_tile + plan.tiles_per_call) % len(windows)
+        else:
+            chosen = windows
+        chosen += [self._region_window(box, width, height) for box in regions]
+        for window in chosen:
+            found += self._window_faces(frame, window, width, height)
+        return merge_detections(found, plan.merge_iou, plan.merge_containment, plan.max_faces)
+
+    @staticmethod
+    def _region_window(box: Sequence[int], width: int, height: int) -> tuple[int, int, int, int]:
+        """A square window REGION_SCALE x the box's width around its centre, shifted into the frame."""
+        x, y, w, h = box
+        side = int(round(min(max(w, h) * REGION_SCALE, width, height)))
+        x0 = int(np.clip(round(x + w / 2 - side / 2), 0, width - side))
+        y0 = int(np.clip(round(y + h / 2 - side / 2), 0, height - side))
+        return x0, y0, x0 + side, y0 + side
+
+    def _window_faces(self, frame: np.ndarray, window: tuple[int, int, int, int], width: int,
+                      height: int) -> list[Detection]:
+        """Full-range faces in one window, in frame pixels, without the ones its inner edges cut."""
+        x0, y0, x1, y1 = window
+        out = []
+        for det in self._run("full", np.ascontiguousarray(frame[y0:y1, x0:x1])):
+            bx, by, bw, bh = det.box
+            box = clip_box(bx + x0, by + y0, bw, bh, width, height)
+            if _cut_by_inner_edge(box, window, width, height):
+                continue  # it lies whole in a neighbouring tile or at a coarser level
+            keypoints = tuple((kx + x0, ky + y0) for kx, ky in det.keypoints)
+            out.append(Detection(box=box, score=det.score, keypoints=keypoints))
+        return out
+
+    def close(self) -> None:
+        """Release every detector; safe to call twice."""
+        for detector in self._detectors.values():
+            detector.close()
+        self._detectors = {}
+
+    def __enter__(self) -> FaceFinder:
+        """Use as a context manager that closes the finder on exit."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the finder."""
+        self.close()

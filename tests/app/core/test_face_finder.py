@@ -1,0 +1,67 @@
+"""The multi-pass face finder and the detection benchmark's scoring, on scenes made from shipped faces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.core.bench_detection import score_frame
+from app.core.detection import Detection
+from app.core.detection_scenes import Scene, TruthFace, closeup_scene, group_scene, width_bucket
+from app.core.face_finder import TILE_OVERLAP, FaceFinder, FinderPlan, merge_detections, tile_windows
+
+
+@pytest.mark.parametrize(("size", "min_face"), [((1280, 720), 40), ((1920, 1080), 24), ((640, 480), 40)])
+def test_every_face_of_each_band_lies_whole_in_some_tile(size, min_face):
+    width, height = size
+    windows = tile_windows(width, height, min_face)
+    for side in sorted({x1 - x0 for x0, _, x1, _ in windows}):
+        level = [w for w in windows if w[2] - w[0] == side]
+        face = int(side * TILE_OVERLAP)  # the largest face of this level's band
+        for x in range(0, width - face + 1, max(1, face // 2)):
+            for y in range(0, height - face + 1, max(1, face // 2)):
+                assert any(x0 <= x and x + face <= x1 and y0 <= y and y + face <= y1
+                           for x0, y0, x1, y1 in level), (side, x, y)
+    assert min(x1 - x0 for x0, _, x1, _ in windows) <= min_face * 8 * 1.25
+
+
+def test_merging_keeps_one_box_per_face_across_scales():
+    big = Detection((100, 100, 80, 80), 0.9)
+    cut = Detection((100, 100, 60, 80), 0.95)  # the same face, cut by a tile: inside the big box
+    shifted = Detection((104, 102, 80, 80), 0.8)
+    other = Detection((300, 100, 40, 40), 0.7)
+    kept = merge_detections([big, cut, shifted, other], merge_iou=0.3, merge_containment=0.6, limit=64)
+    assert kept == [cut, other]
+
+
+def test_scoring_counts_a_second_box_on_a_face_as_a_duplicate():
+    scene = Scene(np.zeros((100, 100, 3), np.uint8), (TruthFace((10, 10, 30, 30), 30.0, "a"),), "group")
+    found = [Detection((10, 10, 30, 30), 0.9), Detection((20, 20, 10, 10), 0.8),
+             Detection((70, 70, 9, 9), 0.5)]
+    score = score_frame(scene, found, 1.0)
+    assert score.hits == {"24-40": 1} and score.false_positives == 2 and score.duplicates == 1
+    assert width_bucket(20) == "16-24" and width_bucket(500) == "128+" and width_bucket(10) == ""
+
+
+def test_the_pyramid_finds_far_faces_once_each_and_the_whole_frame_pass_finds_a_close_up():
+    rng = np.random.default_rng(7)
+    scene = group_scene(rng, (1280, 720), widths=[56, 80, 110, 160], max_rotation=0, cut_share=0)
+    with FaceFinder(FinderPlan(whole=("short", "full"), min_face_px=40)) as finder:
+        score = score_frame(scene, finder.detect(scene.image), 0.0)
+        assert sum(score.hits.values()) == len(scene.faces) == 4
+        assert score.false_positives == 0
+        closeup = closeup_scene(rng, 160, 0.9)
+        assert score_frame(closeup, finder.detect(closeup.image), 0.0).hits == {"closeup": 1}
+    with FaceFinder(FinderPlan(whole=("short",))) as short_only:  # what the old default saw
+        assert sum(score_frame(scene, short_only.detect(scene.image), 0.0).hits.values()) < 4
+
+
+def test_a_tracked_region_is_searched_closely():
+    rng = np.random.default_rng(3)
+    scene = group_scene(rng, (1280, 720), widths=[48], max_rotation=0, cut_share=0)
+    truth = scene.faces[0]
+    with FaceFinder(FinderPlan(whole=("short",))) as finder:  # short range alone misses a 48 px face
+        assert sum(score_frame(scene, finder.detect(scene.image), 0.0).hits.values()) == 0
+        region = tuple(int(v) for v in truth.box)
+        found = finder.detect(scene.image, regions=[region])
+    assert sum(score_frame(scene, found, 0.0).hits.values()) == 1 and len(found) == 1
