@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.core.settings import SHARED_FILES_HELP
+from app.core.settings import DETECTOR_HELP, DETECTORS, SHARED_FILES_HELP, DetectionSettings
 
 NAME = "analyze"
 HELP = "analyse image, folder and video files into a CSV"
@@ -40,11 +40,14 @@ def register(subparsers) -> None:
     parser.add_argument("--save-annotated", type=Path, default=None, metavar="DIR",
                         help="write annotated images (.jpg) and videos (.avi) with boxes, labels and the "
                              "fused attention heatmap to DIR")
-    parser.add_argument("--max-faces", type=int, default=4, help="most faces per image or frame (default 4)")
-    parser.add_argument("--min-confidence", type=float, default=0.5,
-                        help="minimum face detector confidence in [0, 1] (default 0.5)")
-    parser.add_argument("--detector", choices=("short", "full"), default="short",
-                        help="face detector model: short range (default) or full range (small, far faces)")
+    defaults = DetectionSettings()
+    parser.add_argument("--max-faces", type=int, default=defaults.max_faces,
+                        help=f"most faces per image or frame (default {defaults.max_faces})")
+    parser.add_argument("--min-confidence", type=float, default=defaults.min_confidence,
+                        help="minimum face detector confidence in [0, 1] "
+                             f"(default {defaults.min_confidence})")
+    parser.add_argument("--detector", choices=DETECTORS, default=defaults.detector,
+                        help=f"{DETECTOR_HELP} (default {defaults.detector})")
     parser.add_argument("--shared-files", action="store_true", help=SHARED_FILES_HELP)
     parser.set_defaults(func=run)
 
@@ -60,12 +63,15 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from app.core.analysis import analyze_paths, collect_files
-    from app.core.detection import DetectorError, FaceDetector
+    from app.core.detection import DetectorError
+    from app.core.face_finder import FaceFinder
     from app.core.model_store import open_predictor
     from app.core.results_file import ResultsFile, ResultsWriteError
     from app.core.settings import OutputSettings
 
-    if args.max_faces < 1 or not 0.0 <= args.min_confidence <= 1.0:
+    try:
+        detection = DetectionSettings(args.detector, args.min_confidence, args.max_faces)
+    except ValueError:
         return _fail(f"--max-faces must be >= 1 and --min-confidence in [0, 1] "
                      f"(got {args.max_faces}, {args.min_confidence})")
     if args.out.is_dir():
@@ -80,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         return _fail(f"cannot open the model: {exc}")
     try:
-        FaceDetector(args.detector, args.min_confidence, args.max_faces).close()
+        FaceFinder(detection.plan(still=True)).close()
     except DetectorError as exc:
         return _fail(f"cannot create the face detector: {exc}")
     if predictor.untrained:
@@ -94,8 +100,7 @@ def run(args: argparse.Namespace) -> int:
     failed, n_files = [], 0
     progress = None
     try:
-        for event in analyze_paths(args.paths, predictor, detector_model=args.detector,
-                                   min_confidence=args.min_confidence, max_faces=args.max_faces,
+        for event in analyze_paths(args.paths, predictor, detection=detection,
                                    save_annotated_dir=args.save_annotated):
             if event.kind == "started":
                 n_files = event.total_files

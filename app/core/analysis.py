@@ -30,9 +30,11 @@ import numpy as np
 
 from app.core.annotate import annotate_frame
 from app.core.cropping import crop_faces
-from app.core.detection import Detection, FaceDetector, clip_box
+from app.core.detection import Detection, clip_box
+from app.core.face_finder import FaceFinder, FinderPlan
 from app.core.packets import FaceResult
 from app.core.recorder import ANALYSIS_COLUMNS, face_cells
+from app.core.settings import DetectionSettings
 from app.core.sources import IMAGE_EXTENSIONS, SourceError, VideoFileSource, read_image_rgb
 from app.core.tracking import IoUTracker
 from model.io import atomic_write, describe_os_error
@@ -149,16 +151,16 @@ def _face_results(
     return tuple(faces)
 
 
-def _detect(detector: FaceDetector, frame: np.ndarray, timestamp_s: float | None = None) -> list[Detection]:
+def _detect(finder: FaceFinder, frame: np.ndarray) -> list[Detection]:
     """Detect on a copy downscaled to DETECT_MAX_SIDE when larger; boxes come back in frame pixels."""
     h, w = frame.shape[:2]
     scale = DETECT_MAX_SIDE / max(h, w)
     if scale >= 1.0:
-        return detector.detect(frame, timestamp_s)
+        return finder.detect(frame)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
     out = []
-    for d in detector.detect(small, timestamp_s):
+    for d in finder.detect(small):
         x, y, bw, bh = (v / scale for v in d.box)
         keypoints = tuple((kx / scale, ky / scale) for kx, ky in d.keypoints)
         out.append(Detection(box=clip_box(x, y, bw, bh, w, h), score=d.score, keypoints=keypoints))
@@ -194,15 +196,13 @@ def analyze_paths(
     paths: Iterable[str | Path],
     predictor: Any,
     *,
-    detector_model: str = "short",
-    min_confidence: float = 0.5,
-    max_faces: int = 4,
+    detection: DetectionSettings | None = None,
     save_annotated_dir: str | Path | None = None,
     cancel: Cancel | None = None,
 ) -> Iterator[AnalysisEvent]:
     """Analyse image files, folders and videos with `predictor` (a model.predictor.Predictor).
 
-    Detector settings: `detector_model` ("short"/"full"), `min_confidence`, `max_faces`. With
+    `detection` (default DetectionSettings()): how faces are found, stills and videos alike. With
     `save_annotated_dir`, annotated images (.jpg) and videos (.avi, MJPG) are written there. Creates its
     own detectors in the calling thread and closes them before returning.
     """
@@ -210,20 +210,20 @@ def analyze_paths(
     total = len(files)
     annotated = _AnnotatedOutput(Path(save_annotated_dir) if save_annotated_dir is not None else None)
     yield AnalysisEvent("started", total)
-    with FaceDetector(detector_model, min_confidence, max_faces, mode="image") as image_detector:
+    detection = detection or DetectionSettings()
+    with FaceFinder(detection.plan(still=True)) as image_finder:
         for index, (path, root) in enumerate(files):
             if cancel is not None and cancel.is_set():
                 yield AnalysisEvent("cancelled", total, index)
                 return
             if path.suffix.lower() in VIDEO_EXTENSIONS:
-                settings = (detector_model, min_confidence, max_faces)
                 completed = yield from _analyze_video(
-                    path, root, index, total, predictor, settings, annotated, cancel)
+                    path, root, index, total, predictor, detection.plan(still=False), annotated, cancel)
                 if not completed:
                     yield AnalysisEvent("cancelled", total, index, path)
                     return
             else:
-                yield from _analyze_image(path, root, index, total, predictor, image_detector, annotated)
+                yield from _analyze_image(path, root, index, total, predictor, image_finder, annotated)
     yield AnalysisEvent("finished", total)
 
 
@@ -235,7 +235,7 @@ def _error_events(path: Path, index: int, total: int, message: str) -> Iterator[
 
 
 def _analyze_image(
-    path: Path, root: Path, index: int, total: int, predictor: Any, detector: FaceDetector,
+    path: Path, root: Path, index: int, total: int, predictor: Any, finder: FaceFinder,
     annotated: _AnnotatedOutput,
 ) -> Iterator[AnalysisEvent]:
     """Events for one image file."""
@@ -255,7 +255,7 @@ def _analyze_image(
         return
     start = time.perf_counter()
     try:
-        detections = _detect(detector, frame)
+        detections = _detect(finder, frame)
         faces = _face_results(frame, detections, range(1, len(detections) + 1), predictor)
     except Exception as exc:  # a detector/model failure on this image must not end the run
         yield from _error_events(path, index, total, f"analysis of {path} failed: {exc}")
@@ -275,7 +275,7 @@ def _analyze_image(
 
 
 def _analyze_video(
-    path: Path, root: Path, index: int, total: int, predictor: Any, detector_settings: tuple,
+    path: Path, root: Path, index: int, total: int, predictor: Any, plan: FinderPlan,
     annotated: _AnnotatedOutput, cancel: Cancel | None,
 ) -> Iterator[AnalysisEvent]:
     """Events for one video file, one "result" per frame; returns False when cancelled midway."""
@@ -294,7 +294,7 @@ def _analyze_video(
     out = annotated.path_for(path, root, ".avi")
     n_frames = 0
     try:
-        with FaceDetector(*detector_settings, mode="video") as detector:
+        with FaceFinder(plan) as finder:
             while True:
                 if cancel is not None and cancel.is_set():
                     return False
@@ -302,7 +302,7 @@ def _analyze_video(
                 if not ok:
                     break
                 start = time.perf_counter()
-                detections = _detect(detector, frame, timestamp)
+                detections = _detect(finder, frame)
                 ids = tracker.update([d.box for d in detections], timestamp)
                 faces = _face_results(frame, detections, ids, predictor)
                 common = {"frame": str(n_frames), "timestamp_s": f"{timestamp:.4f}",

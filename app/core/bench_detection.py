@@ -133,6 +133,8 @@ PLANS: dict[str, FinderPlan] = {
     "short+full+pyramid40": FinderPlan(whole=("short", "full"), min_face_px=40),
     "short+full+pyramid24": FinderPlan(whole=("short", "full"), min_face_px=24),
     "short+full+pyramid16": FinderPlan(whole=("short", "full"), min_face_px=16),
+    "short+full+pyramid40+verify": FinderPlan(whole=("short", "full"), min_face_px=40, verify=True),
+    "short+full+pyramid24+verify": FinderPlan(whole=("short", "full"), min_face_px=24, verify=True),
 }
 
 

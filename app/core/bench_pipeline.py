@@ -205,6 +205,42 @@ def _sequential(video: Path, predictor: Any, faces: int, warmup: int) -> Pipelin
     )
 
 
+def measure_switch(
+    video: Path, path: Any, from_runtime: str, to_runtime: str, window_s: float = 6.0
+) -> dict[str, Any]:
+    """Play `video` (looping, paced) through the LivePipeline on `from_runtime`, switch the model `path`
+    (None: the default model) to `to_runtime` mid-run, and report the frame rate in the `window_s`
+    seconds after the switch, the frames dropped then, and how long the new runtime took to arrive.
+    Run it with an empty ONNX cache (AFFECTSCOPE_CACHE_DIR) to include the one-time export."""
+    from app.core.model_store import open_predictor
+
+    times: list[tuple[float, str]] = []
+
+    def on_packet(packet: FramePacket) -> None:
+        times.append((time.perf_counter(), packet.stats.runtime))
+
+    pipeline = LivePipeline(on_packet=on_packet, settings=PipelineSettings(max_faces=4, pace_files=True),
+                            model_path=path, runtime=from_runtime,
+                            predictor_factory=lambda p, r, d: open_predictor(p, runtime=r, device=d))
+    pipeline.start(VideoFileSource(video, loop=True))
+    while len(times) < 30:
+        time.sleep(0.05)
+    dropped_before = pipeline.stats.dropped_frames
+    switched = time.perf_counter()
+    pipeline.set_model(path, runtime=to_runtime)
+    time.sleep(window_s)
+    dropped = pipeline.stats.dropped_frames - dropped_before
+    pipeline.stop()
+    after = [(t, rt) for t, rt in times if switched <= t <= switched + window_s]
+    target = "onnx" if to_runtime == "auto" else to_runtime  # auto on the CPU
+    arrived = next((t - switched for t, rt in after if rt == target), float("nan"))
+    worst = min((sum(1 for t, _ in after if start <= t < start + 1.0)
+                 for start in np.arange(switched, switched + window_s - 1.0, 0.25)), default=0)
+    return {"from": from_runtime, "to": to_runtime, "window_s": window_s,
+            "fps_after_switch": len(after) / window_s, "worst_1s_fps": worst, "dropped_frames": dropped,
+            "new_runtime_after_s": arrived}
+
+
 def run_pipeline_benchmark(
     open_predictor: Callable[[str], Any],
     runtimes: tuple[str, ...] = ("torch", "onnx"),

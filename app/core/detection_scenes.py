@@ -52,6 +52,7 @@ class TruthFace:
     width: float
     face_id: str
     cut: bool = False
+    angle: float = 0.0  # in-plane rotation, degrees
 
 
 @dataclass(frozen=True)
@@ -142,13 +143,14 @@ def _paste(frame: np.ndarray, sprite: FaceSprite, width: float, cx: float, cy: f
     np.copyto(frame, (frame * (1.0 - alpha) + head * alpha).astype(np.uint8))
 
 
-def _truth(cx: float, cy: float, width: float, sprite: FaceSprite, frame_w: int, frame_h: int) -> TruthFace:
+def _truth(cx: float, cy: float, width: float, sprite: FaceSprite, frame_w: int, frame_h: int,
+           angle: float = 0.0) -> TruthFace:
     """The upright face box of a pasted face, clipped to the frame."""
     height = width * sprite.box[3] / sprite.box[2]
     x0, y0, x1, y1 = cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2
     cut = x0 < 0 or y0 < 0 or x1 > frame_w or y1 > frame_h
     x0, y0, x1, y1 = max(0.0, x0), max(0.0, y0), min(float(frame_w), x1), min(float(frame_h), y1)
-    return TruthFace((x0, y0, x1 - x0, y1 - y0), width, sprite.face_id, cut)
+    return TruthFace((x0, y0, x1 - x0, y1 - y0), width, sprite.face_id, cut, angle)
 
 
 def degrade(
@@ -191,9 +193,9 @@ def group_scene(
     for width in sorted(widths, reverse=True):
         radius = 1.2 * width  # the head with its blending margin
         for _ in range(200):
-            if rng.random() < cut_share:  # centre near an edge: up to ~40% of the face outside
-                cx = float(rng.choice([rng.uniform(0.1, 0.4), rng.uniform(frame_w / width - 0.4,
-                                                                             frame_w / width - 0.1)])) * width
+            if rng.random() < cut_share:  # centre near a side edge: up to 30% of the face outside
+                offset = rng.uniform(0.2, 0.45) * width
+                cx = float(offset if rng.random() < 0.5 else frame_w - offset)
                 cy = float(rng.uniform(radius, max(radius + 1, frame_h - radius)))
             else:
                 cx = float(rng.uniform(radius, max(radius + 1, frame_w - radius)))
@@ -206,7 +208,7 @@ def group_scene(
         angle = float(rng.uniform(-max_rotation, max_rotation))
         _paste(frame, sprite, width, cx, cy, angle)
         taken.append((cx, cy, radius))
-        faces.append(_truth(cx, cy, width, sprite, frame_w, frame_h))
+        faces.append(_truth(cx, cy, width, sprite, frame_w, frame_h, angle))
     image = degrade(frame, blur, light, jpeg_quality)
     tags = {"size": f"{frame_w}x{frame_h}", "blur": blur, "light": light, "jpeg": jpeg_quality}
     return Scene(image, tuple(faces), "group", tags)

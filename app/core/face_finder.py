@@ -15,9 +15,13 @@ fills the image. So a `FaceFinder` runs, per `FinderPlan`:
   the full-range model on a window `REGION_SCALE` x the face's width, which puts it in the model's band.
 
 Merging: a box touching a tile's inner edge is dropped (the face lies whole in a neighbouring tile or
-at a coarser level); then boxes are taken best score first, and one that overlaps a kept box (IoU >
-`merge_iou`, or more than `merge_containment` of the smaller box inside the other: the same face found
-twice at two scales) is dropped. Boxes come back in frame pixels, best first.
+at a coarser level); then boxes are taken pass by pass in the order above (so a face keeps the
+framing of the first model that sees it: the short-range model's for close faces), and one that
+overlaps a kept box (IoU > `merge_iou`, or more than `merge_containment` of the smaller box inside the
+other: the same face found twice at two scales) is dropped. With `verify`, each remaining face
+smaller than a fifth of the frame and scored below `verify_below` must be found again in a window that
+puts it in the full-range model's band (texture that looks like a face at one tile's alignment rarely
+does at another). Boxes come back in frame pixels, best first.
 
 The detectors are MediaPipe's (app.core.detection) in IMAGE mode, created in the calling thread and
 closed by `close()`: one finder per thread, as with a FaceDetector.
@@ -46,6 +50,8 @@ class FinderPlan:
     whole: tuple[str, ...] = ("short", "full")  # detector models run on the whole frame
     min_face_px: float = 0.0  # the tile pyramid reaches faces this wide (0: no tiles)
     tiles_per_call: int = 0  # 0: every tile each call; n > 0: n tiles per call, in turn
+    verify: bool = False  # look at each face again in a window that puts it in the model's band
+    verify_below: float = 0.7  # ... each face scored below this (above it, false faces were not seen)
     min_confidence: float = 0.5
     max_faces: int = 64
     merge_iou: float = 0.3
@@ -104,18 +110,18 @@ def _iou_and_containment(a: Sequence[float], b: Sequence[float]) -> tuple[float,
     return (inter / union if union > 0 else 0.0), (inter / smaller if smaller > 0 else 0.0)
 
 
-def merge_detections(detections: Sequence[Detection], merge_iou: float, merge_containment: float,
+def merge_detections(passes: Sequence[Sequence[Detection]], merge_iou: float, merge_containment: float,
                      limit: int) -> list[Detection]:
-    """Best score first; a box overlapping a kept one (IoU or containment above the limits) is dropped."""
+    """One box per face: passes in order (earlier passes win, so a face keeps the framing of the first
+    model that sees it whole), each best score first; a box overlapping a kept one (IoU or containment
+    above the limits) is dropped. Returns the kept boxes best score first, at most `limit`."""
     kept: list[Detection] = []
-    for det in sorted(detections, key=lambda d: d.score, reverse=True):
-        if any(iou > merge_iou or inside > merge_containment
-               for iou, inside in (_iou_and_containment(det.box, k.box) for k in kept)):
-            continue
-        kept.append(det)
-        if len(kept) == limit:
-            break
-    return kept
+    for found in passes:
+        for det in sorted(found, key=lambda d: d.score, reverse=True):
+            if not any(iou > merge_iou or inside > merge_containment
+                       for iou, inside in (_iou_and_containment(det.box, k.box) for k in kept)):
+                kept.append(det)
+    return sorted(kept, key=lambda d: d.score, reverse=True)[:limit]
 
 
 def _cut_by_inner_edge(box: tuple[int, int, int, int], window: tuple[int, int, int, int],
@@ -156,9 +162,7 @@ class FaceFinder:
         frame = np.asarray(frame)
         height, width = frame.shape[:2]
         plan = self.plan
-        found: list[Detection] = []
-        for model in plan.whole:
-            found += self._run(model, frame)
+        found: list[list[Detection]] = [self._run(model, frame) for model in plan.whole]
         windows = tile_windows(width, height, plan.min_face_px)
         if windows and plan.tiles_per_call:
             chosen = [windows[(self._next_tile + i) % len(windows)] for i in range(plan.tiles_per_call)]
@@ -166,9 +170,21 @@ class FaceFinder:
         else:
             chosen = windows
         chosen += [self._region_window(box, width, height) for box in regions]
-        for window in chosen:
-            found += self._window_faces(frame, window, width, height)
-        return merge_detections(found, plan.merge_iou, plan.merge_containment, plan.max_faces)
+        found += [self._window_faces(frame, window, width, height) for window in chosen]
+        merged = merge_detections(found, plan.merge_iou, plan.merge_containment, plan.max_faces)
+        if plan.verify:
+            merged = [d for d in merged if self._confirmed(frame, d, width, height)]
+        return merged
+
+    def _confirmed(self, frame: np.ndarray, det: Detection, width: int, height: int) -> bool:
+        """Whether the full-range model finds `det` again in a window of REGION_SCALE x its width
+        (the face at 1/5 of the window, inside the band it finds reliably). A face that fills much of
+        the frame (the window would be the frame itself) is taken as found."""
+        x, y, w, h = det.box
+        if det.score >= self.plan.verify_below or max(w, h) * REGION_SCALE >= min(width, height):
+            return True
+        again = self._window_faces(frame, self._region_window(det.box, width, height), width, height)
+        return any(_iou_and_containment(det.box, d.box)[0] >= self.plan.merge_iou for d in again)
 
     @staticmethod
     def _region_window(box: Sequence[int], width: int, height: int) -> tuple[int, int, int, int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.core.face_finder import FinderPlan
 from model.io import PRIVATE_MODE
 
 SHARED_FILES_HELP = (
@@ -24,3 +25,37 @@ class OutputSettings:
     def permissions(self) -> int | None:
         """The mode for model.io writers: PRIVATE_MODE, or None (the umask's default) when shared."""
         return None if self.shared_files else PRIVATE_MODE
+
+
+DETECTORS = ("auto", "short", "full")
+DETECTOR_HELP = (
+    "face detector: auto finds every face near or far (MediaPipe's short- and full-range models on the "
+    "whole image, plus, for still images, the full-range model on a pyramid of tiles down to "
+    "24 px faces, each small find checked again; docs/BENCHMARKS.md), short = short range only "
+    "(faces near the camera, fastest), full = full range only"
+)
+
+
+@dataclass(frozen=True)
+class DetectionSettings:
+    """How faces are found in files (stills and videos): see app.core.face_finder."""
+
+    detector: str = "auto"  # one of DETECTORS
+    min_confidence: float = 0.5  # detector score threshold
+    max_faces: int = 64  # most faces per image or frame (highest scores); no practical cap for files
+    min_face_px: float = 24.0  # "auto" on stills: the smallest faces the tile pyramid looks for
+
+    def __post_init__(self) -> None:
+        if self.detector not in DETECTORS:
+            raise ValueError(f"unknown face detector {self.detector!r}; choose one of {DETECTORS}")
+        if not 0.0 <= self.min_confidence <= 1.0 or self.max_faces < 1:
+            raise ValueError(f"min_confidence must be in [0, 1] and max_faces >= 1, got "
+                             f"{self.min_confidence} and {self.max_faces}")
+
+    def plan(self, still: bool) -> FinderPlan:
+        """The FaceFinder plan for a still image (`still`) or the frames of a video: videos get the
+        whole-frame passes only (a tile pyramid costs ~0.7 s a HD frame; see BENCHMARKS)."""
+        whole = ("short", "full") if self.detector == "auto" else (self.detector,)
+        tiles = self.min_face_px if self.detector == "auto" and still else 0.0
+        return FinderPlan(whole=whole, min_face_px=tiles, verify=tiles > 0,
+                          min_confidence=self.min_confidence, max_faces=self.max_faces)

@@ -133,7 +133,8 @@ def test_every_unusable_input_ends_in_one_line_and_leaves_earlier_results(
     monkeypatch.setattr(detection, "DETECTOR_DIR", tmp_path / "no-detector")
     assert main(["analyze", str(photo), "--out", str(earlier)]) == 1
     line = _one_line_error(capsys.readouterr().err)
-    assert "cannot create the face detector" in line and "face_detection_short_range.tflite" in line
+    assert "cannot create the face detector" in line
+    assert "restore it with `git checkout -- assets/detector/" in line
     assert earlier.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no stray file
 
@@ -235,3 +236,28 @@ def test_the_untrained_model_runs_only_when_named(tmp_path, photo, capsys, monke
     assert "default model is missing" in _one_line_error(capsys.readouterr().err) and not out.exists()
     assert main(["analyze", str(photo), "--out", str(out), "--model", "untrained", "--runtime", "torch"]) == 0
     assert "UNTRAINED" in capsys.readouterr().err
+
+
+def test_with_no_detector_option_every_face_of_a_group_and_a_close_up_is_found_once(tmp_path, capsys):
+    from app.core.bench_detection import score_frame
+    from app.core.detection import Detection
+    from app.core.detection_scenes import closeup_scene, group_scene
+
+    rng = np.random.default_rng(11)
+    scenes = {
+        "group8.png": group_scene(rng, (1280, 720), widths=[44, 52, 64, 80, 96, 120, 160, 220],
+                                  max_rotation=0, cut_share=0),
+        "far.png": group_scene(rng, (1920, 1080), widths=[42, 70, 130], max_rotation=0, cut_share=0),
+        "closeup.png": closeup_scene(rng, 224, 0.85),
+    }
+    for name, scene in scenes.items():
+        cv2.imwrite(str(tmp_path / name), np.ascontiguousarray(scene.image[..., ::-1]))
+    out = tmp_path / "out.csv"
+    assert main(["analyze", *(str(tmp_path / n) for n in scenes), "--out", str(out)]) == 0
+    _, rows = read_csv(out)
+    for name, scene in scenes.items():
+        found = [Detection(tuple(int(r[k]) for k in ("face_x", "face_y", "face_w", "face_h")), 1.0)
+                 for r in rows if r["source_path"].endswith(name) and r["status"] == "ok"]
+        score = score_frame(scene, found, 0.0)
+        assert sum(score.hits.values()) == len(scene.faces), (name, score)
+        assert score.false_positives == 0 and score.duplicates == 0, (name, score)

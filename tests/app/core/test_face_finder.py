@@ -25,13 +25,14 @@ def test_every_face_of_each_band_lies_whole_in_some_tile(size, min_face):
     assert min(x1 - x0 for x0, _, x1, _ in windows) <= min_face * 8 * 1.25
 
 
-def test_merging_keeps_one_box_per_face_across_scales():
-    big = Detection((100, 100, 80, 80), 0.9)
-    cut = Detection((100, 100, 60, 80), 0.95)  # the same face, cut by a tile: inside the big box
+def test_merging_keeps_one_box_per_face_across_scales_in_pass_order():
+    big = Detection((100, 100, 80, 80), 0.9)  # the whole-frame pass
+    cut = Detection((100, 100, 60, 80), 0.95)  # the same face from a tile: inside the big box
     shifted = Detection((104, 102, 80, 80), 0.8)
-    other = Detection((300, 100, 40, 40), 0.7)
-    kept = merge_detections([big, cut, shifted, other], merge_iou=0.3, merge_containment=0.6, limit=64)
-    assert kept == [cut, other]
+    other = Detection((300, 100, 40, 40), 0.97)
+    kept = merge_detections([[big], [cut, shifted, other]], merge_iou=0.3, merge_containment=0.6, limit=64)
+    assert kept == [other, big]  # best score first; the face keeps the first pass's box
+    assert merge_detections([[big], [other]], 0.3, 0.6, limit=1) == [other]
 
 
 def test_scoring_counts_a_second_box_on_a_face_as_a_duplicate():
