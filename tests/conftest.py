@@ -17,6 +17,12 @@ _SUITE_DIR = tempfile.mkdtemp(prefix="affectscope-tests-")
 atexit.register(shutil.rmtree, _SUITE_DIR, ignore_errors=True)
 os.environ["AFFECTSCOPE_CACHE_DIR"] = os.path.join(_SUITE_DIR, "cache")
 os.environ["AFFECTSCOPE_DATA_DIR"] = os.path.join(_SUITE_DIR, "data")
+# Lab Streaming Layer stays on this machine: discovery on loopback only, no IPv6 (DESIGN.md).
+_LSL_CONFIG = os.path.join(_SUITE_DIR, "lsl_api.cfg")
+with open(_LSL_CONFIG, "w", encoding="utf-8") as _cfg:
+    _cfg.write("[ports]\nIPv6 = disable\n[multicast]\nResolveScope = machine\n"
+               "MachineAddresses = {127.0.0.1}\n[lab]\nKnownPeers = {127.0.0.1}\n")
+os.environ["LSLAPICFG"] = _LSL_CONFIG
 
 # One intra-op thread: on the 2-core CI machine tests also run worker threads and subprocesses, and
 # torch with 2 threads under contention was measured 5-10x slower per step than with 1.

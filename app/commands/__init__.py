@@ -1,5 +1,5 @@
 """Subcommand modules, in the order `--help` lists them."""
 
-from app.commands import analyze, attention, bench, distill, evaluate, export, gui, synth, train
+from app.commands import analyze, attention, bench, distill, evaluate, export, gui, stream, synth, train
 
-COMMAND_MODULES = (gui, analyze, train, evaluate, export, bench, synth, distill, attention)
+COMMAND_MODULES = (gui, analyze, stream, train, evaluate, export, bench, synth, distill, attention)

@@ -9,7 +9,8 @@ Reported: frames processed, the RSS samples, the growth from the end of the warm
 `warmup_fraction` of the run, when caches and allocator pools fill) to the end, the growth over the
 second half alone (flat means ~0), and whether the CSV holds exactly one row per face per processed
 frame (a `no_face` row for a frame without a face) for every frame delivered while the recording ran:
-rows expected vs rows in the file, frame by frame.
+rows expected vs rows in the file, frame by frame. The last sample is taken while the pipeline still
+runs; `rss_mb_after_summary` after the recording's summary was written (it reads the CSV back).
 """
 
 from __future__ import annotations
@@ -107,11 +108,12 @@ def run_soak(
                 progress(f"soak: {now - started:6.0f} s, {frames} frames, RSS {samples[-1]['rss_mb']:.1f} MB")
                 next_sample += sample_s
             time.sleep(0.2)
-        pipeline.stop_recording()
-        stats = pipeline.stats
-        pipeline.stop()
         elapsed = time.monotonic() - started
         samples.append({"elapsed_s": round(elapsed, 1), "frames": counts["packets"], "rss_mb": rss_mb()})
+        pipeline.stop_recording()  # writes the summary, which reads the whole CSV back
+        stats = pipeline.stats
+        pipeline.stop()
+        after_summary = rss_mb()
         recorded = _rows_per_frame(csv_path)
     rows_expected, rows_lost = _lost_rows(delivered, recorded)
     if errors:
@@ -131,6 +133,7 @@ def run_soak(
         "rss_mb_end": end["rss_mb"],
         "growth_mb_after_warmup": end["rss_mb"] - warm["rss_mb"],
         "growth_mb_second_half": end["rss_mb"] - half["rss_mb"],
+        "rss_mb_after_summary": after_summary,
         "rows_expected": rows_expected,
         "rows_in_csv": sum(recorded.values()),
         "rows_lost": rows_lost,

@@ -69,6 +69,7 @@ class FramePacket:
     stats: PipelineStats = field(default_factory=PipelineStats)
     va_source: str = "measured"  # "measured" or "derived" (from the model card)
     marker: str = ""  # user event text attached to this frame, if any
+    captured_at: float = 0.0  # time.perf_counter() when the frame was grabbed (LSL timestamps map it)
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,9 @@ class LivePipeline:
         self._source: FrameSource | None = None
         self._recorder: SessionRecorder | None = None
         self._marker = ""
+        self._timed_markers: list[tuple[float, str]] = []  # (perf_counter time, text) from add_marker_at
+        self._last_captured_at: float | None = None
+        self._publishers: tuple[Callable[[FramePacket], None], ...] = ()
         self._active_ids: list[int] = []  # face ids the tracker holds (worker thread)
         self._capture_rate = _RateMeter()
         self._stats = PipelineStats(device=device, runtime=runtime)
@@ -228,6 +231,8 @@ class LivePipeline:
         with self._lock:
             self._fault = ""
             self._marker = ""
+            self._timed_markers = []
+            self._last_captured_at = None
         self._commands = queue.SimpleQueue()
         self.smoothers.clear()  # face ids restart with the new tracker
         self.baselines.clear()
@@ -316,6 +321,26 @@ class LivePipeline:
             with self._lock:
                 self._marker = f"{self._marker}; {text}" if self._marker else text
 
+    def add_marker_at(self, text: str, at: float) -> None:
+        """Attach `text` to the first frame captured at or after `at` (time.perf_counter() seconds):
+        markers received from other programs (LSL), timed on their own clock. A marker whose frame was
+        already written goes to the next frame, with a log line saying how late it came."""
+        text = text.strip()
+        if text:
+            with self._lock:
+                self._timed_markers.append((float(at), text))
+
+    def add_publisher(self, publisher: Callable[[FramePacket], None]) -> None:
+        """Call `publisher(packet)` in the worker thread for every processed frame (after the recorder);
+        it must not block (the LSL outlet pushes without waiting). Its errors are logged, not raised."""
+        with self._lock:
+            self._publishers = (*self._publishers, publisher)
+
+    def remove_publisher(self, publisher: Callable[[FramePacket], None]) -> None:
+        """Stop calling `publisher`."""
+        with self._lock:
+            self._publishers = tuple(p for p in self._publishers if p is not publisher)
+
     def set_smoothing(self, kind: str, **params: float) -> None:
         """Smoother for every face: "none", "ema" (alpha) or "one_euro" (min_cutoff, beta, d_cutoff).
 
@@ -393,6 +418,16 @@ class LivePipeline:
                     return if_gone()
                 if time.monotonic() > deadline and done.cancel():
                     raise TimeoutError(f"the inference worker did not answer in {timeout_s:.0f} s") from None
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Wait until the worker has loaded model and detector; False when it failed or took too long."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._ready.wait(0.05):
+                return self.state is PipelineState.RUNNING
+            if self.state in (PipelineState.FAULTED, PipelineState.STOPPED):
+                return False
+        return False
 
     @property
     def is_recording(self) -> bool:
@@ -604,8 +639,7 @@ class LivePipeline:
                 spatial_attention=tuple(m[i] for m in prediction.spatial_attention),
                 layer_attention=prediction.layer_attention[i], crop=crops[i],
             ))
-        with self._lock:
-            marker, self._marker = self._marker, ""
+        marker = self._markers_for(item.captured_at)
         rate.tick(time.perf_counter())
         self._stats = replace(
             self._stats, capture_fps=self._capture_rate.fps, processing_fps=rate.fps,
@@ -615,12 +649,35 @@ class LivePipeline:
         return FramePacket(
             frame_index=item.index, timestamp_s=item.timestamp_s, wall_time=item.wall_time, frame=item.frame,
             faces=tuple(faces), stats=self._stats, va_source=predictor.va_source, marker=marker,
+            captured_at=item.captured_at,
         )
+
+    def _markers_for(self, captured_at: float) -> str:
+        """The marker text of the frame captured at `captured_at`: the user's pending markers, and the
+        timed markers whose time has come: each goes on the first frame captured at or after it (the
+        first frame that can show the response to a stimulus), or on the next frame when it came late."""
+        with self._lock:
+            texts = [self._marker] if self._marker else []
+            self._marker = ""
+            due = [(at, text) for at, text in self._timed_markers if at <= captured_at]
+            self._timed_markers = [m for m in self._timed_markers if m not in due]
+            previous, self._last_captured_at = self._last_captured_at, captured_at
+        for at, text in due:
+            if previous is not None and at <= previous:
+                log.warning("marker %r arrived %.0f ms after its frame was written; put on the next frame",
+                            text, (captured_at - at) * 1000.0)
+            texts.append(text)
+        return "; ".join(texts)
 
     def _deliver(self, packet: FramePacket) -> None:
         """Hand the packet to the callback and the recorder; a recorder failure ends only the recording."""
         if self.on_packet is not None:
             self.on_packet(packet)
+        for publisher in self._publishers:
+            try:
+                publisher(packet)
+            except Exception:  # noqa: BLE001 - a consumer's failure must not stop the pipeline
+                log.exception("a packet publisher failed")
         if self._recorder is not None and self._recorder.is_recording:
             try:
                 self._recorder.write(packet)

@@ -59,3 +59,22 @@ class DetectionSettings:
         tiles = self.min_face_px if self.detector == "auto" and still else 0.0
         return FinderPlan(whole=whole, min_face_px=tiles, verify=tiles > 0,
                           min_confidence=self.min_confidence, max_faces=self.max_faces)
+
+
+LSL_HELP = ("stream the results over Lab Streaming Layer (stream 'AffectScope', type FacialAffect, one "
+            "sample per frame stamped with its capture time) and the markers as 'AffectScope-Markers'")
+
+
+@dataclass(frozen=True)
+class LslSettings:
+    """The Lab Streaming Layer outlets (app.core.lsl)."""
+
+    enabled: bool = False  # off unless asked for: an outlet is visible to every machine on the network
+    stream_name: str = "AffectScope"
+    face_slots: int = 4  # faces per sample; a frame's further faces are not streamed
+
+    def __post_init__(self) -> None:
+        if not self.stream_name.strip():
+            raise ValueError("the LSL stream name must not be empty")
+        if not 1 <= self.face_slots <= 64:
+            raise ValueError(f"LSL face slots must be 1-64, got {self.face_slots}")

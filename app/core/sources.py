@@ -474,3 +474,32 @@ class DemoSource(FrameSource):
         """Drop the prepared images."""
         self._background = None
         self._heads = []
+
+
+def source_spec_from_arg(text: str) -> str:
+    """The source spec for a `--source` value ("demo", a camera index, an image file/folder or a video
+    file): "demo", "camera:N", "images:PATH" or "video:PATH", as settings and the GUI store it."""
+    text = text.strip()
+    if text.lower() == "demo":
+        return "demo"
+    if text.isdigit():
+        return f"camera:{int(text)}"
+    path = Path(text)
+    if path.is_dir() or path.suffix.lower() in IMAGE_EXTENSIONS:
+        return f"images:{path}"
+    return f"video:{path}"
+
+
+def make_source(spec: str, loop: bool = False) -> FrameSource:
+    """The FrameSource a spec names (`loop`: a video file starts again at its end); raises ValueError
+    (with the accepted forms) for anything else."""
+    kind, _, rest = spec.partition(":")
+    if kind == "demo":
+        return DemoSource()
+    if kind == "camera" and rest.isdigit():
+        return CameraSource(int(rest))
+    if kind == "video" and rest:
+        return VideoFileSource(rest, loop=loop)
+    if kind == "images" and rest:
+        return ImageSource(rest)
+    raise ValueError(f"unknown source {spec!r}; use 'demo', 'camera:N', 'video:PATH' or 'images:PATH'")

@@ -96,9 +96,9 @@ def run_gui(options: GuiOptions, setup: Callable[[object], None] | None = None) 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from app.core.sources import source_spec_from_arg
     from app.gui.main_window import MainWindow
     from app.gui.settings import APPLICATION, ORGANIZATION, open_settings
-    from app.gui.widgets.source_picker import source_spec_from_arg
 
     reserve_gui_core()
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -41,6 +41,7 @@ from app.core.baseline import BaselineState
 from app.core.packets import FaceResult, FramePacket, PipelineEvent, PipelineState
 from app.core.pipeline import LivePipeline, PipelineError
 from app.core.recorder import default_session_name
+from app.core.sources import make_source
 from app.core.summary import summary_markdown
 from app.gui import settings as keys
 from app.gui.live_bridge import JobResult, LiveBridge
@@ -54,7 +55,7 @@ from app.gui.widgets.live_controls import (
     RecordControls,
     SmoothingControls,
 )
-from app.gui.widgets.source_picker import SourcePicker, make_source
+from app.gui.widgets.source_picker import SourcePicker
 from app.gui.widgets.timelines import Timelines
 from app.gui.widgets.video_view import VideoView
 from model.runtimes import DEFAULT_RUNTIME

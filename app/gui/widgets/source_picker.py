@@ -1,8 +1,9 @@
 """Source picker of the Live tab: cameras by name (with a refresh), a video file, or the demo source.
 
 A source is described by a spec string that settings and the command line share:
-"demo", "camera:N", "video:PATH" or "images:PATH" (`source_spec_from_arg` turns `--source` text into
-one). `make_source(spec)` builds the core FrameSource; opening it happens in the pipeline's thread.
+"demo", "camera:N", "video:PATH" or "images:PATH" (app.core.sources: `source_spec_from_arg` turns
+`--source` text into one, `make_source(spec)` builds the FrameSource; opening it happens in the
+pipeline's thread).
 """
 
 from __future__ import annotations
@@ -12,44 +13,9 @@ from pathlib import Path
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.core.sources import (
-    IMAGE_EXTENSIONS,
-    CameraSource,
-    DemoSource,
-    FrameSource,
-    ImageSource,
-    VideoFileSource,
-    list_cameras,
-)
+from app.core.sources import list_cameras
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
-
-
-def source_spec_from_arg(text: str) -> str:
-    """The spec for a `--source` value: "demo", a camera index, an image file/folder or a video file."""
-    text = text.strip()
-    if text.lower() == "demo":
-        return "demo"
-    if text.isdigit():
-        return f"camera:{int(text)}"
-    path = Path(text)
-    if path.is_dir() or path.suffix.lower() in IMAGE_EXTENSIONS:
-        return f"images:{path}"
-    return f"video:{path}"
-
-
-def make_source(spec: str) -> FrameSource:
-    """The FrameSource a spec names; raises ValueError (with the accepted forms) for anything else."""
-    kind, _, rest = spec.partition(":")
-    if kind == "demo":
-        return DemoSource()
-    if kind == "camera" and rest.isdigit():
-        return CameraSource(int(rest))
-    if kind == "video" and rest:
-        return VideoFileSource(rest)
-    if kind == "images" and rest:
-        return ImageSource(rest)
-    raise ValueError(f"unknown source {spec!r}; use 'demo', 'camera:N', 'video:PATH' or 'images:PATH'")
 
 
 def describe_spec(spec: str) -> str:
