@@ -53,7 +53,7 @@ def _fail(message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run until Ctrl-C, --seconds or the end of the source; returns the exit code."""
-    from app.core.lsl import AffectOutlet, MarkerInlet, MarkerOutlet, list_marker_streams
+    from app.core.lsl import LslLink, list_marker_streams
     from app.core.packets import PipelineState
     from app.core.pipeline import LivePipeline, PipelineError, PipelineSettings
     from app.core.recorder import RecorderError
@@ -68,7 +68,6 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"--seconds must be > 0, got {args.seconds}")
     errors: list[str] = []
     ended = threading.Event()
-    outlets: list = []
     faces_now = [0]
 
     def on_event(event) -> None:
@@ -79,20 +78,16 @@ def run(args: argparse.Namespace) -> int:
             ended.set()
         elif event.kind == "warning" or (event.kind == "info" and event.message.startswith("finished")):
             print(f"\naffectscope stream: {event.message}", file=sys.stderr)
-        for outlet in outlets:
-            outlet.on_event(event)
+        link.on_event(event)  # recording start/stop as LSL markers (nothing while LSL is off)
 
     pipeline = LivePipeline(on_event=on_event, model_path=args.model, runtime=args.runtime,
                             device=args.device, settings=PipelineSettings(shared_files=args.shared_files))
     pipeline.add_publisher(lambda packet: faces_now.__setitem__(0, len(packet.faces)))
-    affect = None
-    inlet = None
+    link = LslLink(pipeline, lambda message: print(f"\naffectscope stream: {message}", file=sys.stderr))
     summary = None
     try:
         if lsl_settings.enabled:
-            affect = AffectOutlet(lsl_settings, nominal_rate=0.0)
-            outlets.append(MarkerOutlet(lsl_settings))
-            pipeline.add_publisher(affect.publish)
+            link.enable(lsl_settings)
         pipeline.start(source)
         if not pipeline.wait_ready(120.0):
             return _fail(errors[0] if errors else f"the pipeline did not start: {pipeline.fault}")
@@ -101,8 +96,7 @@ def run(args: argparse.Namespace) -> int:
             if not found:
                 return _fail(f"no LSL marker stream named {args.markers_from!r} answered; streams seen: "
                              f"{', '.join(c.describe() for c in list_marker_streams(1.0)) or 'none'}")
-            inlet = MarkerInlet(found[0], pipeline.add_marker_at,
-                                lambda message: print(f"\naffectscope stream: {message}", file=sys.stderr))
+            link.listen(found[0])
         if args.record is not None:
             path = pipeline.start_recording(args.record, participant=args.participant)
             print(f"affectscope stream: recording to {path}", file=sys.stderr)
@@ -111,23 +105,19 @@ def run(args: argparse.Namespace) -> int:
             if args.seconds is not None and time.monotonic() - started >= args.seconds:
                 break
             stats = pipeline.stats
-            consumers = ("" if affect is None else
-                         f", LSL {'consumer connected' if affect.consumers() else 'no consumer'}")
+            lsl = f", {link.status()}" if link.enabled else ""
             print(f"\rfps {stats.processing_fps:5.1f}  faces {faces_now[0]:2d}  "
-                  f"dropped {stats.dropped_frames}{consumers}   ", end="", file=sys.stderr, flush=True)
+                  f"dropped {stats.dropped_frames}{lsl}   ", end="", file=sys.stderr, flush=True)
             ended.wait(0.5)
     except KeyboardInterrupt:
         print("\naffectscope stream: stopping (Ctrl-C)", file=sys.stderr)
-    except (PipelineError, RecorderError, OSError) as exc:
+    except (PipelineError, RecorderError, OSError, RuntimeError) as exc:
         errors.append(str(exc))
     finally:
-        if inlet is not None:
-            inlet.close()
+        link.stop_listening()
         summary = pipeline.stop_recording() if pipeline.is_recording else None
         pipeline.stop()
-        if affect is not None:
-            pipeline.remove_publisher(affect.publish)
-            affect.close()
+        link.close()
     print("", file=sys.stderr)
     if summary is not None:
         print(f"affectscope stream: recording closed: {summary.get('n_frames', 0)} frames", file=sys.stderr)

@@ -15,6 +15,8 @@ from other programs (PsychoPy, Psychtoolbox, Unity, ...) into the session.
   it lands on the row of the first frame captured at or after that time. A stream that disappears is
   reported once and resolved again until it is back.
 - `list_marker_streams()`: the marker streams on the network (name, type, host, source_id).
+- `LslLink`: all of the above for one `LivePipeline`, as the Live tab and the `stream` command use it:
+  outlets on and off, consumer status, the app's markers out, one chosen marker stream in.
 
 The clocks: pylsl's `local_clock()` and `time.perf_counter()` are both monotonic clocks of this
 machine; their offset is measured once per outlet/inlet (`clock_offset`), so a capture time in
@@ -42,6 +44,7 @@ from model.config import CLASS_NAMES
 log = logging.getLogger(__name__)
 
 STREAM_TYPE = "FacialAffect"
+_EVERY_STREAM = 1_000_000  # a resolve's `minimum` that is never reached: wait the whole timeout
 MARKER_TYPE = "Markers"
 # (label, unit, type) of each channel of one face slot
 SLOT_CHANNELS: tuple[tuple[str, str, str], ...] = (
@@ -208,9 +211,10 @@ class StreamChoice:
 
 
 def list_marker_streams(timeout_s: float = 1.0) -> list[StreamChoice]:
-    """The marker streams (type Markers, string) that answer within `timeout_s`."""
+    """The marker streams (type Markers, string) that answer within `timeout_s` (it waits all of it: a
+    resolve that returned at the first answer would list only the quickest stream)."""
     pylsl = _pylsl()
-    found = pylsl.resolve_byprop("type", MARKER_TYPE, timeout=timeout_s)
+    found = pylsl.resolve_byprop("type", MARKER_TYPE, minimum=_EVERY_STREAM, timeout=timeout_s)
     return sorted({StreamChoice(i.name(), i.type(), i.hostname(), i.source_id()) for i in found},
                   key=lambda c: (c.name, c.host))
 
@@ -281,3 +285,99 @@ class MarkerInlet:
         """Stop reading; waits for the thread."""
         self._stop.set()
         self._thread.join(timeout_s)
+
+
+class LslLink:
+    """The LSL side of one live pipeline (shared by the Live tab and `affectscope stream`).
+
+    `enable(settings)` puts the results and marker outlets on the network and makes the results outlet
+    a publisher of the pipeline; `disable()` takes them off. `listen(choice)` reads one marker stream
+    into the pipeline (`add_marker_at`); `stop_listening()` ends it. `report(message)` receives the
+    inlet's loss/return notices from its thread. Pass `on_event` the pipeline's events (recording
+    start/stop become markers) and `send_marker` the user's markers.
+    """
+
+    def __init__(self, pipeline, report: Callable[[str], None] = lambda message: None) -> None:
+        self._pipeline = pipeline
+        self._report = report
+        self._affect: AffectOutlet | None = None
+        self._markers: MarkerOutlet | None = None
+        self._inlet: MarkerInlet | None = None
+        self.settings: LslSettings | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """True while the outlets are on the network."""
+        return self._affect is not None
+
+    def enable(self, settings: LslSettings) -> None:
+        """Open (or re-open, with new settings) the outlets; raises RuntimeError when liblsl fails."""
+        self.disable()
+        try:
+            affect, markers = AffectOutlet(settings), MarkerOutlet(settings)
+        except Exception as exc:  # liblsl raises RuntimeError/OSError variants on a broken network stack
+            raise RuntimeError(f"the LSL outlets could not be created: {exc}") from exc
+        self._affect, self._markers, self.settings = affect, markers, settings
+        self._pipeline.add_publisher(affect.publish)
+        log.info("LSL outlets %s and %s-Markers on", settings.stream_name, settings.stream_name)
+
+    def disable(self) -> None:
+        """Take the outlets off the network (a recorder sees the stream end)."""
+        if self._affect is not None:
+            self._pipeline.remove_publisher(self._affect.publish)
+            self._affect.close()
+            log.info("LSL outlets off after %d samples", self._affect.samples)
+        self._affect = self._markers = None
+
+    @property
+    def samples(self) -> int:
+        """Samples pushed by the current results outlet (0 while disabled)."""
+        return 0 if self._affect is None else self._affect.samples
+
+    def consumers(self) -> bool:
+        """True while some inlet (LabRecorder, a viewer) reads the results stream."""
+        return self._affect is not None and self._affect.consumers()
+
+    def status(self) -> str:
+        """One line for a status display: off, or the stream and whether it has consumers."""
+        if self._affect is None:
+            return "LSL off"
+        who = "consumer connected" if self.consumers() else "no consumer yet"
+        return f"LSL {self.settings.stream_name}: {who}"
+
+    def send_marker(self, text: str) -> None:
+        """Send a marker the user added (nothing while disabled)."""
+        if self._markers is not None:
+            self._markers.send(text)
+
+    def on_event(self, event: PipelineEvent) -> None:
+        """Forward recording start/stop to the marker outlet."""
+        if self._markers is not None:
+            self._markers.on_event(event)
+
+    def listen(self, choice: StreamChoice) -> MarkerInlet:
+        """Read `choice`'s markers into the pipeline (replacing the stream read so far)."""
+        self.stop_listening()
+        self._inlet = MarkerInlet(choice, self._pipeline.add_marker_at, self._report)
+        log.info("reading markers from %s", choice.describe())
+        return self._inlet
+
+    @property
+    def listening_to(self) -> StreamChoice | None:
+        """The marker stream being read, or None."""
+        return None if self._inlet is None else self._inlet.choice
+
+    def inlet_connected(self) -> bool:
+        """True while the chosen marker stream is open."""
+        return self._inlet is not None and self._inlet.connected.is_set()
+
+    def stop_listening(self) -> None:
+        """Stop reading markers."""
+        if self._inlet is not None:
+            self._inlet.close()
+            self._inlet = None
+
+    def close(self) -> None:
+        """Stop reading and take the outlets off the network."""
+        self.stop_listening()
+        self.disable()
