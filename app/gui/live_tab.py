@@ -8,6 +8,10 @@ the selected face), so painting never queues up behind the pipeline and never bl
 Control calls that wait for the worker (start/stop recording) run in short-lived threads
 (`LiveBridge.run_job`) and report back through a signal, so the GUI thread never blocks on them.
 
+The Lab Streaming Layer group (`LslPanel`) drives an `LslLink` (app.core.lsl) of the pipeline: the
+outlets push from the pipeline's worker thread without blocking, the marker inlet reads in its own
+thread and hands markers to the pipeline, which puts them on frames (CSV and timelines).
+
 Errors from the pipeline are shown non-modally: in the video view, the status bar and the log
 (`status_message`). The selected face drives the attention panel, timelines and expression bars.
 """
@@ -38,9 +42,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.baseline import BaselineState
+from app.core.lsl import LslLink
 from app.core.packets import FaceResult, FramePacket, PipelineEvent, PipelineState
 from app.core.pipeline import LivePipeline, PipelineError
 from app.core.recorder import default_session_name
+from app.core.settings import LslSettings
 from app.core.sources import make_source
 from app.core.summary import summary_markdown
 from app.gui import settings as keys
@@ -55,6 +61,7 @@ from app.gui.widgets.live_controls import (
     RecordControls,
     SmoothingControls,
 )
+from app.gui.widgets.lsl_controls import LslPanel
 from app.gui.widgets.source_picker import SourcePicker
 from app.gui.widgets.timelines import Timelines
 from app.gui.widgets.video_view import VideoView
@@ -142,6 +149,8 @@ class LiveTab(QWidget):
         kind, params = self.smoothing.current()
         self.pipeline.set_smoothing(kind, **params)
         self.video.show_attention = self.overlay_box.isChecked()
+        self.lsl_link = LslLink(self.pipeline, self._report_from_thread)
+        self.lsl.attach(self.lsl_link, self.bridge)
         self._connect_controls()
         self.bridge.packet_ready.connect(self.on_packet)
         self.bridge.event_ready.connect(self.on_event)
@@ -150,6 +159,8 @@ class LiveTab(QWidget):
         self.display_timer.setInterval(DISPLAY_INTERVAL_MS)
         self.display_timer.timeout.connect(self.paint)
         self.display_timer.start()
+        if self.lsl.stream_box.isChecked():  # remembered from the last run
+            self.lsl.set_lsl_streaming(True)
         self._set_running_ui(False)
         self.video.show_message("Choose a source and press Start (Space).")
 
@@ -173,6 +184,7 @@ class LiveTab(QWidget):
         self.calibration = CalibrationControls()
         self.models = ModelControls(available_devices())
         self.recording = RecordControls()
+        self.lsl = LslPanel()
         self.summary_view = QTextBrowser()
         self.summary_view.setPlaceholderText("The summary of a recording appears here when it stops.")
         self.lower_tabs = QTabWidget()
@@ -202,7 +214,7 @@ class LiveTab(QWidget):
         middle.setStretchFactor(2, 3)
         controls = QWidget()
         column = QVBoxLayout(controls)
-        for group in (self.recording, self.calibration, self.smoothing, self.models):
+        for group in (self.recording, self.calibration, self.smoothing, self.models, self.lsl):
             column.addWidget(group)
         column.addStretch(1)
         scroll = QScrollArea()
@@ -230,6 +242,7 @@ class LiveTab(QWidget):
         self.models.apply_requested.connect(self.apply_model)
         self.recording.record_clicked.connect(self.toggle_recording)
         self.recording.marker_requested.connect(self.add_marker)
+        self.lsl.message.connect(self._report)
 
     def _restore_settings(self) -> None:
         s = self.settings
@@ -247,6 +260,10 @@ class LiveTab(QWidget):
                                keys.value_str(s, keys.MODEL_DEVICE, "cpu"))
         self.recording.participant.setText(keys.value_str(s, keys.RECORD_PARTICIPANT))
         self.recording.folder.setText(keys.value_str(s, keys.RECORD_FOLDER, str(default_output_folder())))
+        lsl = LslSettings()
+        self.lsl.name.setText(keys.value_str(s, keys.LSL_STREAM_NAME, lsl.stream_name) or lsl.stream_name)
+        self.lsl.slots.setValue(int(keys.value_float(s, keys.LSL_FACE_SLOTS, lsl.face_slots)))
+        self.lsl.set_streaming(keys.value_bool(s, keys.LSL_ENABLED, lsl.enabled))
 
     def save_settings(self) -> None:
         """Store the source, smoothing, calibration, model and recording choices."""
@@ -266,6 +283,9 @@ class LiveTab(QWidget):
         s.setValue(keys.MODEL_DEVICE, device)
         s.setValue(keys.RECORD_PARTICIPANT, self.recording.participant.text().strip())
         s.setValue(keys.RECORD_FOLDER, self.recording.folder.text().strip())
+        s.setValue(keys.LSL_ENABLED, self.lsl_link.enabled)
+        s.setValue(keys.LSL_STREAM_NAME, self.lsl.name.text().strip())
+        s.setValue(keys.LSL_FACE_SLOTS, self.lsl.slots.value())
 
     # ---------------------------------------------------------------------------------- controls
 
@@ -391,6 +411,7 @@ class LiveTab(QWidget):
             self._report("Markers are attached to live frames: start a source first.")
             return
         self.pipeline.add_marker(text)
+        self.lsl_link.send_marker(text)
         self._report(f"Marker '{text}' added" + ("" if self.recording_path else " (not recording)"))
 
     # --------------------------------------------------------------------------- pipeline input
@@ -408,6 +429,7 @@ class LiveTab(QWidget):
     @Slot(object)
     def on_event(self, event: PipelineEvent) -> None:
         """Reflect a pipeline event: state changes, errors, model info, baseline and recording notes."""
+        self.lsl_link.on_event(event)  # recording start/stop go out as LSL markers
         if event.kind == "state":
             self._on_state(event)
             return
@@ -623,11 +645,16 @@ class LiveTab(QWidget):
     def _report(self, message: str) -> None:
         self.status_message.emit(message)
 
+    def _report_from_thread(self, message: str) -> None:
+        """A notice from a helper thread (the marker inlet), shown through the bridge in the GUI thread."""
+        self.bridge.deliver_event(PipelineEvent("warning", message))
+
     def shutdown(self) -> None:
         """Stop painting, end a recording, stop the pipeline and wait for every thread (on close)."""
         self.display_timer.stop()
         self.save_settings()
         self.pipeline.stop()
+        self.lsl.shutdown()
         for job in self._jobs:
             job.join(timeout=15.0)
         self._jobs = []

@@ -31,6 +31,9 @@ MODEL_RUNTIME = "model/runtime"
 MODEL_DEVICE = "model/device"
 RECORD_PARTICIPANT = "record/participant"
 RECORD_FOLDER = "record/folder"
+LSL_ENABLED = "lsl/enabled"
+LSL_STREAM_NAME = "lsl/stream_name"
+LSL_FACE_SLOTS = "lsl/face_slots"
 
 
 def open_settings(ini_path: str | Path | None = None) -> QSettings:

@@ -3,7 +3,8 @@
 `RingBuffer` is a numpy ring of rows; `FaceHistories` keeps one per face id with the columns
 (timestamp_s, valence, arousal, valence_smoothed, arousal_smoothed). The circumplex draws the last
 rows of a face as its trail, the timelines draw the last `window_s` seconds. Faces not seen for
-`window_s` seconds are forgotten, so memory stays bounded however long a session runs.
+`window_s` seconds are forgotten, so memory stays bounded however long a session runs. The markers of
+the packets (the user's and those received over LSL) are kept for the same window.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class FaceHistories:
         self.capacity = int(capacity)
         self._faces: dict[int, RingBuffer] = {}
         self._last_seen: dict[int, float] = {}
+        self._markers: list[tuple[float, str]] = []  # (timestamp_s, text), oldest first
         self.latest_timestamp = 0.0
 
     def add(self, packet: FramePacket) -> None:
@@ -77,6 +79,14 @@ class FaceHistories:
             self._last_seen[face.face_id] = t
         for face_id in [f for f, seen in self._last_seen.items() if t - seen > self.window_s]:
             del self._faces[face_id], self._last_seen[face_id]
+        if packet.marker:
+            self._markers.append((t, packet.marker))
+        while self._markers and t - self._markers[0][0] > self.window_s:
+            self._markers.pop(0)
+
+    def markers(self) -> list[tuple[float, str]]:
+        """(timestamp_s, text) of the markers within the last `window_s` seconds, oldest first."""
+        return list(self._markers)
 
     def face_ids(self) -> list[int]:
         """Face ids with a history, sorted."""
@@ -93,7 +103,8 @@ class FaceHistories:
         return rows[rows[:, 0] >= self.latest_timestamp - self.window_s]
 
     def clear(self) -> None:
-        """Forget every face."""
+        """Forget every face and marker."""
         self._faces.clear()
         self._last_seen.clear()
+        self._markers.clear()
         self.latest_timestamp = 0.0

@@ -1,7 +1,9 @@
 """Timelines of the selected face's valence and arousal over the last 30 s, raw and smoothed.
 
 Two stacked plots with a fixed x range (-window_s .. 0 s, 0 = the latest packet) and y range -1..1;
-each holds a faint raw curve and a bold smoothed curve, created once and updated with setData.
+each holds a faint raw curve and a bold smoothed curve, created once and updated with setData. Markers
+(typed in the app or received over LSL) are vertical lines, labelled in the valence plot; a fixed pool
+of MAX_MARKER_LINES lines per plot is moved, never re-created.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from PySide6.QtWidgets import QWidget
 
 from app.gui.widgets.history import COLUMNS, FaceHistories
 from app.gui.widgets.palette import face_color
+
+MAX_MARKER_LINES = 12  # markers drawn at once (the newest); a 30-s window rarely holds more
+MARKER_PEN = (255, 200, 60)
 
 
 class Timelines(pg.GraphicsLayoutWidget):
@@ -42,6 +47,16 @@ class Timelines(pg.GraphicsLayoutWidget):
             self.smoothed[name] = pg.PlotCurveItem(pen=smooth_pen, skipFiniteCheck=True)
             plot.addItem(self.raw[name])
             plot.addItem(self.smoothed[name])
+        self.marker_lines: dict[str, list[pg.InfiniteLine]] = {}
+        for name, plot in self.plots.items():
+            label = {"position": 0.92, "color": MARKER_PEN, "anchors": [(0, 0.5), (0, 0.5)]}
+            lines = [pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(MARKER_PEN, width=1),
+                                     label="" if name == "valence" else None, labelOpts=label)
+                     for _ in range(MAX_MARKER_LINES)]
+            for line in lines:
+                line.hide()
+                plot.addItem(line, ignoreBounds=True)
+            self.marker_lines[name] = lines
         self._pen_face: int | None = None
 
     def set_labels(self, va_source: str) -> None:
@@ -61,6 +76,26 @@ class Timelines(pg.GraphicsLayoutWidget):
         for name, raw_col, smooth_col in (("valence", 1, 3), ("arousal", 2, 4)):
             self.raw[name].setData(t, rows[:, raw_col])
             self.smoothed[name].setData(t, rows[:, smooth_col])
+        self._draw_markers(histories)
+
+    def _draw_markers(self, histories: FaceHistories) -> None:
+        """Move the pooled marker lines to the newest markers of the window; hide the rest."""
+        markers = histories.markers()[-MAX_MARKER_LINES:]
+        for lines in self.marker_lines.values():
+            for i, line in enumerate(lines):
+                if i >= len(markers):
+                    line.hide()
+                    continue
+                at, text = markers[i]
+                line.setValue(at - histories.latest_timestamp)
+                if hasattr(line, "label"):  # only the valence lines carry one
+                    line.label.setFormat(text.replace("{", "{{").replace("}", "}}"))
+                line.show()
+
+    def shown_markers(self) -> list[tuple[float, str]]:
+        """(seconds before now, label) of the marker lines drawn in the valence plot."""
+        return [(float(line.value()), line.label.format.replace("{{", "{").replace("}}", "}"))
+                for line in self.marker_lines["valence"] if line.isVisible()]
 
     def point_count(self) -> int:
         """Number of samples drawn in the valence timeline."""
