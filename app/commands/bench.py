@@ -7,6 +7,8 @@ with 1 and 4 faces, through the real LivePipeline and stage by stage; see app/co
 generated scenes (app/core/bench_detection.py).
 `--soak` runs the live path with the session recorder for minutes on a looping 4-face video and reports
 memory growth and lost rows (app/core/bench_soak.py).
+`--lsl` measures capture-to-inlet latency over Lab Streaming Layer and fps with the outlet on and off
+(app/core/bench_lsl.py).
 `--model-only` times the network alone (a normalised batch in, the outputs out) for every backbone at
 112/160/224 px, batch 1 and 8, in torch eager and in onnxruntime, plus the reference EfficientNet-B0
 classifier (HSEmotion's network: standard B0, 1000-class head, random weights) at 224 px, batch 1.
@@ -77,6 +79,14 @@ def register(subparsers) -> None:
         help="the live path with the recorder on a looping 4-face video for --minutes: memory growth and "
         "rows lost (the default model and runtime)",
     )
+    mode.add_argument(
+        "--lsl",
+        action="store_true",
+        help="capture-to-inlet latency (p50/p95) of the LSL outlet and the live fps with it on and off, "
+        "in alternating blocks of --block-seconds",
+    )
+    parser.add_argument("--block-seconds", type=float, default=10.0,
+                        help="--lsl only: length of each of the 8 outlet-off/outlet-on blocks (default 10)")
     parser.add_argument("--minutes", type=float, default=8.0, help="--soak only: how long (default 8)")
     parser.add_argument("--frames", type=int, default=None, metavar="N",
                         help="--soak only: stop after N processed frames (e.g. 100000)")
@@ -133,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
         return run_soak_command(args)
     if args.detection:
         return run_detection_command(args)
+    if args.lsl:
+        return run_lsl_command(args)
     repeats = args.repeats if args.repeats is not None else (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
     if repeats < 1:
         print(f"affectscope bench: --repeats must be >= 1, got {repeats}", file=sys.stderr)
@@ -220,6 +232,24 @@ def run_soak_command(args: argparse.Namespace) -> int:
         write_json(report, args.json)
         print(f"wrote {args.json}")
     return 0 if report["rows_lost"] == 0 else 1
+
+
+def run_lsl_command(args: argparse.Namespace) -> int:
+    """`--lsl`: latency and fps of the live path with the LSL outlet on and off."""
+    from app.core.bench_lsl import lsl_summary, run_lsl_benchmark
+    from app.core.model_store import open_predictor
+
+    if args.block_seconds <= 0:
+        print(f"affectscope bench: --block-seconds must be > 0, got {args.block_seconds}", file=sys.stderr)
+        return 2
+    report = run_lsl_benchmark(open_predictor(None, device="cpu"), block_s=args.block_seconds,
+                               progress=lambda m: print(m, flush=True))
+    report["machine"] = machine_info()
+    print(lsl_summary(report))
+    if args.json:
+        write_json(report, args.json)
+        print(f"wrote {args.json}")
+    return 0
 
 
 def run_training(args: argparse.Namespace) -> int:

@@ -77,7 +77,7 @@ def write_test_video(path: Path, faces: int, seconds: float) -> Path:
     return path
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (0..100) of `values`; NaN when empty."""
     return float(np.percentile(values, q)) if values else float("nan")
 
@@ -135,8 +135,8 @@ def measure_live(video: Path, predictor: Any, faces: int, warmup: int = 15) -> P
     model = float(np.mean([s.model_ms for s in stats]))
     return PipelineResult(
         mode="live", runtime=predictor.runtime, faces=faces, frames=len(window),
-        fps=(len(window) - 1) / elapsed, latency_ms_p50=_percentile(latencies, 50),
-        latency_ms_p95=_percentile(latencies, 95), detect_ms=detect, model_ms=model,
+        fps=(len(window) - 1) / elapsed, latency_ms_p50=percentile(latencies, 50),
+        latency_ms_p95=percentile(latencies, 95), detect_ms=detect, model_ms=model,
         other_ms=float(np.mean([s.total_ms - s.detect_ms - s.model_ms for s in stats])),
         faces_found=float(np.mean([len(p.faces) for _, p in window])),
         dropped_frames=window[-1][1].stats.dropped_frames - window[0][1].stats.dropped_frames,
@@ -198,8 +198,8 @@ def _sequential(video: Path, predictor: Any, faces: int, warmup: int) -> Pipelin
     detect, model, total = (float(np.mean(x)) for x in (detect_ms, model_ms, total_ms))
     return PipelineResult(
         mode="sequential", runtime=predictor.runtime, faces=faces, frames=len(total_ms),
-        fps=1000.0 / total, latency_ms_p50=_percentile(total_ms, 50),
-        latency_ms_p95=_percentile(total_ms, 95),
+        fps=1000.0 / total, latency_ms_p50=percentile(total_ms, 50),
+        latency_ms_p95=percentile(total_ms, 95),
         detect_ms=detect, model_ms=model, other_ms=max(0.0, total - detect - model),
         faces_found=float(np.mean(found)), dropped_frames=0, goal_fps=GOAL_FPS[faces],
     )

@@ -20,8 +20,9 @@ from other programs (PsychoPy, Psychtoolbox, Unity, ...) into the session.
 
 The clocks: pylsl's `local_clock()` and `time.perf_counter()` are both monotonic clocks of this
 machine; their offset is measured once per outlet/inlet (`clock_offset`), so a capture time in
-perf_counter seconds becomes LSL time by adding it. pylsl pushes without blocking (samples wait in
-liblsl's own buffer), so publishing never slows the pipeline.
+perf_counter seconds becomes LSL time by adding it. The pipeline's worker only queues a sample; the
+outlet's thread pushes it into liblsl, which never blocks (samples wait in liblsl's own buffer), so
+publishing never slows the pipeline.
 
 Tests keep LSL on this machine with a config file named by LSLAPICFG (see tests/app/core/test_lsl.py).
 """
@@ -31,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import queue
 import socket
 import threading
 import time
@@ -160,20 +162,34 @@ class AffectOutlet:
         self._outlet = pylsl.StreamOutlet(info)
         self._offset = clock_offset()
         self._slots = SlotMap(settings.face_slots)
-        self.samples = 0
+        self.samples = 0  # pushed to liblsl
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._pusher = threading.Thread(target=self._push_queued, name="lsl-outlet", daemon=True)
+        self._pusher.start()
 
     def publish(self, packet: FramePacket) -> None:
-        """Push the packet's sample, stamped with its capture time on the LSL clock."""
+        """Queue the packet's sample, stamped with its capture time on the LSL clock (~25 us).
+
+        The push into liblsl happens in the outlet's own thread: pylsl's ctypes call releases Python's
+        GIL, and getting it back behind the capture thread cost the worker 1.5 ms (p50) to 5 ms (p95)
+        per frame when it pushed itself (docs/BENCHMARKS.md).
+        """
         stamp = packet.captured_at + self._offset if packet.captured_at else _pylsl().local_clock()
-        self._outlet.push_sample(packet_sample(packet, self._slots), stamp)
-        self.samples += 1
+        self._queue.put((packet_sample(packet, self._slots), stamp))
+
+    def _push_queued(self) -> None:
+        while (item := self._queue.get()) is not None:
+            self._outlet.push_sample(*item)
+            self.samples += 1
 
     def consumers(self) -> bool:
         """True while some inlet (a recorder, a viewer) is connected."""
-        return bool(self._outlet.have_consumers())
+        return self._outlet is not None and bool(self._outlet.have_consumers())
 
     def close(self) -> None:
-        """Take the stream off the network."""
+        """Push what is queued, then take the stream off the network."""
+        self._queue.put(None)
+        self._pusher.join(5.0)
         self._outlet = None
 
 

@@ -65,6 +65,7 @@ from app.gui.widgets.lsl_controls import LslPanel
 from app.gui.widgets.source_picker import SourcePicker
 from app.gui.widgets.timelines import Timelines
 from app.gui.widgets.video_view import VideoView
+from app.gui.widgets.wheel_guard import guard_wheel
 from model.runtimes import DEFAULT_RUNTIME
 
 # The one display timer. Each tick draws at most one panel group (PANEL_GROUPS) that is behind the latest
@@ -221,6 +222,7 @@ class LiveTab(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(controls)
         scroll.setMinimumWidth(300)
+        guard_wheel(scroll)  # scrolling the panel never changes a control under the pointer
         body = QSplitter(Qt.Orientation.Horizontal)
         body.addWidget(left)
         body.addWidget(middle)

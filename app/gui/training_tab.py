@@ -54,6 +54,7 @@ from app.gui.training_job import (
     training_events,
 )
 from app.gui.widgets.palette import FACE_COLORS
+from app.gui.widgets.wheel_guard import guard_wheel
 from app.gui.workers import CANCELLED, FINISHED, GeneratorJob
 from model import train as t
 from model.backbones import BACKBONES, shipped_weights
@@ -302,6 +303,7 @@ class TrainingTab(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form)
+        guard_wheel(scroll)  # scrolling the form never changes a setting under the pointer
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
