@@ -20,6 +20,7 @@ from app.gui.images_tab import ImagesTab
 from app.gui.live_tab import LiveTab, available_devices
 from app.gui.training_tab import TrainingTab
 from app.gui.widgets.status import StatusPanel
+from app.gui.widgets.typing_guard import guard_typing
 from model.runtimes import RUNTIMES
 
 LOG_LINES = 5000
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
         self.about_dialog: AboutDialog | None = None
         self._build_menus()
+        guard_typing(self)  # Space and M type into text fields instead of starting/adding a marker
         for tab in (self.live_tab, self.images_tab, self.training_tab):
             tab.status_message.connect(self.log_message)
         self.live_tab.stats_updated.connect(self.status.update_stats)
@@ -86,8 +88,8 @@ class MainWindow(QMainWindow):
         self.start_action = self._action(file_menu, "&Start / stop", live.toggle_running, "Space")
         self.record_action = self._action(file_menu, "&Record / stop recording", live.toggle_recording,
                                           "Ctrl+R")
-        self.marker_action = self._action(file_menu, "Add &marker", lambda: live.add_marker("marker"), "M",
-                                          "Write a marker into the next CSV row")
+        self.marker_action = self._action(file_menu, "Add &marker", live.recording.request_marker, "M",
+                                          "Write a marker (the marker field's text) into the next CSV row")
         file_menu.addSeparator()
         self._action(file_menu, "&Export results CSV…", self.export_csv, "Ctrl+E",
                      "Save the Images tab's results as CSV")

@@ -211,7 +211,8 @@ class RecordControls(QGroupBox):
         self.marker_text = QLineEdit()
         self.marker_text.setPlaceholderText("marker text (optional)")
         self.marker_button = QPushButton("Marker (M)")
-        self.marker_button.setToolTip("Write a marker (a user event) into the next CSV row.")
+        self.marker_button.setToolTip("Write a marker (a user event) into the next CSV row; Return in the "
+                                      "text field does the same.")
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(self.folder_button)
@@ -231,6 +232,7 @@ class RecordControls(QGroupBox):
         self.folder_button.clicked.connect(self.choose_folder)
         self.record_button.clicked.connect(self.record_clicked)
         self.marker_button.clicked.connect(self.request_marker)
+        self.marker_text.returnPressed.connect(self.request_marker)
 
     def set_recording(self, active: bool, csv_path: str = "") -> None:
         """Reflect whether a recording runs (button text, indicator, CSV path)."""

@@ -126,3 +126,26 @@ def test_model_menu_and_model_controls_agree(make_window) -> None:
     cuda = next(a for a in window.device_group.actions() if a.text() == "cuda")
     assert cuda.isEnabled() == ("cuda" in [window.live_tab.models.device.itemText(i)
                                            for i in range(window.live_tab.models.device.count())])
+
+
+def test_typing_a_marker_does_not_trigger_the_bare_key_shortcuts(qtbot, make_window) -> None:
+    window = make_window()
+    live = window.live_tab
+    live.start_button.click()
+    qtbot.waitUntil(lambda: live.pipeline.state.value == "running", timeout=WAIT_MS)
+    markers: list[str] = []
+    live.recording.marker_requested.connect(markers.append)
+    field = live.recording.marker_text
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus)
+    qtbot.keyClicks(field, "first marker")  # a Space and an M: neither Start/stop nor Add marker
+    assert field.text() == "first marker"
+    assert live.running and markers == []
+    qtbot.keyClick(field, "\r")  # Return adds the typed marker
+    assert markers == ["first marker"] and field.text() == ""
+    field.setText("second")
+    live.start_button.setFocus()
+    qtbot.waitUntil(live.start_button.hasFocus)
+    qtbot.keyClick(live.start_button, "m")  # M outside a text field adds the field's text
+    assert markers == ["first marker", "second"]
+    live.stop()
