@@ -476,6 +476,10 @@ class LiveTab(QWidget):
             self.recording_path = path
             self.recording.set_recording(True, path)
             self.recording_changed.emit(True, path)
+            self.last_summary = None  # the previous session's summary does not describe this one
+            self.summary_view.clear()
+            self.summary_view.setPlaceholderText(f"Recording to {Path(path).name}: its summary appears "
+                                                 "here when it stops.")
         self.recording.record_button.setEnabled(self.running or bool(self.recording_path))
 
     @Slot(object)

@@ -236,3 +236,22 @@ def test_each_display_tick_draws_one_panel_group_video_first(make_tab) -> None:
     for _ in PANEL_GROUPS:
         tab.paint()
     assert all(shown is packets[-1] for shown in tab.shown_packets().values())
+
+
+def test_a_new_recording_does_not_show_the_previous_summary(qtbot, make_tab, tmp_path: Path) -> None:
+    tab = make_tab()
+    tab.recording.folder.setText(str(tmp_path))
+    start_and_wait_for_faces(qtbot, tab, painted=1)
+    for take in ("first", "second"):
+        tab.recording.participant.setText(take)
+        tab.recording.record_button.click()
+        qtbot.waitUntil(lambda: tab.recording_path != "", timeout=WAIT_MS)
+        assert tab.last_summary is None and tab.summary_view.toPlainText() == ""  # nothing stale
+        assert Path(tab.recording_path).name in tab.summary_view.placeholderText()
+        seen = tab.packets_received
+        qtbot.waitUntil(lambda: tab.packets_received >= seen + 2, timeout=WAIT_MS)  # noqa: B023
+        tab.recording.record_button.click()
+        qtbot.waitUntil(lambda: tab.last_summary is not None, timeout=WAIT_MS)
+        assert tab.last_summary["participant"] == take
+        assert f"Participant: {take}" in tab.summary_view.toPlainText()
+    tab.stop()
