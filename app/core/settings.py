@@ -78,3 +78,23 @@ class LslSettings:
             raise ValueError("the LSL stream name must not be empty")
         if not 1 <= self.face_slots <= 64:
             raise ValueError(f"LSL face slots must be 1-64, got {self.face_slots}")
+
+
+NEUTRAL_RADIUS_HELP = (
+    "radius of the circumplex's neutral zone: a frame whose raw (valence, arousal) lies closer than this to "
+    "the origin counts as neutral in the session summary, not in a quadrant"
+)
+
+
+@dataclass(frozen=True)
+class SummarySettings:
+    """How a session summary (app.core.summary) shares a face's frames out over the circumplex."""
+
+    # 0.1 = 5% of the [-1, 1] axis range: a neutral face's V/A jitter (e.g. -0.006, +0.037) stays in
+    # the zone instead of counting as "100% unpleasant, activated" (a convention, as FaceReader's neutral
+    # state; choose a radius that suits your model and population and report it with the figures)
+    neutral_radius: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.neutral_radius < 1.0:
+            raise ValueError(f"the neutral radius must be in [0, 1), got {self.neutral_radius}")

@@ -8,7 +8,9 @@ Conventions:
 - mean/SD use the raw model outputs (`valence`, `arousal`); SD is the sample SD (ddof=1, as R's `sd`),
   null for a face seen in a single frame. `*_corrected` statistics are given when a baseline existed.
 - Quadrant shares are shares of the face's processed frames (equal to time shares at a steady frame rate),
-  from the raw V/A; a value of exactly 0 counts as positive valence / high arousal.
+  from the raw V/A. Frames within `neutral_radius` of the origin (SummarySettings, default 0.1) are
+  the `neutral` share, not a quadrant's; the radius used is written into the summary. Outside it, a
+  value of exactly 0 counts as positive valence / high arousal.
 - The dominant expression is the most frequent argmax expression over the face's frames.
 """
 
@@ -22,9 +24,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from app.core.settings import SummarySettings
 from model.io import write_text_atomic
 
 QUADRANTS = (
+    ("neutral", "neutral zone (sqrt(V^2 + A^2) < the neutral radius)"),
     ("positive_high_arousal", "pleasant, activated (V >= 0, A >= 0)"),
     ("negative_high_arousal", "unpleasant, activated (V < 0, A >= 0)"),
     ("negative_low_arousal", "unpleasant, deactivated (V < 0, A < 0)"),
@@ -32,8 +36,10 @@ QUADRANTS = (
 )
 
 
-def _quadrant(valence: float, arousal: float) -> str:
-    """Name of the circumplex quadrant holding (valence, arousal)."""
+def _quadrant(valence: float, arousal: float, neutral_radius: float) -> str:
+    """Name of the circumplex zone holding (valence, arousal): neutral, or one of the four quadrants."""
+    if math.hypot(valence, arousal) < neutral_radius:
+        return "neutral"
     if arousal >= 0.0:
         return "positive_high_arousal" if valence >= 0.0 else "negative_high_arousal"
     return "positive_low_arousal" if valence >= 0.0 else "negative_low_arousal"
@@ -54,7 +60,8 @@ def _float(text: str) -> float | None:
     return float(text) if text not in ("", None) else None
 
 
-def summarize_rows(rows: Iterable[dict[str, str]]) -> dict[str, Any]:
+def summarize_rows(rows: Iterable[dict[str, str]],
+                   neutral_radius: float = SummarySettings().neutral_radius) -> dict[str, Any]:
     """Summarise session CSV rows (dicts of column -> text, as csv.DictReader yields them)."""
     frames: set[int] = set()
     no_face_frames: set[int] = set()
@@ -89,7 +96,7 @@ def summarize_rows(rows: Iterable[dict[str, str]]) -> dict[str, Any]:
         if vc is not None and ac is not None:
             face["vc"].append(vc)
             face["ac"].append(ac)
-        face["quadrants"][_quadrant(v, a)] += 1
+        face["quadrants"][_quadrant(v, a, neutral_radius)] += 1
         face["expr"][row["expression"]] += 1
 
     face_summaries = []
@@ -117,18 +124,20 @@ def summarize_rows(rows: Iterable[dict[str, str]]) -> dict[str, Any]:
         "n_frames": len(frames),
         "n_no_face_frames": len(no_face_frames),
         "duration_s": (max(timestamps) - min(timestamps)) if timestamps else 0.0,
+        "neutral_radius": neutral_radius,
         "markers": markers,
         "faces": face_summaries,
     }
 
 
-def summarize_csv(csv_path: str | Path) -> dict[str, Any]:
+def summarize_csv(csv_path: str | Path,
+                  neutral_radius: float = SummarySettings().neutral_radius) -> dict[str, Any]:
     """Summarise a session CSV file; a torn last line (a killed process) is skipped."""
     csv_path = Path(csv_path)
     with csv_path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         rows = [row for row in reader if _is_complete(row, reader.fieldnames)]
-    summary = summarize_rows(rows)
+    summary = summarize_rows(rows, neutral_radius)
     summary["csv"] = csv_path.name
     return summary
 
@@ -183,7 +192,9 @@ def summary_markdown(summary: dict[str, Any]) -> str:
                 vc, ac = face["valence_corrected"], face["arousal_corrected"]
                 lines.append(f"| {face['face_id']} | {face['n_corrected_frames']} | {_fmt(vc['mean'])} | "
                              f"{_fmt(vc['sd'])} | {_fmt(ac['mean'])} | {_fmt(ac['sd'])} |")
-        lines += ["", "Quadrants: " + "; ".join(f"{name} = {text}" for name, text in QUADRANTS) + "."]
+        radius = summary.get("neutral_radius")
+        lines += ["", "Zones: " + "; ".join(f"{name} = {text}" for name, text in QUADRANTS)
+                  + (f"; neutral radius {radius:g}." if radius is not None else ".")]
     if summary["markers"]:
         lines += ["", "## Markers", "", "| frame | time (s) | text |", "|---|---|---|"]
         for m in summary["markers"]:

@@ -96,7 +96,7 @@ def test_header_rows_sidecars_and_summary(tmp_path):
     assert f1["arousal"]["sd"] == pytest.approx(0.52915026)  # sqrt((0.04 + 0.16 + 0.36) / 2)
     assert f1["valence_corrected"]["mean"] == pytest.approx(-0.2) and f1["n_corrected_frames"] == 2
     assert f1["quadrant_share"] == pytest.approx({
-        "positive_high_arousal": 1 / 3, "negative_high_arousal": 1 / 3,
+        "neutral": 0.0, "positive_high_arousal": 1 / 3, "negative_high_arousal": 1 / 3,
         "negative_low_arousal": 0.0, "positive_low_arousal": 1 / 3})
     assert f1["dominant_expression"] == "happy"
     assert f2["valence"]["sd"] is None and f2["dominant_expression"] == "sad"
@@ -201,3 +201,26 @@ def test_summary_of_a_torn_csv_skips_the_cut_row(tmp_path):
         f.write(",,3,0.3000,1700000000.3,1,ok,10,20")  # a row cut short by a killed process
     summary = summarize_csv(rec.paths.csv)
     assert summary["n_frames"] == 3 and summary["faces"][0]["n_frames"] == 3
+
+
+def test_a_neutral_face_is_shared_as_neutral_not_as_a_quadrant():
+    from app.core.settings import SummarySettings
+    from app.core.summary import summarize_rows, summary_markdown
+
+    def row(frame: int, v: float, a: float) -> dict[str, str]:
+        return {"session_id": "s", "participant": "", "frame": str(frame), "timestamp_s": str(frame / 10),
+                "face_id": "1", "status": "ok", "valence": str(v), "arousal": str(a), "expression": "neutral",
+                "marker": ""}
+
+    rows = [row(0, -0.006, 0.037), row(1, 0.05, -0.05), row(2, -0.4, 0.3), row(3, 0.099, 0.0)]
+    summary = summarize_rows(rows)
+    assert summary["neutral_radius"] == SummarySettings().neutral_radius == 0.1
+    shares = summary["faces"][0]["quadrant_share"]
+    assert shares["neutral"] == pytest.approx(3 / 4)  # |(-0.006, 0.037)| = 0.037 < 0.1, and so on
+    assert shares["negative_high_arousal"] == pytest.approx(1 / 4)
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert "neutral radius 0.1" in summary_markdown(summary)
+    strict = summarize_rows(rows, neutral_radius=0.0)["faces"][0]["quadrant_share"]  # no zone: old rule
+    assert strict["neutral"] == 0.0 and strict["negative_high_arousal"] == pytest.approx(2 / 4)
+    with pytest.raises(ValueError, match="neutral radius"):
+        SummarySettings(neutral_radius=1.5)
