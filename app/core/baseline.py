@@ -108,6 +108,11 @@ class NeutralBaselines:
             progress = min((face.last_s - face.start_s) / self.duration_s, n / self.min_samples, 1.0)
             return BaselineStatus(BaselineState.RECORDING, progress, n_samples=n)
 
+    def face_ids(self) -> list[int]:
+        """Faces whose baseline is being recorded or ready."""
+        with self._lock:
+            return sorted(f for f, face in self._faces.items() if face.state is not BaselineState.IDLE)
+
     def clear(self, face_id: int | None = None) -> None:
         """Discard the baseline of `face_id`, or of every face when None."""
         with self._lock:

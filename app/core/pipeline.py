@@ -584,8 +584,16 @@ class LivePipeline:
         self._use_predictor(predictor)
 
     def _use_predictor(self, predictor: Any) -> None:
-        """Make `predictor` the one the next frame runs on, and say so."""
+        """Make `predictor` the one the next frame runs on, and say so. A neutral baseline belongs to the
+        model that measured it (another model's neutral face sits elsewhere), so a switch clears them."""
+        previous = self.predictor
         self.predictor = predictor
+        calibrated = self.baselines.face_ids()
+        if previous is not None and previous is not predictor and calibrated:
+            self.baselines.clear()
+            faces = ", ".join(map(str, calibrated))
+            self._emit("baseline", f"calibration cleared for face(s) {faces}: it was recorded with "
+                       f"{previous.name}; calibrate again for {predictor.name}", cleared=calibrated)
         self._stats = replace(self._stats, model_name=predictor.name, runtime=predictor.runtime,
                               device=predictor.device)
         note = " (untrained: results are meaningless)" if predictor.untrained else ""

@@ -91,6 +91,9 @@ def calibrated_text(face_id: int, valence: float, arousal: float) -> str:
     return f"Face #{face_id} calibrated: neutral at valence {valence:+.2f}, arousal {arousal:+.2f}"
 
 
+NOT_CALIBRATED_AFTER_SWITCH = "not calibrated: the model changed, calibrate again"
+
+
 def default_output_folder() -> Path:
     """Where recordings go unless the user picks a folder: ~/AffectScope/sessions."""
     return Path.home() / "AffectScope" / "sessions"
@@ -321,6 +324,7 @@ class LiveTab(QWidget):
         self.histories.clear()
         self.latest = None
         self._drawn = dict.fromkeys(PANEL_GROUPS)
+        self.calibration.countdown.setText("not calibrated")  # a new start forgets every baseline
         self.video.show_message(f"Opening {source.name}…")
         self._set_running_ui(True)
 
@@ -448,6 +452,8 @@ class LiveTab(QWidget):
         elif event.kind == "baseline" and "valence" in event.detail:
             d = event.detail
             self.calibration.countdown.setText(calibrated_text(d["face_id"], d["valence"], d["arousal"]))
+        elif event.kind == "baseline" and "cleared" in event.detail:
+            self.calibration.countdown.setText(NOT_CALIBRATED_AFTER_SWITCH)
         if event.kind == "error" and self.pipeline.state is PipelineState.FAULTED:
             self.video.show_message(event.message)
         self._report(event.message)

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from app.core.baseline import BaselineState
 from app.core.packets import FramePacket, PipelineEvent, PipelineState
 from app.core.pipeline import LivePipeline, PipelineError, PipelineSettings
 from app.core.sources import CameraSource, DemoSource, FrameSource, ImageSource, VideoFileSource
@@ -245,6 +246,27 @@ def test_a_slow_model_is_prepared_in_the_background_while_frames_keep_flowing():
     release.set()
     wait_for(lambda: collector.packets[-1].stats.model_name == "slow.pt")
     pipeline.stop()
+
+
+def test_a_model_switch_clears_the_calibration_and_says_so():
+    """A neutral baseline is one model's reading of a neutral face: it must not correct another's."""
+    collector = Collector()
+    pipeline = LivePipeline(collector.packet, collector.event,
+                            predictor_factory=lambda path, r, d: FakePredictor(str(path or "default"), r, d))
+    pipeline.start(DemoSource(320, 240, fps=30, faces=1))
+    wait_for(lambda: len(collector.packets) >= 2)
+    pipeline.start_baseline(0.2)
+    wait_for(lambda: any(f.valence_corrected is not None for f in collector.packets[-1].faces))
+    pipeline.set_model("second.pt")
+    wait_for(lambda: collector.packets[-1].stats.model_name == "second.pt")
+    seen = len(collector.packets)
+    wait_for(lambda: len(collector.packets) >= seen + 2)
+    pipeline.stop()
+    (cleared,) = [e for e in collector.events if e.kind == "baseline" and "cleared" in e.detail]
+    assert "recorded with default" in cleared.message and "calibrate again for second.pt" in cleared.message
+    after = [f for p in collector.packets if p.stats.model_name == "second.pt" for f in p.faces]
+    assert after and all(f.valence_corrected is None for f in after)
+    assert all(pipeline.baseline_status(f.face_id).state is BaselineState.IDLE for f in after)
 
 
 def test_detector_settings_change_while_running():

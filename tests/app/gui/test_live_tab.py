@@ -12,7 +12,7 @@ import pytest
 from app.core.attention_scale import attention_display
 from app.core.packets import FramePacket, PipelineState
 from app.core.pipeline import LivePipeline, PipelineSettings
-from app.gui.live_tab import PANEL_GROUPS, LiveTab
+from app.gui.live_tab import NOT_CALIBRATED_AFTER_SWITCH, PANEL_GROUPS, LiveTab
 from tests.app.gui.widgets.fake_packets import make_face, make_packet
 
 WAIT_MS = 90_000  # generous: the 2-core CI machine is shared
@@ -181,6 +181,24 @@ def test_switching_model_while_running_relabels_everything(qtbot, make_tab) -> N
     assert "V/A derived" in tab.models.info.text() and "untrained" in tab.models.info.text()
     tab.stop()
     assert tab.settings.value("model/path") == path_b  # remembered for the next run
+
+
+def test_a_model_switch_says_the_calibration_was_cleared(qtbot, make_tab) -> None:
+    tab = make_tab("a")
+    start_and_wait_for_faces(qtbot, tab, painted=1)
+    tab.calibration.seconds.setValue(0.5)
+    tab.calibration.calibrate_button.click()
+    qtbot.waitUntil(lambda: "calibrated: neutral at" in tab.calibration.countdown.text(), timeout=WAIT_MS)
+    tab.models.path.setText(tab.settings.value("model/path").replace("tiny_a", "tiny_b"))
+    tab.models.apply_button.click()
+    qtbot.waitUntil(lambda: tab.painted_packet is not None
+                    and tab.painted_packet.stats.model_name == "tiny B", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: tab.calibration.countdown.text() == NOT_CALIBRATED_AFTER_SWITCH, timeout=WAIT_MS)
+    seen = tab.frames_painted
+    qtbot.waitUntil(lambda: tab.frames_painted >= seen + 3, timeout=WAIT_MS)
+    assert tab.calibration.countdown.text() == NOT_CALIBRATED_AFTER_SWITCH  # not painted over
+    assert all(f.valence_corrected is None for f in tab.painted_packet.faces)
+    tab.stop()
 
 
 def test_missing_camera_is_explained_in_the_window(qtbot, make_tab) -> None:
