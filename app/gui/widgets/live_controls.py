@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QWidget,
 )
 
@@ -185,6 +186,38 @@ class ModelControls(QGroupBox):
         self.apply_requested.emit(*self.choice())
 
 
+class PathLabel(QLabel):
+    """One line that shows a file path elided in the middle to its width (full path in the tooltip),
+    so a long recording path never wraps and pushes the controls below it down."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setMinimumWidth(60)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        """Show `text` (elided to fit) with the whole of it as the tooltip."""
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        """The text before eliding."""
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Elide again for the new width."""
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle,
+                                                   max(self.width(), 60)))
+
+
 class RecordControls(QGroupBox):
     """Participant pseudonym, output folder, Record/Stop, the CSV path, and the marker input."""
 
@@ -205,9 +238,7 @@ class RecordControls(QGroupBox):
         self.indicator.setStyleSheet("color: white; background: #c62828; font-weight: bold; "
                                      "padding: 2px 6px;")
         self.indicator.hide()
-        self.csv_path = QLabel("not recording")
-        self.csv_path.setWordWrap(True)
-        self.csv_path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.csv_path = PathLabel("not recording")
         self.marker_text = QLineEdit()
         self.marker_text.setPlaceholderText("marker text (optional)")
         self.marker_button = QPushButton("Marker (M)")
@@ -239,9 +270,9 @@ class RecordControls(QGroupBox):
         self.record_button.setText("Stop recording" if active else "Record")
         self.indicator.setVisible(active)
         if csv_path:
-            self.csv_path.setText(csv_path)
-        elif not active and not self.csv_path.text():
-            self.csv_path.setText("not recording")
+            self.csv_path.set_full_text(csv_path)
+        elif not active and not self.csv_path.full_text():
+            self.csv_path.set_full_text("not recording")
 
     @Slot()
     def choose_folder(self) -> None:

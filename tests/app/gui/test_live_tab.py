@@ -115,7 +115,7 @@ def test_recording_writes_every_packet_and_shows_the_summary(qtbot, make_tab, tm
     tab.recording.record_button.click()
     qtbot.waitUntil(lambda: tab.recording_path != "", timeout=WAIT_MS)
     assert tab.recording.indicator.isVisible()
-    assert tab.recording.csv_path.text() == tab.recording_path
+    assert tab.recording.csv_path.full_text() == tab.recording_path
     csv_path = Path(tab.recording_path)
     assert csv_path.parent == tmp_path and csv_path.name.startswith("P07_")
     tab.recording.marker_text.setText("stimulus on")
@@ -254,6 +254,27 @@ def test_each_display_tick_draws_one_panel_group_video_first(make_tab) -> None:
     for _ in PANEL_GROUPS:
         tab.paint()
     assert all(shown is packets[-1] for shown in tab.shown_packets().values())
+
+
+def test_a_long_recording_path_does_not_move_the_controls(qtbot, make_tab, tmp_path: Path) -> None:
+    tab = make_tab()
+    group = tab.recording
+    deep = tmp_path / ("a-rather-long-folder-name-for-sessions" * 2) / "participant-P01-first-block"
+    deep.mkdir(parents=True)
+    group.folder.setText(str(deep))
+    start_and_wait_for_faces(qtbot, tab, painted=1)
+    qtbot.wait(50)
+    before = (group.height(), tab.calibration.mapTo(tab, tab.calibration.rect().topLeft()).y())
+    group.record_button.click()
+    qtbot.waitUntil(lambda: tab.recording_path != "", timeout=WAIT_MS)
+    qtbot.wait(50)  # the layout settles
+    after = (group.height(), tab.calibration.mapTo(tab, tab.calibration.rect().topLeft()).y())
+    assert after == before  # the group keeps its height; the calibration group below stays put
+    assert group.csv_path.full_text() == tab.recording_path == group.csv_path.toolTip()
+    assert "…" in group.csv_path.text()  # elided in the middle, on one line
+    group.record_button.click()
+    qtbot.waitUntil(lambda: tab.recording_path == "", timeout=WAIT_MS)
+    tab.stop()
 
 
 def test_a_new_recording_does_not_show_the_previous_summary(qtbot, make_tab, tmp_path: Path) -> None:
