@@ -127,3 +127,10 @@ class ModelConfig:
             if kwargs.get(key) is not None:
                 kwargs[key] = tuple(kwargs[key])
         return cls(**kwargs)
+
+
+# The learning rates TrainOptions.lr/backbone_lr = None pick (model.train): MODEL_SPEC's 1e-4 with a 1e-5
+# backbone for fine-tuning a trained checkpoint, 1e-3 everywhere for a new model (docs/BENCHMARKS.md).
+FINE_TUNE_LR, FINE_TUNE_BACKBONE_LR, NEW_MODEL_LR = 1e-4, 1e-5, 1e-3
+LR_AUTO_HELP = (f"auto: {NEW_MODEL_LR:g} for a new model, {FINE_TUNE_LR:g} "
+                f"(backbone {FINE_TUNE_BACKBONE_LR:g}) when fine-tuning a trained checkpoint")

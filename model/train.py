@@ -41,7 +41,7 @@ from torch.utils.data import Dataset
 
 from model import distributed as ddp
 from model.checkpoint import load_checkpoint, save_checkpoint
-from model.config import ModelConfig
+from model.config import FINE_TUNE_BACKBONE_LR, FINE_TUNE_LR, NEW_MODEL_LR, ModelConfig
 from model.data import DATASET_FORMATS, make_loader, open_dataset
 from model.evaluate import IndexedDataset, collect_predictions, compute_metrics, headline
 from model.io import atomic_write, remove_stale_temp_files
@@ -640,10 +640,11 @@ class _Run:
 
     def learning_rates(self) -> tuple[float, float]:
         """(backbone lr, lr of the rest): the options' values, else the defaults for the starting point."""
-        lr = self.options.lr if self.options.lr is not None else (1e-4 if self.fine_tuning else 1e-3)
+        auto = FINE_TUNE_LR if self.fine_tuning else NEW_MODEL_LR
+        lr = self.options.lr if self.options.lr is not None else auto
         if self.options.backbone_lr is not None:
             return self.options.backbone_lr, lr
-        return (1e-5 if self.fine_tuning else lr), lr
+        return (FINE_TUNE_BACKBONE_LR if self.fine_tuning else lr), lr
 
     def _optimizer(self) -> torch.optim.Optimizer:
         backbone = [p for p in self.model.backbone.parameters() if p.requires_grad]

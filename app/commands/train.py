@@ -14,6 +14,8 @@ import sys
 import threading
 from pathlib import Path
 
+from model.config import LR_AUTO_HELP
+
 NAME = "train"
 HELP = "train or fine-tune a model (two-stage recipe)"
 DESCRIPTION = (
@@ -93,7 +95,7 @@ def register(subparsers) -> None:
         help="'1' expression, '2' valence/arousal (alone: the one-stage ablation), '1+2'",
     )
     recipe.add_argument("--epochs", type=_epochs, metavar="N|N1,N2", help="epochs per stage")
-    recipe.add_argument("--lr", type=float, help="learning rate (default 1e-3 new model, 1e-4 fine-tuning)")
+    recipe.add_argument("--lr", type=float, help=f"learning rate (default {LR_AUTO_HELP})")
     recipe.add_argument(
         "--backbone-lr",
         type=float,

@@ -58,7 +58,7 @@ from app.gui.widgets.wheel_guard import guard_wheel
 from app.gui.workers import CANCELLED, FINISHED, GeneratorJob
 from model import train as t
 from model.backbones import BACKBONES, shipped_weights
-from model.config import ModelConfig
+from model.config import LR_AUTO_HELP, ModelConfig
 from model.data import DATASET_FORMATS
 from model.export import ExportReport
 
@@ -202,13 +202,16 @@ class TrainingTab(QWidget):
         self.stages.addItems(t.STAGE_CHOICES)
         self.stages.setCurrentText("1+2")
         self.stages.setToolTip("1: expressions; 2: valence/arousal; 1+2: stage 2 starts from stage 1's best")
-        self.epochs1 = QSpinBox(minimum=1, maximum=1000, value=8)
-        self.epochs2 = QSpinBox(minimum=1, maximum=1000, value=12)
+        recipe = t.TrainOptions()  # the core's defaults seed the form
+        self.epochs1 = QSpinBox(minimum=1, maximum=1000, value=recipe.epochs[0])
+        self.epochs2 = QSpinBox(minimum=1, maximum=1000, value=recipe.epochs[1])
         self.max_steps = QSpinBox(minimum=0, maximum=10_000_000, value=0)
         self.max_steps.setSpecialValueText("no limit")
         self.max_steps.setToolTip("Stop each stage after this many steps (for quick trials)")
-        self.lr = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=1.0, singleStep=1e-5, value=1e-4)
-        self.batch_size = QSpinBox(minimum=1, maximum=4096, value=64)
+        self.lr = QDoubleSpinBox(decimals=6, minimum=0.0, maximum=1.0, singleStep=1e-5, value=0.0)
+        self.lr.setSpecialValueText("auto")  # 0 = None: the core picks by the starting point
+        self.lr.setToolTip(f"Learning rate; {LR_AUTO_HELP}")
+        self.batch_size = QSpinBox(minimum=1, maximum=4096, value=recipe.batch_size)
         self.device = QComboBox()
         self.device.addItems(["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
         self.workers = QSpinBox(minimum=0, maximum=64, value=min(2, os.cpu_count() or 1))
@@ -411,7 +414,7 @@ class TrainingTab(QWidget):
             data=data, format=self.data_format.currentText(), val_source=self.val_source.currentText(),
             val_fraction=self.val_fraction.value(), start_checkpoint=start, model_config=config,
             stages=self.stages.currentText(), epochs=(self.epochs1.value(), self.epochs2.value()),
-            lr=self.lr.value(), batch_size=self.batch_size.value(), device=self.device.currentText(),
+            lr=self.lr.value() or None, batch_size=self.batch_size.value(), device=self.device.currentText(),
             workers=self.workers.value(), out_dir=fresh_run_folder(runs),
             max_steps=self.max_steps.value() or None,
         )

@@ -155,3 +155,30 @@ def test_new_model_starts_from_the_weights_its_backbone_ships(qtbot, gui_setting
         tab.backbone.setCurrentText(backbone)
         assert label in tab.imagenet.text() and tab.imagenet.isEnabled() == (weights is not None)
         assert tab._start_model()[1].backbone_weights == weights
+
+
+def test_the_form_starts_from_the_cores_recipe_and_a_new_model_gets_its_learning_rate(qtbot, gui_settings,
+                                                                                       tmp_path):
+    from model.config import FINE_TUNE_LR, NEW_MODEL_LR
+    from model.train import TrainOptions, _Run
+
+    tab = TrainingTab(gui_settings)
+    qtbot.addWidget(tab)
+    core = TrainOptions()
+    assert (tab.epochs1.value(), tab.epochs2.value()) == core.epochs
+    assert tab.batch_size.value() == core.batch_size and tab.lr.text() == "auto"
+    (tmp_path / "data").mkdir()
+    tab.data_path.setText(str(tmp_path / "data"))
+    tab.runs_folder.setText(str(tmp_path / "runs"))
+    tab.start_mode.setCurrentIndex(tab.start_mode.findData(START_NEW))
+    options = tab.options()
+    assert options.lr is None and options.epochs == core.epochs  # the core picks the rate
+
+    class Starting:  # the two starting points of _Run.learning_rates
+        def __init__(self, fine_tuning: bool) -> None:
+            self.options, self.fine_tuning = options, fine_tuning
+
+    assert _Run.learning_rates(Starting(False)) == (NEW_MODEL_LR, NEW_MODEL_LR)  # new model: 1e-3
+    assert _Run.learning_rates(Starting(True))[1] == FINE_TUNE_LR
+    tab.lr.setValue(5e-4)
+    assert tab.options().lr == 5e-4  # a rate the user typed is used as typed
