@@ -362,7 +362,7 @@ class LabelledView(Dataset):
         return dict(getattr(self.base, "skip_counts", {}) or {})
 
 
-def _has_validation_split(path: Path, fmt: str) -> bool:
+def has_validation_split(path: Path, fmt: str) -> bool:
     """True when `path` holds a separate validation split (validation.csv or a validation/ folder)."""
     if fmt == "folder":
         return (path / "validation").is_dir()
@@ -385,7 +385,7 @@ def open_train_val(options: TrainOptions, config: ModelConfig) -> tuple[Labelled
         eval_base = open_dataset(path, options.format, "training", train=False, **kwargs)
         val_base = None
         if options.val_source == "validation":
-            if not _has_validation_split(path, options.format):
+            if not has_validation_split(path, options.format):
                 raise ValueError(
                     f"{path} has no separate validation split (validation.csv or validation/); "
                     "use the hold-out (val_source 'holdout')"

@@ -158,8 +158,10 @@ class TrainingTab(QWidget):
                                     "per expression class (docs/DATA.md)")
         self.val_source = QComboBox()
         self.val_source.addItems(t.VAL_SOURCE_CHOICES)
-        self.val_source.setToolTip("holdout: select models on a seeded share of the training rows; "
-                                   "validation: on the data's own validation split")
+        self.val_source.setToolTip("validation: select models on the data's own validation split (the "
+                                   "default when the dataset has one); holdout: on a seeded share of the "
+                                   "training rows (the paper's AffectNet protocol, which keeps the "
+                                   "validation split as the test set)")
         self.val_fraction = QDoubleSpinBox(decimals=2, minimum=0.01, maximum=0.9, singleStep=0.05, value=0.1)
         group = QGroupBox("Data")
         form = QFormLayout(group)
@@ -168,7 +170,20 @@ class TrainingTab(QWidget):
         form.addRow("Format", self.data_format)
         form.addRow("Validation", self.val_source)
         form.addRow("Hold-out share", self.val_fraction)
+        self.data_path.textChanged.connect(self._choose_validation_default)
+        self.data_format.currentTextChanged.connect(self._choose_validation_default)
+        self.val_source.currentTextChanged.connect(
+            lambda source: self.val_fraction.setEnabled(source == "holdout"))
         return group
+
+    @Slot()
+    def _choose_validation_default(self) -> None:
+        """A dataset with its own validation split (validation.csv, validation/) validates on it by
+        default; others hold out a share of training (a new dataset or format resets the choice)."""
+        text = self.data_path.text().strip()
+        official = bool(text) and t.has_validation_split(Path(text).expanduser(),
+                                                          self.data_format.currentText())
+        self.val_source.setCurrentText("validation" if official else "holdout")
 
     def _build_model_group(self) -> QGroupBox:
         self.start_mode = QComboBox()

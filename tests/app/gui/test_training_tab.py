@@ -182,3 +182,20 @@ def test_the_form_starts_from_the_cores_recipe_and_a_new_model_gets_its_learning
     assert _Run.learning_rates(Starting(True))[1] == FINE_TUNE_LR
     tab.lr.setValue(5e-4)
     assert tab.options().lr == 5e-4  # a rate the user typed is used as typed
+
+
+def test_a_dataset_with_its_own_validation_split_validates_on_it_by_default(qtbot, gui_settings, tmp_path):
+    tab = TrainingTab(gui_settings)
+    qtbot.addWidget(tab)
+    official, plain = tmp_path / "affectnet", tmp_path / "plain"
+    official.mkdir()
+    plain.mkdir()
+    (official / "training.csv").write_text("")
+    (official / "validation.csv").write_text("")
+    (plain / "training.csv").write_text("")
+    tab.data_format.setCurrentText("affectnet")
+    tab.data_path.setText(str(official))
+    assert tab.val_source.currentText() == "validation" and not tab.val_fraction.isEnabled()
+    assert tab.options().val_source == "validation"
+    tab.data_path.setText(str(plain))
+    assert tab.val_source.currentText() == "holdout" and tab.val_fraction.isEnabled()
