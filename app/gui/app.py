@@ -119,7 +119,7 @@ def run_gui(options: GuiOptions, setup: Callable[[object], None] | None = None) 
         if options.record is not None:
             live.start_recording(options.record)
     if options.exit_after_s is not None:
-        QTimer.singleShot(int(options.exit_after_s * 1000), window.close)
+        QTimer.singleShot(int(options.exit_after_s * 1000), window.close_without_asking)
     if setup is not None:
         setup(window)
     return int(app.exec())

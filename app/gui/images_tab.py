@@ -81,6 +81,7 @@ class ImagesTab(QWidget):
         self.settings = settings
         self.setAcceptDrops(True)
         self.results = ResultsTable(self)
+        self._exported_rows = self._exporting_rows = 0  # rows written by the last finished export
         self.previews = PreviewStore()
         self.model: ModelReady | None = None  # the model of the current/last batch
         self.pending: list[str] = []  # paths added while a batch runs
@@ -436,12 +437,18 @@ class ImagesTab(QWidget):
             return
         rows = list(self.results.rows)
         self._remember_folder(path)
+        self._exporting_rows = len(rows)
         self.export_job.start(lambda cancel: write_csv(Path(path), rows, cancel))
         self._update_buttons()
 
     @Slot(object)
     def _on_exported(self, path: object) -> None:
+        self._exported_rows = self._exporting_rows
         self.status_message.emit(f"Exported the results to {path}")
+
+    def unexported_rows(self) -> int:
+        """Rows in the table that no finished export holds (lost when the window closes)."""
+        return max(0, len(self.results.rows) - self._exported_rows)
 
     # ---------------------------------------------------------------------------------------- state
 
@@ -454,6 +461,7 @@ class ImagesTab(QWidget):
         self.preview_job.cancel()
         self._reload_entry = None  # a read still running is ignored when it arrives
         self.results.clear()
+        self._exported_rows = self._exporting_rows = 0
         self.previews.clear()
         self._shown_entry = None
         self._draw_message(None, "Select a row to preview its image")

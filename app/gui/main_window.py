@@ -12,7 +12,7 @@ import time
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QPlainTextEdit, QTabWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QPlainTextEdit, QTabWidget, QWidget
 
 from app.gui import settings as keys
 from app.gui.about import AboutDialog
@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self.log_dock.setWidget(self.log_view)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
         self.about_dialog: AboutDialog | None = None
+        self.ask_before_close = True  # closing with work that would be lost asks first
         self._build_menus()
         guard_typing(self)  # Space and M type into text fields instead of starting/adding a marker
         for tab in (self.live_tab, self.images_tab, self.training_tab):
@@ -227,8 +228,38 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.log_dock], [LOG_HEIGHT], Qt.Orientation.Vertical)
         self.tabs.setCurrentIndex(int(keys.value_float(self.settings, keys.WINDOW_TAB, 0)))
 
+    @Slot()
+    def close_without_asking(self) -> None:
+        """Close as a timed run does (`gui --exit-after`): no question, the same clean shutdown."""
+        self.ask_before_close = False
+        self.close()
+
+    def work_lost_on_close(self) -> list[str]:
+        """What closing now would lose: a training run, results not exported (a recording is not lost:
+        it is closed and summarised)."""
+        lost = []
+        if self.training_tab.running:
+            lost.append("the training run in progress stops (its last saved checkpoint is kept)")
+        rows = self.images_tab.unexported_rows()
+        if rows:
+            lost.append(f"{rows} result row(s) in the Images tab were not exported")
+        return lost
+
+    def confirm_close(self, lost: list[str]) -> bool:
+        """Ask whether to close although `lost` would be lost (tests replace this)."""
+        answer = QMessageBox.question(
+            self, "Close AffectScope?", "If you close now:\n- " + "\n- ".join(lost) + "\n\nClose anyway?",
+            QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Close
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        """Stop every tab's threads (ending a recording), save the settings, then close."""
+        """Ask first when work would be lost; then stop every tab's threads (ending a recording), save
+        the settings, and close."""
+        lost = self.work_lost_on_close() if self.ask_before_close else []
+        if lost and not self.confirm_close(lost):
+            event.ignore()
+            return
         self.live_tab.shutdown()
         self.images_tab.shutdown()
         self.training_tab.shutdown()

@@ -30,7 +30,7 @@ def make_window(qtbot, gui_settings, tiny_models, two_face_video):
 
     yield make
     for window in windows:
-        window.close()
+        window.close_without_asking()  # a test's leftovers never open a modal question
 
 
 def _action(window: MainWindow, text: str):
@@ -149,3 +149,23 @@ def test_typing_a_marker_does_not_trigger_the_bare_key_shortcuts(qtbot, make_win
     qtbot.keyClick(live.start_button, "m")  # M outside a text field adds the field's text
     assert markers == ["first marker", "second"]
     live.stop()
+
+
+def test_closing_with_unexported_results_asks_first(qtbot, make_window, tmp_path: Path) -> None:
+    face = Path(__file__).resolve().parents[3] / "assets" / "demo" / "astronaut_head.jpg"
+    window = make_window()
+    images = window.images_tab
+    images.add_paths([str(face)])
+    qtbot.waitUntil(lambda: not images.running and len(images.results.rows) > 0, timeout=WAIT_MS)
+    asked: list[list[str]] = []
+    window.confirm_close = lambda lost: asked.append(lost) or False  # the user presses Cancel
+    window.close()
+    assert window.isVisible() and "1 result row(s) in the Images tab were not exported" in asked[0][0]
+    images.export_csv_to(tmp_path / "out.csv")
+    qtbot.waitUntil(lambda: images.unexported_rows() == 0, timeout=WAIT_MS)
+    assert window.work_lost_on_close() == []  # exported: nothing to ask about
+    images.add_paths([str(face)])
+    qtbot.waitUntil(lambda: not images.running and images.unexported_rows() == 1, timeout=WAIT_MS)
+    window.confirm_close = lambda lost: True  # the user presses Close
+    window.close()
+    assert not window.isVisible()
