@@ -177,6 +177,8 @@ class LiveTab(QWidget):
         self.face_choice = QComboBox()
         self.face_choice.setToolTip("The face whose attention, timelines and expressions are shown.")
         self.face_choice.setMinimumContentsLength(8)
+        self.loop_box = QCheckBox("Loop video")
+        self.loop_box.setToolTip("Start a video file again at its end (to try the controls on a short clip).")
         self.overlay_box = QCheckBox("Attention overlay")
         self.overlay_box.setToolTip("Draw each face's fused attention (fixed 0..1 scale) over the video.")
         self.video = VideoView()
@@ -198,6 +200,7 @@ class LiveTab(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("Source"))
         top.addWidget(self.source_picker, 1)
+        top.addWidget(self.loop_box)
         top.addWidget(self.start_button)
         top.addSpacing(12)
         top.addWidget(QLabel("Face"))
@@ -260,6 +263,7 @@ class LiveTab(QWidget):
         })
         self.calibration.seconds.setValue(keys.value_float(s, keys.LIVE_BASELINE_SECONDS, 5.0))
         self.overlay_box.setChecked(keys.value_bool(s, keys.LIVE_ATTENTION_OVERLAY, False))
+        self.loop_box.setChecked(keys.value_bool(s, keys.LIVE_LOOP_VIDEO, False))
         self.models.set_choice(keys.value_str(s, keys.MODEL_PATH),
                                keys.value_str(s, keys.MODEL_RUNTIME, DEFAULT_RUNTIME),
                                keys.value_str(s, keys.MODEL_DEVICE, "cpu"))
@@ -282,6 +286,7 @@ class LiveTab(QWidget):
         s.setValue(keys.LIVE_EURO_D_CUTOFF, self.smoothing.d_cutoff.value())
         s.setValue(keys.LIVE_BASELINE_SECONDS, self.calibration.seconds.value())
         s.setValue(keys.LIVE_ATTENTION_OVERLAY, self.overlay_box.isChecked())
+        s.setValue(keys.LIVE_LOOP_VIDEO, self.loop_box.isChecked())
         path, runtime, device = self.models.choice()
         s.setValue(keys.MODEL_PATH, path)
         s.setValue(keys.MODEL_RUNTIME, runtime)
@@ -316,7 +321,7 @@ class LiveTab(QWidget):
         """Start the pipeline on the chosen source; problems are reported in the window."""
         spec = self.source_picker.spec()
         try:
-            source = make_source(spec)
+            source = make_source(spec, loop=self.loop_box.isChecked())
             self.pipeline.start(source)
         except (ValueError, PipelineError) as exc:
             self._report(f"Cannot start: {exc}")
@@ -635,6 +640,7 @@ class LiveTab(QWidget):
     def _set_running_ui(self, running: bool) -> None:
         self.start_button.setText("Stop" if running else "Start")
         self.source_picker.setEnabled(not running)
+        self.loop_box.setEnabled(not running)
         self.recording.record_button.setEnabled(running or bool(self.recording_path))
         self.calibration.calibrate_button.setEnabled(running)
         self.recording.marker_button.setEnabled(running)

@@ -12,6 +12,7 @@ import pytest
 from app.core.attention_scale import attention_display
 from app.core.packets import FramePacket, PipelineState
 from app.core.pipeline import LivePipeline, PipelineSettings
+from app.gui import settings as keys
 from app.gui.live_tab import NOT_CALIBRATED_AFTER_SWITCH, PANEL_GROUPS, LiveTab
 from tests.app.gui.widgets.fake_packets import make_face, make_packet
 
@@ -294,3 +295,19 @@ def test_a_new_recording_does_not_show_the_previous_summary(qtbot, make_tab, tmp
         assert tab.last_summary["participant"] == take
         assert f"Participant: {take}" in tab.summary_view.toPlainText()
     tab.stop()
+
+
+def test_a_short_video_loops_when_asked(qtbot, make_tab, tmp_path: Path, astronaut_rgb) -> None:
+    from tests.app.core.videos import moving_face_frames, write_video
+
+    clip = write_video(tmp_path / "short.avi", moving_face_frames(astronaut_rgb, 6), fps=10.0)
+    tab = make_tab()
+    tab.set_source_spec(f"video:{clip}")
+    tab.loop_box.setChecked(True)
+    tab.start_button.click()
+    assert not tab.loop_box.isEnabled()  # fixed while the source runs
+    qtbot.waitUntil(lambda: tab.packets_received > 14, timeout=WAIT_MS)  # past the clip's 6 frames twice
+    assert tab.running
+    tab.stop()
+    tab.save_settings()
+    assert keys.value_bool(tab.settings, keys.LIVE_LOOP_VIDEO, False)
