@@ -5,9 +5,11 @@ from other programs (PsychoPy, Psychtoolbox, Unity, ...) into the session.
   per processed frame, `face_slots` slots of `SLOT_CHANNELS` channels each after a `frame` channel.
   A face keeps its slot while it stays in view; an empty slot has present 0 and NaN elsewhere. The
   channel labels, units and types are in the stream's `desc` (XDF meta-data conventions:
-  desc/channels/channel/{label,unit,type}). The sample's timestamp is the frame's **capture time** on
-  the LSL clock, so it lines up with the other devices LabRecorder records. `source_id` is derived from
-  the machine and the stream name, so it stays the same across restarts and recorders reconnect.
+  desc/channels/channel/{label,unit,type}). The nominal rate is irregular (0): the worker drops frames
+  when it falls behind the camera, so samples do not come at the camera's rate. The sample's timestamp
+  is the frame's **capture time** on the LSL clock, so it lines up with the other devices LabRecorder
+  records. `source_id` is derived from the machine and the stream name, so it stays the same across
+  restarts and recorders reconnect.
 - `MarkerOutlet`: a string stream (type `Markers`, irregular rate) with the markers a user adds in the
   app and the recording's start and stop ("recording to FILE", "recording stopped: ...").
 - `MarkerInlet`: a thread that reads a chosen marker stream and hands each marker to
