@@ -46,6 +46,9 @@ class SmoothingControls(QGroupBox):
         """Inputs with the core smoothers' defaults."""
         super().__init__("Smoothing", parent)
         self.kind = QComboBox()
+        self.kind.setToolTip("How the plotted and the *_smoothed values are filtered over time: None = the "
+                             "raw model output; EMA = exponential moving average; One-Euro = little lag on "
+                             "fast changes, little jitter when still. Raw values are always recorded too.")
         for key, text in SMOOTHING_CHOICES:
             self.kind.addItem(text, key)
         self.alpha = _spin(0.3, 0.01, 1.0, 0.05, 2, "EMA weight of the newest frame (1 = no smoothing).")
@@ -112,6 +115,8 @@ class CalibrationControls(QGroupBox):
         self.calibrate_button.setToolTip("Record the neutral resting state of every face in view; afterwards "
                                          "V/A are also reported relative to it.")
         self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Forget every face's neutral baseline (the corrected columns become "
+                                     "empty).")
         self.countdown = QLabel("not calibrated")
         self.countdown.setWordWrap(True)
         buttons = QHBoxLayout()
@@ -142,8 +147,11 @@ class ModelControls(QGroupBox):
         self.runtime.addItems(list(RUNTIMES))
         self.runtime.setToolTip(RUNTIME_HELP)
         self.device = QComboBox()
+        self.device.setToolTip("Where the model runs: cpu, or cuda when torch sees a GPU.")
         self.device.addItems(list(devices))
         self.apply_button = QPushButton("Use this model")
+        self.apply_button.setToolTip("Load the chosen model, runtime and device (prepared in the background; "
+                                     "the current model keeps running until it is ready).")
         self.info = QLabel("no model loaded yet")
         self.info.setWordWrap(True)
         row = QHBoxLayout()
@@ -232,6 +240,7 @@ class RecordControls(QGroupBox):
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("folder for the session files")
         self.folder_button = QPushButton("…")
+        self.folder_button.setToolTip("Choose the folder for the session files")
         self.record_button = QPushButton("Record")
         self.record_button.setToolTip("Start/stop writing every processed frame to a session CSV (Ctrl+R).")
         self.indicator = QLabel("● REC")
