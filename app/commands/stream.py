@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     except (PipelineError, RecorderError, OSError, RuntimeError) as exc:
         errors.append(str(exc))
     finally:
-        link.stop_listening()
+        link.stop_listening(wait=True)  # no marker arrives after the recording closes
         summary = pipeline.stop_recording() if pipeline.is_recording else None
         pipeline.stop()
         link.close()

@@ -3,11 +3,11 @@
 The real `LivePipeline` plays the pipeline benchmark's 4-face video (app/core/bench_pipeline.py) in a
 loop, unpaced, in alternating blocks of `block_s` seconds: outlet off, outlet on, off, on, ... (so a
 busy machine slows both alike; the fps are compared as a ratio of the same run). While the outlet is
-on, an inlet in another process (as LabRecorder would be) reads every sample as it arrives, connected
-through every block; latency = the LSL clock
-when the inlet got the sample minus the sample's timestamp, which is the frame's capture time. It
-therefore spans capture, detection, the model, the outlet and liblsl's loopback transport. The cost
-of `publish` itself (building the sample and pushing it) is timed separately.
+on, an inlet in another process (as LabRecorder would be) reads every sample as it arrives; it stays
+connected through every block. Latency = the LSL clock when the inlet got the sample minus the
+sample's timestamp, which is the frame's capture time, so it spans capture, detection, the model, the
+outlet and liblsl's loopback transport. The worker's cost of `publish` (building and queueing the
+sample) is timed separately.
 """
 
 from __future__ import annotations

@@ -48,6 +48,7 @@ from model.config import CLASS_NAMES
 log = logging.getLogger(__name__)
 
 STREAM_TYPE = "FacialAffect"
+IRREGULAR_RATE = 0.0  # LSL's nominal rate for samples that do not come at a fixed rate
 _EVERY_STREAM = 1_000_000  # a resolve's `minimum` that is never reached: wait the whole timeout
 MARKER_TYPE = "Markers"
 # (label, unit, type) of each channel of one face slot
@@ -143,12 +144,12 @@ def packet_sample(packet: FramePacket, slot_map: SlotMap) -> list[float]:
 class AffectOutlet:
     """The results stream; `publish(packet)` is a LivePipeline publisher (see the module docstring)."""
 
-    def __init__(self, settings: LslSettings, nominal_rate: float = 0.0) -> None:
-        """Create the outlet (it is visible on the network at once); `nominal_rate` 0 means irregular."""
+    def __init__(self, settings: LslSettings) -> None:
+        """Create the outlet (it is visible on the network at once), irregular rate."""
         pylsl = _pylsl()
         self.settings = settings
         labels = channel_labels(settings.face_slots)
-        info = pylsl.StreamInfo(settings.stream_name, STREAM_TYPE, len(labels), float(nominal_rate),
+        info = pylsl.StreamInfo(settings.stream_name, STREAM_TYPE, len(labels), IRREGULAR_RATE,
                                 pylsl.cf_float32, source_id(settings.stream_name))
         desc = info.desc()
         desc.append_child_value("manufacturer", "AffectScope")
@@ -201,7 +202,7 @@ class MarkerOutlet:
     def __init__(self, settings: LslSettings) -> None:
         pylsl = _pylsl()
         name = f"{settings.stream_name}-Markers"
-        info = pylsl.StreamInfo(name, MARKER_TYPE, 1, 0.0, pylsl.cf_string, source_id(name))
+        info = pylsl.StreamInfo(name, MARKER_TYPE, 1, IRREGULAR_RATE, pylsl.cf_string, source_id(name))
         self._outlet = pylsl.StreamOutlet(info)
 
     def send(self, text: str) -> None:
@@ -285,7 +286,7 @@ class MarkerInlet:
                 self.connected.set()
                 while not self._stop.is_set():
                     sample, stamp = inlet.pull_sample(timeout=0.2)
-                    if sample is None:
+                    if sample is None or self._stop.is_set():  # nothing after close()
                         continue
                     self.received += 1
                     self._deliver(str(sample[0]), stamp + correction - offset)
@@ -300,9 +301,11 @@ class MarkerInlet:
                 self._report(f"marker stream {self.choice.describe()} failed; looking for it again")
 
     def close(self, timeout_s: float = 3.0) -> None:
-        """Stop reading; waits for the thread."""
+        """Stop reading (nothing is delivered after this call); waits up to `timeout_s` for the thread,
+        which may be inside a resolve or a time correction of a few seconds (0: do not wait)."""
         self._stop.set()
-        self._thread.join(timeout_s)
+        if timeout_s > 0:
+            self._thread.join(timeout_s)
 
 
 class LslLink:
@@ -389,13 +392,14 @@ class LslLink:
         """True while the chosen marker stream is open."""
         return self._inlet is not None and self._inlet.connected.is_set()
 
-    def stop_listening(self) -> None:
-        """Stop reading markers."""
+    def stop_listening(self, wait: bool = False) -> None:
+        """Stop reading markers at once; `wait` also joins the inlet's thread (the GUI does not wait:
+        the thread may be inside a resolve of a few seconds, and it delivers nothing after this)."""
         if self._inlet is not None:
-            self._inlet.close()
+            self._inlet.close(timeout_s=3.0 if wait else 0.0)
             self._inlet = None
 
     def close(self) -> None:
-        """Stop reading and take the outlets off the network."""
-        self.stop_listening()
+        """Stop reading (waiting for the inlet's thread) and take the outlets off the network."""
+        self.stop_listening(wait=True)
         self.disable()

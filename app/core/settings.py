@@ -65,6 +65,9 @@ LSL_HELP = ("stream the results over Lab Streaming Layer (stream 'AffectScope', 
             "sample per frame stamped with its capture time) and the markers as 'AffectScope-Markers'")
 
 
+MAX_FACE_SLOTS = 64  # most faces one LSL sample carries
+
+
 @dataclass(frozen=True)
 class LslSettings:
     """The Lab Streaming Layer outlets (app.core.lsl)."""
@@ -76,14 +79,8 @@ class LslSettings:
     def __post_init__(self) -> None:
         if not self.stream_name.strip():
             raise ValueError("the LSL stream name must not be empty")
-        if not 1 <= self.face_slots <= 64:
-            raise ValueError(f"LSL face slots must be 1-64, got {self.face_slots}")
-
-
-NEUTRAL_RADIUS_HELP = (
-    "radius of the circumplex's neutral zone: a frame whose raw (valence, arousal) lies closer than this to "
-    "the origin counts as neutral in the session summary, not in a quadrant"
-)
+        if not 1 <= self.face_slots <= MAX_FACE_SLOTS:
+            raise ValueError(f"LSL face slots must be 1-{MAX_FACE_SLOTS}, got {self.face_slots}")
 
 
 @dataclass(frozen=True)
@@ -91,8 +88,8 @@ class SummarySettings:
     """How a session summary (app.core.summary) shares a face's frames out over the circumplex."""
 
     # 0.1 = 5% of the [-1, 1] axis range: a neutral face's V/A jitter (e.g. -0.006, +0.037) stays in
-    # the zone instead of counting as "100% unpleasant, activated" (a convention, as FaceReader's neutral
-    # state; choose a radius that suits your model and population and report it with the figures)
+    # the zone instead of counting as "100% unpleasant, activated". A convention, not a measurement:
+    # choose a radius that suits your model and population and report it with the figures.
     neutral_radius: float = 0.1
 
     def __post_init__(self) -> None:

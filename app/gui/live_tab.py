@@ -9,8 +9,8 @@ Control calls that wait for the worker (start/stop recording) run in short-lived
 (`LiveBridge.run_job`) and report back through a signal, so the GUI thread never blocks on them.
 
 The Lab Streaming Layer group (`LslPanel`) drives an `LslLink` (app.core.lsl) of the pipeline: the
-outlets push from the pipeline's worker thread without blocking, the marker inlet reads in its own
-thread and hands markers to the pipeline, which puts them on frames (CSV and timelines).
+pipeline's worker only queues each sample and the outlet's own thread pushes it; the marker inlet reads
+in its own thread and hands markers to the pipeline, which puts them on frames (CSV and timelines).
 
 Errors from the pipeline are shown non-modally: in the video view, the status bar and the log
 (`status_message`). The selected face drives the attention panel, timelines and expression bars.

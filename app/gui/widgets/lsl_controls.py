@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.lsl import LslLink, StreamChoice, list_marker_streams
-from app.core.settings import LSL_HELP, LslSettings
+from app.core.settings import LSL_HELP, MAX_FACE_SLOTS, LslSettings
 from app.gui.live_bridge import JobResult, LiveBridge
 
 NO_STREAMS = "(press Find)"
@@ -47,7 +47,7 @@ class LslPanel(QGroupBox):
         self.name = QLineEdit(defaults.stream_name)
         self.name.setToolTip("The stream's name on the network; the markers go out as NAME-Markers.")
         self.slots = QSpinBox()
-        self.slots.setRange(1, 64)
+        self.slots.setRange(1, MAX_FACE_SLOTS)
         self.slots.setValue(defaults.face_slots)
         self.slots.setToolTip("Faces per sample: each face keeps its slot while in view; further faces "
                               "of a frame are not streamed.")
