@@ -37,7 +37,6 @@ BACKBONE_NORMALIZATION: dict[str, tuple[tuple[float, float, float], tuple[float,
     "mobilenetv3_large_100": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
     "faceapi_features": (tuple(v / 255 for v in FACEAPI_MEAN_RGB), (1.0, 1.0, 1.0)),  # x - mean/255
 }
-SUPPORTED_INPUT_SIZES = (112, 160, 224)
 
 
 @dataclass

@@ -2,9 +2,9 @@
 
 Stage 1 (expression):  CE(class weights, rows with a label)  +  soft_weight * soft CE(rows with soft targets)
 Stage 2 (V/A + aux):   MSE_v + MSE_a + lambda_ccc * ((1 - CCC_v) + (1 - CCC_a)) + lambda_c * stage-1 term
-Both stages, when the trainer's stage probes are on (model/stage_probes.py):
+Both stages, when the trainer's stage probes are on (model/train/stage_probes.py):
                        + lambda_stage * mean over stages l of the stage-1 term on the probe logits of l
-Both stages, cross-scale attention consistency (model/train.py applies it from the stride-8 map on):
+Both stages, cross-scale attention consistency (model/train/run.py applies it from the stride-8 map on):
                        + lambda_consistency * mean over l of KL(pool(A_l) || A_l+1), A_l held fixed
 
 Batch dicts follow the dataset contract of docs/ARCHITECTURE.md: `expression` (B,) int64 with -1 for
@@ -207,7 +207,7 @@ def stage_probe_loss(
 ) -> LossOutput:
     """Deep supervision: the stage-1 expression term on each stage probe's logits, averaged over stages.
 
-    stage_logits (B,L,K) from `model.stage_probes.ProbedNetwork`; batch as for `stage1_loss`.
+    stage_logits (B,L,K) from `model.train.stage_probes.ProbedNetwork`; batch as for `stage1_loss`.
     parts: `stage_ce` (the mean term) and `stage_ce_1`..`stage_ce_L` (each stage's term, for logging).
     """
     terms = []

@@ -7,7 +7,7 @@ a Bi-RNN over the layers, second-level self-attention and the two multi-task hea
     spatial_attention  list of 4 maps   (B, H_l, W_l), each map sums to 1
     layer_attention    (B, 4)           sums to 1
     layer_features     (B, 4, d)        x_1..x_4, each stage's attention-pooled vector (the Bi-RNN input;
-                                        model.stage_probes supervises it during training)
+                                        model.train.stage_probes supervises it during training)
 """
 
 from __future__ import annotations

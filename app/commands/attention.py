@@ -2,8 +2,8 @@
 
 Renders the faces of a `synth` split again (same seed and count), with masks of the expressive parts
 (eyes with brows, mouth) and of the head, and prints per backbone stage how much more attention mass per
-pixel the parts get than the rest of the head (model/attention_regions.py). Issue 3's goal: >= 2 on the
-two middle stages.
+pixel the parts get than the rest of the head (model/diagnostics/attention_regions.py). Issue 3's goal:
+>= 2 on the two middle stages.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     """Measure and print the table; 0 on success, 2 on unusable input."""
     from app.commands.threads import set_torch_threads
     from app.core.model_store import open_model
-    from model.attention_regions import GOAL_RATIO, as_rows, measure_attention_regions
+    from model.diagnostics.attention_regions import GOAL_RATIO, as_rows, measure_attention_regions
 
     try:
         set_torch_threads(args.threads)

@@ -1,14 +1,14 @@
 """`affectscope bench`: measure model and pipeline speed.
 
 `--pipeline` times the live path end to end (detect, track, crop, model, smoothing) on generated videos
-with 1 and 4 faces, through the real LivePipeline and stage by stage; see app/core/bench_pipeline.py.
-`--training` times the default recipe's optimiser steps (model/train_throughput.py).
+with 1 and 4 faces, through the real LivePipeline and stage by stage; see app/core/bench/pipeline.py.
+`--training` times the default recipe's optimiser steps (model/diagnostics/train_throughput.py).
 `--detection` measures face recall per width, precision and time per frame of every detector plan on
-generated scenes (app/core/bench_detection.py).
+generated scenes (app/core/bench/detection.py).
 `--soak` runs the live path with the session recorder for minutes on a looping 4-face video and reports
-memory growth and lost rows (app/core/bench_soak.py).
+memory growth and lost rows (app/core/bench/soak.py).
 `--lsl` measures capture-to-inlet latency over Lab Streaming Layer and fps with the outlet on and off
-(app/core/bench_lsl.py).
+(app/core/bench/lsl.py).
 `--model-only` times the network alone (a normalised batch in, the outputs out) for every backbone at
 112/160/224 px, batch 1 and 8, in torch eager and in onnxruntime, plus the reference EfficientNet-B0
 classifier (HSEmotion's network: standard B0, 1000-class head, random weights) at 224 px, batch 1.
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_pipeline(args: argparse.Namespace) -> int:
     """`--pipeline`: the live path on generated 1- and 4-face videos (`--quick`: torch only, shorter)."""
-    from app.core.bench_pipeline import markdown_table, run_pipeline_benchmark
+    from app.core.bench.pipeline import markdown_table, run_pipeline_benchmark
     from app.core.model_store import open_predictor
 
     report = run_pipeline_benchmark(
@@ -185,7 +185,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
 def _runtime_switch(progress: Callable[[str], None]) -> dict[str, Any]:
     """The live runtime switch torch -> auto with an empty ONNX cache (so the export is part of it)."""
-    from app.core.bench_pipeline import measure_switch, write_test_video
+    from app.core.bench.pipeline import measure_switch, write_test_video
 
     progress("runtime switch torch -> auto")
     with tempfile.TemporaryDirectory(prefix="affectscope-switch-") as tmp:
@@ -203,7 +203,7 @@ def _runtime_switch(progress: Callable[[str], None]) -> dict[str, Any]:
 
 def run_detection_command(args: argparse.Namespace) -> int:
     """`--detection`: every detector plan on the same generated scenes (`--quick`: fewer scenes)."""
-    from app.core.bench_detection import markdown_table, run_detection_benchmark
+    from app.core.bench.detection import markdown_table, run_detection_benchmark
 
     counts = {"groups": 8, "closeups": 8} if args.quick else {"groups": 40, "closeups": 40}
     report = run_detection_benchmark(progress=lambda m: print(m, flush=True), **counts)
@@ -217,7 +217,7 @@ def run_detection_command(args: argparse.Namespace) -> int:
 
 def run_soak_command(args: argparse.Namespace) -> int:
     """`--soak`: memory growth and lost rows of the live path with the recorder."""
-    from app.core.bench_soak import run_soak, soak_summary
+    from app.core.bench.soak import run_soak, soak_summary
     from app.core.model_store import open_predictor
 
     if args.minutes <= 0 or (args.frames is not None and args.frames < 1):
@@ -236,7 +236,7 @@ def run_soak_command(args: argparse.Namespace) -> int:
 
 def run_lsl_command(args: argparse.Namespace) -> int:
     """`--lsl`: latency and fps of the live path with the LSL outlet on and off."""
-    from app.core.bench_lsl import lsl_summary, run_lsl_benchmark
+    from app.core.bench.lsl import lsl_summary, run_lsl_benchmark
     from app.core.model_store import open_predictor
 
     if args.block_seconds <= 0:
@@ -254,7 +254,7 @@ def run_lsl_command(args: argparse.Namespace) -> int:
 
 def run_training(args: argparse.Namespace) -> int:
     """`--training`: images/s of both training stages (`--quick`: 64 px, batch 8, a few steps)."""
-    from model.train_throughput import measure_training_throughput
+    from model.diagnostics.train_throughput import measure_training_throughput
 
     if args.workers < 0:
         print(f"affectscope bench: --workers must be >= 0, got {args.workers}", file=sys.stderr)
@@ -376,7 +376,7 @@ def _prepare_reference(workdir: Path) -> _Subject:
     """The reference EfficientNet-B0 classifier (random weights) and its ONNX export."""
     import torch
 
-    from model.efficientnet import efficientnet_b0_classifier
+    from model.backbones.efficientnet import efficientnet_b0_classifier
     from model.export import DEFAULT_OPSET, export_graph
 
     torch.manual_seed(0)

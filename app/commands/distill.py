@@ -7,9 +7,7 @@ OUT/MODEL_CARD.md. The first Ctrl-C stops after the current step without touchin
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
 NAME = "distill"
 HELP = "rebuild the starter model by distillation"
@@ -96,18 +94,23 @@ def _options(args: argparse.Namespace):
 
 
 class _Printer:
-    """One line per phase, per validated epoch and every 20 training steps."""
+    """One line per distillation phase; the training stages are shown as `train` shows them."""
 
     def __init__(self) -> None:
+        from app.commands.train_progress import TrainProgress
+
         self.finished_phases: set[tuple[str, str]] = set()
+        self.training = TrainProgress(quiet=False)
 
     def show(self, event) -> None:
         """Print one distillation or training event."""
-        from model import distill as d
-        from model import train as t
-        from model.distill_pool import PoolProgress
+        from model.distill import run as d
+        from model.distill.pool import PoolProgress
+        from model.train import TrainEvent
 
-        if isinstance(event, d.DistillStarted):
+        if isinstance(event, TrainEvent):
+            self.training.show(event)
+        elif isinstance(event, d.DistillStarted):
             self.say(f"distilling{' (quick)' if event.quick else ''}: work folder {event.run_dir}")
         elif isinstance(event, PoolProgress):
             if event.done == event.total and (event.name, event.phase) not in self.finished_phases:
@@ -119,21 +122,6 @@ class _Printer:
                 f"pool {event.name}: {event.n_views} views ({counts}); teachers agree on "
                 f"{event.teachers_agree:.0%}; {event.seconds:.0f} s"
             )
-        elif isinstance(event, t.StageStarted):
-            self.say(f"stage {event.stage}: {event.epochs} epochs of {event.steps_per_epoch} steps")
-        elif isinstance(event, t.StepDone):
-            if event.stage_step % 20 == 0:
-                self.say(
-                    f"  stage {event.stage} step {event.stage_step}: loss {event.losses['total']:.4f}, "
-                    f"{event.images_per_s:.1f} img/s"
-                )
-        elif isinstance(event, t.EpochDone):
-            metrics = ", ".join(f"{k} {v:.3f}" for k, v in event.metrics.items())
-            self.say(
-                f"stage {event.stage} epoch {event.epoch + 1}: {metrics}{' (best)' if event.is_best else ''}"
-            )
-        elif isinstance(event, t.StageDone):
-            self.say(f"stage {event.stage} done ({event.reason}): best {event.best_criterion:.4f}")
         elif isinstance(event, d.HeldoutMeasured):
             s = event.summary
             self.say(
@@ -155,14 +143,18 @@ class _Printer:
                 f"(partial run in {event.run_dir})"
             )
 
-    @staticmethod
-    def say(text: str) -> None:
-        """Print a line now (the run is long; the log must show progress as it happens)."""
-        print(text, flush=True)
+    def say(self, text: str) -> None:
+        """Print a line now, above any training progress bar."""
+        self.training.say(text)
+
+    def close(self) -> None:
+        """End a training progress bar still shown."""
+        self.training.close_bar()
 
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the distillation; 0 when the starter was written, 1 when cancelled, 2 for bad arguments."""
+    from app.commands.event_loop import run_events
     from app.commands.threads import set_torch_threads
     from model.distill import DistillCancelled, distill
 
@@ -174,28 +166,13 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"affectscope distill: {exc}", file=sys.stderr)
         return 2
     printer = _Printer()
-    cancel = threading.Event()
-
-    def on_interrupt(signum, frame):
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-        printer.say("stopping after this step (Ctrl-C again to abort)...")
-
-    previous = (
-        signal.signal(signal.SIGINT, on_interrupt)
-        if threading.current_thread() is threading.main_thread()
-        else None
-    )
-    cancelled = False
     try:
-        for event in distill(options, cancel):
-            printer.show(event)
-            cancelled = cancelled or isinstance(event, DistillCancelled)
+        job = lambda cancel: distill(options, cancel)  # noqa: E731
+        cancelled = run_events(job, printer.show, printer.say, DistillCancelled)
     except (ValueError, FileNotFoundError) as exc:
+        printer.close()
         print(f"affectscope distill: {exc}", file=sys.stderr)
         return 2
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        printer.close()
     return 1 if cancelled else 0

@@ -1,4 +1,4 @@
-"""`affectscope train`: train or fine-tune a model with the two-stage recipe (model/train.py).
+"""`affectscope train`: train or fine-tune a model with the two-stage recipe (model/train/run.py).
 
 Progress is a tqdm bar per epoch plus one line per validated epoch; the first Ctrl-C stops after the
 current step and leaves a checkpoint (continue with --resume), a second one aborts. The same command
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from model.config import LR_AUTO_HELP
@@ -117,7 +115,7 @@ def register(subparsers) -> None:
         "--lambda-stage",
         type=float,
         help="weight of the stage probes' expression loss, both stages (default 0.3; 0 = the plain "
-        "paper recipe; see model/stage_probes.py)",
+        "paper recipe; see model/train/stage_probes.py)",
     )
     recipe.add_argument(
         "--class-balance",
@@ -224,92 +222,11 @@ def _options(args: argparse.Namespace):
     return TrainOptions(**values)
 
 
-def _format_metrics(metrics: dict[str, float]) -> str:
-    return ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
-
-
-class _Progress:
-    """tqdm bars and summary lines for the events of one run (silent on ranks other than 0)."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.bar = None
-
-    def close_bar(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-    def say(self, text: str) -> None:
-        if not self.quiet:
-            from tqdm import tqdm
-
-            tqdm.write(text)
-
-    def show(self, event) -> None:
-        """Render one training event."""
-        from tqdm import tqdm
-
-        from model import train as t
-
-        if self.quiet:
-            return
-        if isinstance(event, t.RunStarted):
-            skips = {split: {k: v for k, v in c.items() if v} for split, c in event.skip_counts.items()}
-            self.say(
-                f"{'resuming' if event.resumed else 'training'} {event.model_name} on {event.device} "
-                f"x{event.world_size}: {event.n_train} training / {event.n_val} validation images "
-                f"({event.val_source}); skipped rows: {skips}; writing to {event.out_dir}"
-            )
-        elif isinstance(event, t.StageStarted):
-            self.say(
-                f"stage {event.stage}: {event.epochs} epochs of {event.steps_per_epoch} steps, lr "
-                f"{event.lr:g} (backbone {event.backbone_lr:g}), best by {event.criterion}"
-            )
-        elif isinstance(event, t.StepDone):
-            if self.bar is None:
-                self.bar = tqdm(
-                    total=event.steps_per_epoch,
-                    initial=event.step - 1,
-                    unit="step",
-                    desc=f"stage {event.stage} epoch {event.epoch + 1}",
-                    dynamic_ncols=True,
-                )
-            self.bar.update(1)
-            self.bar.set_postfix(loss=f"{event.losses['total']:.3f}", img_s=f"{event.images_per_s:.1f}")
-        elif isinstance(event, t.EpochDone):
-            self.close_bar()
-            best = " (best)" if event.is_best else ""
-            self.say(
-                f"stage {event.stage} epoch {event.epoch + 1}: train loss "
-                f"{event.train_losses.get('total', float('nan')):.4f}; validation "
-                f"{_format_metrics(event.metrics)}{best}; {event.seconds:.0f} s"
-            )
-        elif isinstance(event, t.StageDone):
-            self.close_bar()
-            self.say(
-                f"stage {event.stage} done ({event.reason}) after {event.epochs_run} epochs "
-                f"({event.steps} steps): best {event.best_criterion:.4f} at epoch {event.best_epoch + 1} "
-                f"-> {event.best_path}"
-            )
-        elif isinstance(event, t.Cancelled):
-            self.close_bar()
-            self.say(
-                f"cancelled in stage {event.stage}, epoch {event.epoch + 1}, step {event.step}; weights in "
-                f"{event.checkpoint_path}; continue with --resume"
-            )
-        elif isinstance(event, t.RunFinished):
-            self.say(f"finished in {event.seconds / 60:.1f} min; model: {event.model_path}")
-            self.say(f"validation: {_format_metrics(event.final_metrics)}")
-            self.say(
-                f"evaluate it: python main.py evaluate --model {event.model_path} --data ... --report R.json"
-            )
-
-
 def run_command(args: argparse.Namespace) -> int:
     """Run the training; 0 when finished, 1 when cancelled, 2 for bad arguments or data."""
-
+    from app.commands.event_loop import run_events
     from app.commands.threads import set_torch_threads
+    from app.commands.train_progress import TrainProgress
     from model.checkpoint import CheckpointError
     from model.data import DatasetError
     from model.train import Cancelled, train
@@ -319,32 +236,14 @@ def run_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"affectscope train: {exc}", file=sys.stderr)
         return 2
-    quiet = os.environ.get("RANK", "0") != "0"
-    progress = _Progress(quiet)
-    cancel = threading.Event()
-
-    def on_interrupt(signum, frame):
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-        progress.say("stopping after this step (Ctrl-C again to abort)...")
-
-    previous = (
-        signal.signal(signal.SIGINT, on_interrupt)
-        if threading.current_thread() is threading.main_thread()
-        else None
-    )
-    cancelled = False
+    progress = TrainProgress(quiet=os.environ.get("RANK", "0") != "0")
     try:
-        for event in train(_options(args), cancel):
-            progress.show(event)
-            cancelled = cancelled or isinstance(event, Cancelled)
+        options = _options(args)
+        cancelled = run_events(lambda cancel: train(options, cancel), progress.show, progress.say, Cancelled)
     except (ValueError, FileNotFoundError, DatasetError, CheckpointError) as exc:
         progress.close_bar()
         print(f"affectscope train: {exc}", file=sys.stderr)
         return 2
     finally:
         progress.close_bar()
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
     return 1 if cancelled else 0

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QPlainTextE
 
 from app.gui import settings as keys
 from app.gui.about import AboutDialog
-from app.gui.images_tab import ImagesTab
-from app.gui.live_tab import LiveTab, available_devices
-from app.gui.training_tab import TrainingTab
+from app.gui.tabs.images import ImagesTab
+from app.gui.tabs.live import LiveTab, available_devices
+from app.gui.tabs.training import TrainingTab
 from app.gui.widgets.status import StatusPanel
 from app.gui.widgets.typing_guard import guard_typing
 from model.runtimes import RUNTIMES

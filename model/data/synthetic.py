@@ -13,7 +13,7 @@ Nuisances: face height 50-90% of the image, roll +-20 degrees, shift +-15%, face
 hair, nose, gaze and background colours, background clutter, distractor shapes beside the face, light
 gradient, blur and noise. docs/DATA.md lists the regions and cues.
 Every face comes with two masks: the head, and the expressive parts (both eyes with their brows, and the
-mouth), so a measurement can ask where a model looks (model/attention_regions.py).
+mouth), so a measurement can ask where a model looks (model/diagnostics/attention_regions.py).
 """
 
 from __future__ import annotations

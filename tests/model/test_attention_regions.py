@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model.attention_regions import face_densities, measure_attention_regions, summarise
 from model.config import ModelConfig
+from model.diagnostics.attention_regions import face_densities, measure_attention_regions, summarise
 from model.network import build_model
 
 

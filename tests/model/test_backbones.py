@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from model.backbones import BACKBONES, build_backbone
-from model.config import BACKBONE_NORMALIZATION, ModelConfig
-from model.efficientnet import (
+from model.backbones.efficientnet import (
     Conv2dSame,
     efficientnet_b0_classifier,
     efficientnet_lite0_classifier,
     lite0_imagenet_state_dict,
 )
+from model.config import BACKBONE_NORMALIZATION, ModelConfig
 from model.network import build_model
 from model.preprocessing import preprocess_crops
 
@@ -87,7 +87,7 @@ def test_lite0_imagenet_weights_missing_file_names_it(tmp_path) -> None:
 
 
 def test_faceapi_backbone_computes_the_teachers_own_face_features() -> None:
-    from model.teachers import load_faceapi_teacher
+    from model.distill.teachers import load_faceapi_teacher
 
     teacher = load_faceapi_teacher()
     backbone = build_backbone("faceapi_features", "faceapi").eval()

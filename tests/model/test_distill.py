@@ -20,9 +20,10 @@ from model.distill import (
     DistillOptions,
     distill,
 )
-from model.distill_eval import BASELINE, STUDENT, HeldoutOutputs, agreement_report
-from model.distill_pool import PoolCancelled, PoolPlan, ViewDataset, build_pool, views_per_face
-from model.distill_views import (
+from model.distill.heldout import BASELINE, STUDENT, HeldoutOutputs, agreement_report
+from model.distill.pool import PoolCancelled, PoolPlan, ViewDataset, build_pool, views_per_face
+from model.distill.teachers import FacePool, Teacher, TeacherEnsemble, square_crop
+from model.distill.views import (
     NO_AUGMENTATION,
     FaceSource,
     ViewAugmentation,
@@ -31,7 +32,6 @@ from model.distill_views import (
     splice_views,
 )
 from model.predictor import load_predictor
-from model.teachers import FacePool, Teacher, TeacherEnsemble, square_crop
 
 HAPPY, NEUTRAL = CLASS_NAMES.index("happy"), CLASS_NAMES.index("neutral")
 

@@ -26,11 +26,11 @@ import torch
 import torch.multiprocessing as mp
 from torch import nn
 
-from model import distributed as ddp
 from model.checkpoint import load_checkpoint
 from model.losses import stage2_loss
 from model.network import build_model
 from model.train import RunFinished, RunStarted, StepDone, seed_everything, train
+from model.train import distributed as ddp
 from tests.model.test_train import TINY_CONFIG, TinyFaces, one_torch_thread, tiny_options  # noqa: F401
 
 WORLD = 2

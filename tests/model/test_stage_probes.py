@@ -7,7 +7,7 @@ import torch
 from model.config import ModelConfig
 from model.losses import stage1_loss, stage_probe_loss
 from model.network import build_model
-from model.stage_probes import ProbedNetwork, build_probes
+from model.train.stage_probes import ProbedNetwork, build_probes
 
 SIZE = 64
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from model.backbones.tf_layers import same_padding
 from model.config import CLASS_NAMES
-from model.teachers import (
+from model.distill.teachers import (
     FACEAPI_CLASS_NAMES,
     FER_CLASS_NAMES,
     TeacherEnsemble,
@@ -16,7 +17,6 @@ from model.teachers import (
     load_fer_teacher,
     to_affectnet,
 )
-from model.teachers.tf_layers import same_padding
 
 # Square face crops (x0, y0, x1, y1): the MediaPipe BlazeFace full-range box of each photo (found once,
 # see assets/faces/manifest.json) widened by 20% of its side on every side.

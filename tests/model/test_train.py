@@ -11,7 +11,6 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from model import train as train_module
 from model.checkpoint import load_checkpoint, save_checkpoint
 from model.config import ModelConfig
 from model.network import build_model
@@ -27,6 +26,7 @@ from model.train import (
     TrainOptions,
     train,
 )
+from model.train import run as train_module
 
 TINY_CONFIG = ModelConfig(backbone="mobilenetv3_large_100", input_size=64, dropout=0.0)
 

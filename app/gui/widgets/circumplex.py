@@ -15,8 +15,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsLineItem, QWidget
 
+from app.core.face_history import FaceHistories
 from app.core.packets import FramePacket
-from app.gui.widgets.history import FaceHistories
 from app.gui.widgets.palette import FACE_COLORS, face_color
 
 TRAIL_POINTS = 45  # processed frames per trail (1.5 s at 30 fps)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.core.lsl import LslLink, StreamChoice, list_marker_streams
 from app.core.settings import LSL_HELP, MAX_FACE_SLOTS, LslSettings
-from app.gui.live_bridge import JobResult, LiveBridge
+from app.gui.workers.live_bridge import JobResult, LiveBridge
 
 NO_STREAMS = "(press Find)"
 STATUS_INTERVAL_MS = 1000  # the consumer and inlet status lines are refreshed this often

@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-from app.gui.widgets.history import COLUMNS, FaceHistories
+from app.core.face_history import COLUMNS, FaceHistories
 from app.gui.widgets.palette import face_color
 
 MAX_MARKER_LINES = 12  # markers drawn at once (the newest); a 30-s window rarely holds more

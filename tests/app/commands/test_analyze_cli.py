@@ -239,9 +239,9 @@ def test_the_untrained_model_runs_only_when_named(tmp_path, photo, capsys, monke
 
 
 def test_with_no_detector_option_every_face_of_a_group_and_a_close_up_is_found_once(tmp_path, capsys):
-    from app.core.bench_detection import score_frame
+    from app.core.bench.detection import score_frame
+    from app.core.bench.scenes import closeup_scene, group_scene
     from app.core.detection import Detection
-    from app.core.detection_scenes import closeup_scene, group_scene
 
     rng = np.random.default_rng(11)
     scenes = {

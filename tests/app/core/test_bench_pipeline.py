@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.bench_pipeline import markdown_table, measure_sequential, write_test_video
+from app.core.bench.pipeline import markdown_table, measure_sequential, write_test_video
 from model.config import ModelConfig
 from model.network import build_model
 from model.predictor import load_predictor
@@ -23,7 +23,7 @@ def test_four_face_video_is_detected_as_four_faces(tmp_path):
 
 
 def test_the_soak_finds_every_row_in_the_recording_and_samples_memory():
-    from app.core.bench_soak import _lost_rows, run_soak, soak_summary
+    from app.core.bench.soak import _lost_rows, run_soak, soak_summary
 
     predictor = load_predictor(build_model(ModelConfig(input_size=64)), "torch", metadata={"name": "tiny"})
     report = run_soak(predictor, minutes=0.05, sample_s=1.0)

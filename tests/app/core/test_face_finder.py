@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.core.bench_detection import score_frame
+from app.core.bench.detection import score_frame
+from app.core.bench.scenes import Scene, TruthFace, closeup_scene, group_scene, width_bucket
 from app.core.detection import Detection
-from app.core.detection_scenes import Scene, TruthFace, closeup_scene, group_scene, width_bucket
 from app.core.face_finder import TILE_OVERLAP, FaceFinder, FinderPlan, merge_detections, tile_windows
 
 

@@ -136,7 +136,7 @@ def test_the_marker_outlet_sends_user_markers_and_recording_start_and_stop():
 
 
 def test_the_lsl_benchmark_receives_every_published_sample_after_its_capture():
-    from app.core.bench_lsl import run_lsl_benchmark
+    from app.core.bench.lsl import run_lsl_benchmark
     from tests.app.core.test_pipeline import FakePredictor
 
     report = run_lsl_benchmark(FakePredictor(delay_s=0.01), block_s=1.5, blocks=2)

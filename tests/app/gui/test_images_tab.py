@@ -16,7 +16,7 @@ from app.core.attention_scale import fused_attention
 from app.core.recorder import ANALYSIS_COLUMNS
 from app.gui import settings as keys
 from app.gui.analysis_results import TABLE_COLUMNS
-from app.gui.images_tab import ImagesTab
+from app.gui.tabs.images import ImagesTab
 
 JOB_TIMEOUT_MS = 60_000
 

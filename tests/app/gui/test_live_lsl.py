@@ -13,7 +13,7 @@ import pylsl
 
 from app.core.lsl import SLOT_CHANNELS
 from app.gui import settings as keys
-from app.gui.live_tab import LiveTab
+from app.gui.tabs.live import LiveTab
 from tests.app.gui.test_live_tab import WAIT_MS, make_tab, start_and_wait_for_faces  # noqa: F401
 
 EXPECTED_CHANNELS = 1 + 2 * len(SLOT_CHANNELS)

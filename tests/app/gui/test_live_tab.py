@@ -13,7 +13,7 @@ from app.core.attention_scale import attention_display
 from app.core.packets import FramePacket, PipelineState
 from app.core.pipeline import LivePipeline, PipelineSettings
 from app.gui import settings as keys
-from app.gui.live_tab import NOT_CALIBRATED_AFTER_SWITCH, PANEL_GROUPS, LiveTab
+from app.gui.tabs.live import NOT_CALIBRATED_AFTER_SWITCH, PANEL_GROUPS, LiveTab
 from tests.app.gui.widgets.fake_packets import make_face, make_packet
 
 WAIT_MS = 90_000  # generous: the 2-core CI machine is shared

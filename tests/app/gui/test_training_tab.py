@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from app.gui.training_job import METRIC_ROWS
-from app.gui.training_tab import START_CHECKPOINT, START_NEW, TrainingTab
+from app.core.training_job import METRIC_ROWS
+from app.gui.tabs.training import START_CHECKPOINT, START_NEW, TrainingTab
 from model.checkpoint import load_checkpoint
 from model.data.synthetic_dataset import generate_dataset
 
@@ -160,7 +160,8 @@ def test_new_model_starts_from_the_weights_its_backbone_ships(qtbot, gui_setting
 def test_the_form_starts_from_the_cores_recipe_and_a_new_model_gets_its_learning_rate(qtbot, gui_settings,
                                                                                        tmp_path):
     from model.config import FINE_TUNE_LR, NEW_MODEL_LR
-    from model.train import TrainOptions, _Run
+    from model.train import TrainOptions
+    from model.train.run import _Run
 
     tab = TrainingTab(gui_settings)
     qtbot.addWidget(tab)

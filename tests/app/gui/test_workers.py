@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from app.gui.workers import GeneratorJob
+from app.gui.workers.jobs import GeneratorJob
 
 TIMEOUT_MS = 10_000
 

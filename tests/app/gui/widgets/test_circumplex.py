@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.core.face_history import FaceHistories
 from app.gui.widgets.circumplex import TRAIL_STEPS, CircumplexPlot
-from app.gui.widgets.history import FaceHistories
 from tests.app.gui.widgets.fake_packets import make_face, make_packet
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.gui.widgets.history import FaceHistories, RingBuffer
+from app.core.face_history import FaceHistories, RingBuffer
 from tests.app.gui.widgets.fake_packets import make_face, make_packet
 
 

@@ -1,7 +1,7 @@
 """How many faces each detector configuration finds: recall per face width, precision, time per frame.
 
 `python main.py bench --detection` runs every plan of `PLANS` over the same generated scenes
-(app/core/detection_scenes.py: group scenes at 1280x720 and 1920x1080 with 1-12 faces of 16-400 px,
+(app/core/bench/scenes.py: group scenes at 1280x720 and 1920x1080 with 1-12 faces of 16-400 px,
 rotated, cut by the edge, blurred, dimmed, brightened and JPEG-compressed; and close-ups of one face
 filling 50-100% of a 48-400 px image, grey and colour).
 
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from app.core.bench.scenes import WIDTH_BUCKETS, Scene, closeup_scene, group_scene, width_bucket
 from app.core.detection import Detection
-from app.core.detection_scenes import WIDTH_BUCKETS, Scene, closeup_scene, group_scene, width_bucket
 from app.core.face_finder import FaceFinder, FinderPlan, _iou_and_containment
 
 MATCH_IOU = 0.4

@@ -1,6 +1,6 @@
 """The Training tab: fine-tune the bundled model (or train a new one) on the user's labelled faces.
 
-The form fills a `model.train.TrainOptions`; Start runs `app.gui.training_job.training_events` (an
+The form fills a `model.train.TrainOptions`; Start runs `app.core.training_job.training_events` (an
 evaluation of the start weights, `model.train.train`, an evaluation of the result) in a `GeneratorJob`.
 Cancel sets the run's cancel event: `train` writes a checkpoint of the current weights and ends, and the
 tab returns to idle with that checkpoint as its result. The loss of every step and the validation
@@ -43,8 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.model_store import resolve_model_path
-from app.gui import settings as keys
-from app.gui.training_job import (
+from app.core.training_job import (
     METRIC_ROWS,
     EvaluationDone,
     EvaluationStarted,
@@ -53,9 +52,10 @@ from app.gui.training_job import (
     metric_value,
     training_events,
 )
+from app.gui import settings as keys
 from app.gui.widgets.palette import FACE_COLORS
 from app.gui.widgets.wheel_guard import guard_wheel
-from app.gui.workers import CANCELLED, FINISHED, GeneratorJob
+from app.gui.workers.jobs import CANCELLED, FINISHED, GeneratorJob
 from model import train as t
 from model.backbones import BACKBONES, shipped_weights
 from model.config import LR_AUTO_HELP, ModelConfig

@@ -11,14 +11,14 @@ face crops (uint8 or float 0..255, (B,H,W,3) or a list of (H,W,3)):
 """
 
 from model.data.face_pool import FacePool, PoolFace, square_crop
-from model.teachers.base import Teacher, resize_crops, to_affectnet
-from model.teachers.ensemble import TeacherEnsemble, load_teacher_ensemble
-from model.teachers.faceapi_expression import (
+from model.distill.teachers.base import Teacher, resize_crops, to_affectnet
+from model.distill.teachers.ensemble import TeacherEnsemble, load_teacher_ensemble
+from model.distill.teachers.faceapi_expression import (
     FACEAPI_CLASS_NAMES,
     FaceApiExpressionTeacher,
     load_faceapi_teacher,
 )
-from model.teachers.fer_xception import FER_CLASS_NAMES, FerXceptionTeacher, load_fer_teacher
+from model.distill.teachers.fer_xception import FER_CLASS_NAMES, FerXceptionTeacher, load_fer_teacher
 
 __all__ = [
     "FACEAPI_CLASS_NAMES",

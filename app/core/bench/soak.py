@@ -1,7 +1,7 @@
 """Soak test of the live path with the session recorder: does memory stay flat, is every row written?
 
 The real `LivePipeline` (capture thread + inference worker) plays the pipeline benchmark's 4-face video
-(app/core/bench_pipeline.py) in a loop, unpaced (the capture thread reads as fast as it decodes and the
+(app/core/bench/pipeline.py) in a loop, unpaced (the capture thread reads as fast as it decodes and the
 one-slot holder drops what the worker cannot take, as with a fast camera), while a `SessionRecorder`
 writes every packet to a CSV. Every `sample_s` seconds the process's resident memory (VmRSS) is read.
 
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.core.bench_pipeline import write_test_video
+from app.core.bench.pipeline import write_test_video
 from app.core.packets import FramePacket, PipelineEvent
 from app.core.pipeline import LivePipeline, PipelineSettings
 from app.core.sources import VideoFileSource

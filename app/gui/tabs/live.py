@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.baseline import BaselineState
+from app.core.face_history import FaceHistories
 from app.core.lsl import LslLink
 from app.core.packets import FaceResult, FramePacket, PipelineEvent, PipelineState
 from app.core.pipeline import LivePipeline, PipelineError
@@ -50,11 +51,9 @@ from app.core.settings import LslSettings
 from app.core.sources import make_source
 from app.core.summary import summary_markdown
 from app.gui import settings as keys
-from app.gui.live_bridge import JobResult, LiveBridge
 from app.gui.widgets.attention_panel import AttentionPanel
 from app.gui.widgets.circumplex import CircumplexPlot
 from app.gui.widgets.expression_bars import ExpressionBars
-from app.gui.widgets.history import FaceHistories
 from app.gui.widgets.live_controls import (
     CalibrationControls,
     ModelControls,
@@ -66,6 +65,7 @@ from app.gui.widgets.source_picker import SourcePicker
 from app.gui.widgets.timelines import Timelines
 from app.gui.widgets.video_view import VideoView
 from app.gui.widgets.wheel_guard import guard_wheel
+from app.gui.workers.live_bridge import JobResult, LiveBridge
 from model.runtimes import DEFAULT_RUNTIME
 
 # The one display timer. Each tick draws at most one panel group (PANEL_GROUPS) that is behind the latest

@@ -8,7 +8,7 @@ from the soft target with `model.circumplex.derived_va`.
 
 How the 22 training faces become thousands of targets:
 - views per face are shared out so that rarer teacher classes get more (`views_per_face`);
-- every view is randomly augmented (model/distill_views.py) and labelled by the teachers as it is;
+- every view is randomly augmented (model/distill/views.py) and labelled by the teachers as it is;
 - a share of views are pixel blends of two views of different faces (mixup), also labelled by the
   teachers (not by blending the two targets), so targets stay what the teachers say about the image;
 - a share of views splice the upper face of one person onto the lower face of another (eyes and brows
@@ -30,9 +30,9 @@ from torch.utils.data import Dataset
 from model.circumplex import derived_va
 from model.config import NUM_CLASSES, ModelConfig
 from model.data.synthetic import render_face
-from model.distill_views import FaceSource, ViewAugmentation, mix_views, render_view, splice_views
+from model.distill.teachers import TeacherEnsemble
+from model.distill.views import FaceSource, ViewAugmentation, mix_views, render_view, splice_views
 from model.preprocessing import normalize
-from model.teachers import TeacherEnsemble
 
 LABEL_BATCH = 128  # views per teacher forward pass
 SYNTHETIC_IMAGE_SIDE = 160

@@ -1,8 +1,8 @@
 """A backbone from face-api's face feature extractor (MIT, npm @vladmandic/face-api@1.7.15).
 
 face-api's FaceExpressionNet reads faces with four dense blocks (channels 32-64-128-256, each halving the
-size; model/teachers/faceapi_expression.py). This backbone reuses those blocks, trained on faces, to give
-2Att-2Mt its four stage outputs at strides 4, 8, 16 and 32 (the interface of model/backbones.py):
+size; model/backbones/faceapi_blocks.py). This backbone reuses those blocks, trained on faces, to give
+2Att-2Mt its four stage outputs at strides 4, 8, 16 and 32 (the interface of model/backbones/__init__.py):
     F_1 = dense block 1 (64 channels, stride 4)
     F_2 = dense block 2 (128 channels, stride 8)
     F_3 = dense block 3 (256 channels, stride 16)
@@ -18,12 +18,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from model.teachers.faceapi_expression import (
+from model.backbones.faceapi_blocks import (
     BLOCK_CHANNELS,
+    DEFAULT_FACEAPI_MANIFEST,
     DenseBlock,
-    load_faceapi_teacher,
+    read_tfjs_weights,
 )
-from model.teachers.tf_layers import SeparableConv2d
+from model.backbones.tf_layers import SeparableConv2d
 
 
 class FaceApiFeatures(nn.Module):
@@ -48,5 +49,6 @@ class FaceApiFeatures(nn.Module):
 
 def load_faceapi_weights(backbone: FaceApiFeatures) -> None:
     """Copy the vendored face-api expression model's dense blocks into `backbone` (the last stage stays)."""
-    teacher = load_faceapi_teacher()
-    backbone.blocks.load_state_dict(teacher.blocks.state_dict())
+    weights = read_tfjs_weights(DEFAULT_FACEAPI_MANIFEST)
+    for i, block in enumerate(backbone.blocks):
+        block.load_tf(weights, f"dense{i}")

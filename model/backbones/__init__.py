@@ -3,10 +3,10 @@
 Modelled on timm's `features_only` interface: every backbone is an `nn.Module` whose `forward(x)`
 returns a list of 4 tensors and whose `channels` attribute lists their channel counts.
 torchvision and timm do not import beside the CPU torch build used here, so the networks are written
-in the project: ResNet-18/50 here, EfficientNet-Lite0 in `model.efficientnet`, MobileNetV3-Large in
-`model.mobilenetv3`, face-api's face feature extractor in `model.faceapi_backbone`. The first three use
-their reference implementation's state-dict key names (torchvision for ResNets, timm for the others), so
-a local weights file saved from those libraries loads directly. Nothing here downloads: "imagenet"
+in the project: ResNet-18/50 here, EfficientNet-Lite0 in `model.backbones.efficientnet`, MobileNetV3-Large
+in `model.backbones.mobilenetv3`, face-api's face feature extractor in `model.backbones.faceapi`. The first
+three use their reference implementation's state-dict key names (torchvision for ResNets, timm for the
+others), so a local weights file saved from those libraries loads directly. Nothing here downloads: "imagenet"
 weights exist only for efficientnet_lite0 (from an installed package), "faceapi" weights only for
 faceapi_features (the vendored face-api expression model).
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from model.efficientnet import efficientnet_lite0_features, lite0_imagenet_state_dict
-from model.mobilenetv3 import mobilenetv3_large_100_features
+from model.backbones.efficientnet import efficientnet_lite0_features, lite0_imagenet_state_dict
+from model.backbones.mobilenetv3 import mobilenetv3_large_100_features
 
 
 class _BasicBlock(nn.Module):
@@ -106,13 +106,13 @@ def _resnet50() -> nn.Module:
 
 
 def _faceapi_features() -> nn.Module:
-    from model.faceapi_backbone import FaceApiFeatures  # imported on use: it pulls in model.teachers
+    from model.backbones.faceapi import FaceApiFeatures  # imported on use: it reads tfjs weights
 
     return FaceApiFeatures()
 
 
 def _load_faceapi(backbone: nn.Module) -> None:
-    from model.faceapi_backbone import load_faceapi_weights
+    from model.backbones.faceapi import load_faceapi_weights
 
     load_faceapi_weights(backbone)
 

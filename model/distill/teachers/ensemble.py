@@ -10,9 +10,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from model.teachers.base import FaceCrops, Teacher
-from model.teachers.faceapi_expression import load_faceapi_teacher
-from model.teachers.fer_xception import load_fer_teacher
+from model.distill.teachers.base import FaceCrops, Teacher
+from model.distill.teachers.faceapi_expression import load_faceapi_teacher
+from model.distill.teachers.fer_xception import load_fer_teacher
 
 
 class TeacherEnsemble(nn.Module):
@@ -34,7 +34,7 @@ class TeacherEnsemble(nn.Module):
         return {t.name: t.predict_affectnet(crops) for t in self.teachers}
 
     def forward(self, crops: FaceCrops) -> torch.Tensor:
-        """RGB face crops (see `model.teachers.base.resize_crops`) -> (B,8) averaged probabilities."""
+        """RGB face crops (see `model.distill.teachers.base.resize_crops`) -> (B,8) averaged probabilities."""
         return torch.stack(list(self.per_teacher(crops).values())).mean(dim=0)  # (B,8)
 
 

@@ -1,6 +1,6 @@
 """Lab Streaming Layer benchmark: capture-to-inlet latency, and fps with and without the outlet.
 
-The real `LivePipeline` plays the pipeline benchmark's 4-face video (app/core/bench_pipeline.py) in a
+The real `LivePipeline` plays the pipeline benchmark's 4-face video (app/core/bench/pipeline.py) in a
 loop, unpaced, in alternating blocks of `block_s` seconds: outlet off, outlet on, off, on, ... (so a
 busy machine slows both alike; the fps are compared as a ratio of the same run). While the outlet is
 on, an inlet in another process (as LabRecorder would be) reads every sample as it arrives; it stays
@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from app.core.bench_pipeline import percentile, write_test_video
+from app.core.bench.pipeline import percentile, write_test_video
 from app.core.lsl import AffectOutlet
 from app.core.packets import FramePacket, PipelineEvent
 from app.core.pipeline import LivePipeline, PipelineSettings

@@ -31,7 +31,6 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import Sampler
 
-TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
 
 
 @dataclass(frozen=True)
@@ -272,13 +271,13 @@ class ShardedSampler(Sampler[int]):
         return max(per_rank - self.skip, 0)
 
 
-def any_rank(flag: bool, ctx: DistContext, device: torch.device) -> bool:
-    """True when `flag` is true on any rank (stop decisions must be taken by every rank together)."""
+def max_over_ranks(value: int, ctx: DistContext, device: torch.device) -> int:
+    """The largest of every rank's `value` (one process: `value`); a decision all ranks then share."""
     if not ctx.is_distributed:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)  # (1,)
+        return value
+    t = torch.tensor([value], dtype=torch.int64, device=device)  # (1,)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item() > 0)
+    return int(t.item())
 
 
 def mean_over_ranks(values: Mapping[str, float], ctx: DistContext, device: torch.device) -> dict[str, float]:

@@ -1,7 +1,7 @@
 """MobileNetV3-Large 1.0 feature extractor (timm's `mobilenetv3_large_100` layout and key names).
 
-Built from the shared MBConv blocks in `model.efficientnet`: hard-swish stem, ReLU in the early stages and
-hard-swish later, squeeze-excite with a hard-sigmoid gate. `features_only` stages as timm's
+Built from the shared MBConv blocks in `model.backbones.efficientnet`: hard-swish stem, ReLU in the early
+stages and hard-swish later, squeeze-excite with a hard-sigmoid gate. `features_only` stages as timm's
 out_indices (1, 2, 3, 4): channels 24, 40, 112, 960 at strides 4, 8, 16, 32. No ImageNet weights ship
 offline, so it starts from random weights unless a local state-dict file is given.
 """
@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from torch import nn
 
-from model.efficientnet import BlockSpec, MBConvFeatures, NetSpec, SqueezeExcite, make_divisible, repeat
+from model.backbones.efficientnet import (
+    BlockSpec,
+    MBConvFeatures,
+    NetSpec,
+    SqueezeExcite,
+    make_divisible,
+    repeat,
+)
 
 
 def _mobilenetv3_se(channels: int, block_in: int) -> nn.Module:

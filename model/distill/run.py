@@ -3,12 +3,12 @@
 `distill(options, cancel)` runs the whole recipe of issue 6 (docs/STARTER_DATA.md, assets/models/
 MODEL_CARD.md):
 1. pools: augmented views of the 22 training faces (plus optional procedural faces), labelled by the
-   teacher ensemble (model/distill_pool.py); a separate validation pool of fresh views of the same faces
+   teacher ensemble (model/distill/pool.py); a separate validation pool of fresh views of the same faces
    picks the best epoch (the held-out faces are never used for training or selection);
 2. training with the project's own two-stage trainer (`model.train.train`, in-memory datasets): stage 1
    soft cross-entropy on the ensemble's probabilities, stage 2 valence/arousal regression on the V/A
    derived from them (`model.circumplex.derived_va`) plus the soft cross-entropy;
-3. measurement on the held-out real faces (model/distill_eval.py) and per-face latency;
+3. measurement on the held-out real faces (model/distill/heldout.py) and per-face latency;
 4. output: `OUT/starter.pt` (metadata va_source "derived"), `OUT/starter.sha256`, `OUT/MODEL_CARD.md`;
    the work folder keeps the training run, `options.json`, `pools.json` and `heldout_report.json`.
 
@@ -33,15 +33,15 @@ from model.assets import asset_path
 from model.checkpoint import load_checkpoint, save_checkpoint, sha256_file
 from model.circumplex import CIRCUMPLEX_COORDINATES, COORDINATE_SOURCE
 from model.config import CLASS_NAMES, ModelConfig
-from model.distill_card import model_card
-from model.distill_eval import (
+from model.distill.card import model_card
+from model.distill.heldout import (
     agreement_report,
     heldout_crops,
     heldout_outputs,
     measure_latency,
     summary_numbers,
 )
-from model.distill_pool import (
+from model.distill.pool import (
     LabelledViews,
     PoolCancelled,
     PoolPlan,
@@ -50,12 +50,12 @@ from model.distill_pool import (
     build_pool,
     canonical_top_classes,
 )
-from model.distill_views import FaceSource
+from model.distill.teachers import FacePool, TeacherEnsemble, load_teacher_ensemble
+from model.distill.teachers.faceapi_expression import DEFAULT_FACEAPI_MANIFEST
+from model.distill.teachers.fer_xception import DEFAULT_FER_WEIGHTS
+from model.distill.views import FaceSource
 from model.network import TwoAttTwoMt
 from model.predictor import load_predictor
-from model.teachers import FacePool, TeacherEnsemble, load_teacher_ensemble
-from model.teachers.faceapi_expression import DEFAULT_FACEAPI_MANIFEST
-from model.teachers.fer_xception import DEFAULT_FER_WEIGHTS
 from model.train import Cancelled, RunFinished, StepDone, TrainEvent, TrainOptions, train
 
 DEFAULT_OUT = asset_path("models")
@@ -417,7 +417,7 @@ def _training_record(
     """The "training" metadata of the starter: recipe, pools, hyper-parameters, steps, time."""
     return {
         "recipe": "distillation: stage 1 soft CE on teacher-ensemble probabilities, stage 2 V/A regression "
-        "on derived V/A + lambda_c soft CE (model/distill.py, model/train.py)",
+        "on derived V/A + lambda_c soft CE (model/distill/run.py, model/train/run.py)",
         "command": rebuild_command(options),
         "seed": options.seed,
         "quick": options.quick,

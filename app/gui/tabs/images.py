@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.analysis import VIDEO_EXTENSIONS
+from app.core.face_history import FaceHistories
 from app.core.packets import FramePacket
 from app.core.sources import IMAGE_EXTENSIONS
 from app.gui import settings as keys
@@ -50,9 +51,8 @@ from app.gui.analysis_results import (
     write_csv,
 )
 from app.gui.widgets.circumplex import CircumplexPlot
-from app.gui.widgets.history import FaceHistories
 from app.gui.widgets.video_view import VideoView
-from app.gui.workers import CANCELLED, FAILED, FINISHED, GeneratorJob
+from app.gui.workers.jobs import CANCELLED, FAILED, FINISHED, GeneratorJob
 
 FOLDER_KEY = "images/folder"  # last folder the Add / Export dialogs showed
 OVERLAY_KEY = "images/attention_overlay"

@@ -1,0 +1,85 @@
+"""What a run saves and restores besides weights: atomic torch files, JSON-safe values, RNG state, seeding."""
+
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from model.io import atomic_write
+from model.network import TwoAttTwoMt
+
+
+# --- files ---------------------------------------------------------------------------------------
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    """torch.save through model.io.atomic_write: a kill mid-write leaves the old file as it was."""
+    with atomic_write(path, "wb") as fh:
+        torch.save(obj, fh)
+
+
+def json_safe(value: Any) -> Any:
+    """Events and metrics as plain JSON (non-finite floats become None)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def rng_state() -> dict[str, Any]:
+    """Python, numpy and torch RNG states as weights_only-loadable values."""
+    np_state = np.random.get_state()
+    return {
+        "python": list(random.getstate()[1]),
+        "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
+        "numpy_pos": int(np_state[2]),
+        "torch": torch.get_rng_state(),
+    }
+
+
+def set_rng_state(state: Mapping[str, Any]) -> None:
+    """Inverse of `rng_state`."""
+    random.setstate((3, tuple(state["python"]), None))
+    np.random.set_state(
+        ("MT19937", state["numpy_keys"].numpy().astype(np.uint32), state["numpy_pos"], 0, 0.0)
+    )
+    torch.set_rng_state(state["torch"])
+
+
+def config_and_state(model: TwoAttTwoMt) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """A model as plain data (config dict, state dict) that can be broadcast to other ranks."""
+    return model.config.to_dict(), model.state_dict()
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+# --- the run -------------------------------------------------------------------------------------
+@dataclass
+class StageState:
+    """Progress of one stage, saved in resume.pt."""
+
+    stage: int
+    epoch: int = 0  # the epoch in progress (or next to run)
+    steps_done: int = 0  # optimiser steps already taken in `epoch` (non-zero after a cancel)
+    stage_step: int = 0
+    best_criterion: float = -math.inf
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    optimizer: dict | None = None
+    scheduler: dict | None = None
+    scaler: dict | None = None
+
