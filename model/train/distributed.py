@@ -32,7 +32,6 @@ from torch import nn
 from torch.utils.data import Sampler
 
 
-
 @dataclass(frozen=True)
 class DistContext:
     """Where this process stands in a (possibly one-process) data-parallel run."""
