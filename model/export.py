@@ -133,7 +133,8 @@ def preprocessing_description(config: ModelConfig) -> dict[str, Any]:
     """How to turn an image into the `image` input, spelled out for tools that do not use this code."""
     return {
         "input": f"{INPUT_NAME} float32 (batch, 3, {config.input_size}, {config.input_size}), NCHW, RGB",
-        "steps": "uint8 RGB crop -> /255 -> bilinear antialiased resize to input_size -> (x - mean) / std",
+        "steps": "uint8 RGB crop -> bilinear antialiased resize to input_size, rounded to uint8 -> /255 "
+        "-> (x - mean) / std",
         "input_size": config.input_size,
         "mean": list(config.mean),
         "std": list(config.std),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -29,9 +29,9 @@ import cv2
 import numpy as np
 
 from app.core.annotate import annotate_frame
-from app.core.cropping import crop_faces
 from app.core.detection import Detection, clip_box
 from app.core.face_finder import FaceFinder, FinderPlan
+from app.core.face_step import predict_faces
 from app.core.packets import FaceResult
 from app.core.recorder import ANALYSIS_COLUMNS, face_cells
 from app.core.settings import DetectionSettings
@@ -127,28 +127,6 @@ def unreadable_reason(path: Path) -> str | None:
 def _row(path: Path, **cells: str) -> dict[str, str]:
     """An analysis CSV row for `path` with the given cells, every other column empty."""
     return {**dict.fromkeys(ANALYSIS_COLUMNS, ""), "source_path": str(path), **cells}
-
-
-def _face_results(
-    frame: np.ndarray, detections: Sequence[Detection], face_ids: Sequence[int], predictor: Any
-) -> tuple[FaceResult, ...]:
-    """Crop every detected face, run the model on all of them as one batch, and build FaceResults."""
-    if not detections:
-        return ()
-    # native-resolution crops, as the live pipeline takes them; the predictor resizes them
-    crops = crop_faces(frame, [d.box for d in detections], predictor.config.crop_margin)
-    pred = predictor.predict(crops)
-    faces = []
-    for i, (det, face_id) in enumerate(zip(detections, face_ids, strict=True)):
-        v, a = (float(x) for x in pred.valence_arousal[i])
-        faces.append(FaceResult(
-            face_id=int(face_id), box=det.box, score=det.score, valence=v, arousal=a,
-            valence_smoothed=v, arousal_smoothed=a, valence_corrected=None, arousal_corrected=None,
-            probabilities=pred.probabilities[i], expression=pred.expressions[i],
-            spatial_attention=tuple(m[i] for m in pred.spatial_attention),
-            layer_attention=pred.layer_attention[i], crop=crops[i],
-        ))
-    return tuple(faces)
 
 
 def _detect(finder: FaceFinder, frame: np.ndarray) -> list[Detection]:
@@ -256,7 +234,7 @@ def _analyze_image(
     start = time.perf_counter()
     try:
         detections = _detect(finder, frame)
-        faces = _face_results(frame, detections, range(1, len(detections) + 1), predictor)
+        faces = predict_faces(frame, detections, range(1, len(detections) + 1), predictor)
     except Exception as exc:  # a detector/model failure on this image must not end the run
         yield from _error_events(path, index, total, f"analysis of {path} failed: {exc}")
         return
@@ -304,7 +282,7 @@ def _analyze_video(
                 start = time.perf_counter()
                 detections = _detect(finder, frame)
                 ids = tracker.update([d.box for d in detections], timestamp)
-                faces = _face_results(frame, detections, ids, predictor)
+                faces = predict_faces(frame, detections, ids, predictor)
                 common = {"frame": str(n_frames), "timestamp_s": f"{timestamp:.4f}",
                           "latency_ms": f"{(time.perf_counter() - start) * 1000.0:.2f}"}
                 if faces:

@@ -1,6 +1,6 @@
 """Square face crops with a context margin, padded where they cross the image border.
 
-API (used by the live pipeline and by file analysis):
+API (used by the face step, `app.core.face_step`, that live and file analysis share):
 
     region = square_region(box, margin)                     # (x, y, side, side), may leave the frame
     crop = crop_square(frame, box, margin, pad="constant")  # (side, side, 3) uint8 RGB
@@ -9,7 +9,7 @@ API (used by the live pipeline and by file analysis):
 `margin` is `ModelConfig.crop_margin`: extra context per side as a fraction of the box's longer side,
 so the square's side is `max(w, h) * (1 + 2 * margin)`, centred on the box. Parts of the square outside
 the frame are filled with black ("constant") or the nearest edge pixels ("replicate"). Crops keep their
-native resolution unless `size` is given; the predictor resizes them to the model's input size. The
+native resolution; the face step resizes them with `model.preprocessing.resize_crop`. The
 window geometry is `model.data.cropping.square_window`, the one the training crops use, so the model
 sees faces framed as in training.
 """
@@ -38,9 +38,9 @@ def square_region(box: Sequence[int], margin: float) -> tuple[int, int, int, int
 
 
 def crop_square(
-    frame: np.ndarray, box: Sequence[int], margin: float, pad: str = "constant", size: int | None = None
+    frame: np.ndarray, box: Sequence[int], margin: float, pad: str = "constant"
 ) -> np.ndarray:
-    """Square uint8 RGB crop (side, side, 3) around box, padded at the borders; resized to size if given."""
+    """Square uint8 RGB crop (side, side, 3) around box, padded at the borders, at native resolution."""
     if pad not in PAD_MODES:
         raise ValueError(f"unknown crop padding {pad!r}; choose one of {sorted(PAD_MODES)}")
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
@@ -57,9 +57,6 @@ def crop_square(
         crop = cv2.copyMakeBorder(inside, top, bottom, left, right, PAD_MODES[pad], value=(0, 0, 0))
     else:
         crop = np.ascontiguousarray(inside)
-    if size is not None and crop.shape[0] != size:
-        interpolation = cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR
-        crop = cv2.resize(crop, (size, size), interpolation=interpolation)
     return crop
 
 
@@ -68,7 +65,6 @@ def crop_faces(
     boxes: Sequence[Sequence[int]],
     margin: float,
     pad: str = "constant",
-    size: int | None = None,
 ) -> list[np.ndarray]:
     """One square crop per box, in box order: the batch handed to `Predictor.predict`."""
-    return [crop_square(frame, box, margin, pad=pad, size=size) for box in boxes]
+    return [crop_square(frame, box, margin, pad=pad) for box in boxes]

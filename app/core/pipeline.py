@@ -39,10 +39,11 @@ from typing import Any
 import numpy as np
 
 from app.core.baseline import BaselineState, BaselineStatus, NeutralBaselines
-from app.core.cropping import PAD_MODES, crop_faces
+from app.core.cropping import PAD_MODES
 from app.core.detection import DETECTOR_MODELS, FaceDetector
+from app.core.face_step import predict_faces, with_post_processing
 from app.core.latest import LatestSlot
-from app.core.packets import FaceResult, FramePacket, PipelineEvent, PipelineState, PipelineStats
+from app.core.packets import FramePacket, PipelineEvent, PipelineState, PipelineStats
 from app.core.recorder import ModelInfo, RecorderError, SessionRecorder
 from app.core.settings import OutputSettings
 from app.core.smoothing import FaceSmoothers
@@ -623,14 +624,11 @@ class LivePipeline:
         for face_id in tracker.retired:
             self.baselines.clear(face_id)
         predictor = self.predictor
-        config = predictor.config
-        size, pad = config.input_size, self.settings.crop_pad
-        crops = crop_faces(item.frame, boxes, config.crop_margin, pad=pad, size=size)  # B x (S,S,3) uint8
-        prediction = predictor.predict(crops) if crops else None
+        raw = predict_faces(item.frame, detections, ids, predictor, pad=self.settings.crop_pad)
         t2 = time.perf_counter()
         faces = []
-        for i, (detection, face_id) in enumerate(zip(detections, ids, strict=True)):
-            valence, arousal = (float(v) for v in prediction.valence_arousal[i])
+        for face in raw:
+            face_id, valence, arousal = face.face_id, face.valence, face.arousal
             v_s, a_s = self.smoothers.update(face_id, valence, arousal, item.timestamp_s)
             was_recording = self.baselines.status(face_id).state is BaselineState.RECORDING
             v_c, a_c = self.baselines.update(face_id, valence, arousal, v_s, a_s, item.timestamp_s)
@@ -639,14 +637,7 @@ class LivePipeline:
                 self._emit("baseline", f"baseline ready for face {face_id}: valence {status.valence:+.2f}, "
                            f"arousal {status.arousal:+.2f}", face_id=face_id, valence=status.valence,
                            arousal=status.arousal)
-            faces.append(FaceResult(
-                face_id=face_id, box=detection.box, score=detection.score,
-                valence=valence, arousal=arousal, valence_smoothed=v_s, arousal_smoothed=a_s,
-                valence_corrected=v_c, arousal_corrected=a_c,
-                probabilities=prediction.probabilities[i], expression=prediction.expressions[i],
-                spatial_attention=tuple(m[i] for m in prediction.spatial_attention),
-                layer_attention=prediction.layer_attention[i], crop=crops[i],
-            ))
+            faces.append(with_post_processing(face, v_s, a_s, v_c, a_c))
         marker = self._markers_for(item.captured_at)
         rate.tick(time.perf_counter())
         self._stats = replace(

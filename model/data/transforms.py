@@ -1,10 +1,11 @@
 """The one transform factory: square uint8 RGB face crop -> (3,S,S) float32 network input.
 
-Evaluation is exactly the inference preprocessing (`model.preprocessing.preprocess_crops`: resize to S,
-normalise). Training adds, drawn from torch's RNG (so DataLoader's per-worker seeding makes runs
-repeatable): horizontal flip, a small random-resized-crop, a rotation and colour jitter, applied as one
-affine warp followed by brightness/contrast/saturation changes, and ends with the same
-`model.preprocessing.normalize`. Labels are never touched: a mirrored face keeps its valence/arousal.
+Evaluation is exactly the inference preprocessing (`model.preprocessing.preprocess_crops`: `resize_crop`
+to S, normalise). Training resizes with the same `resize_crop`, then adds, drawn from torch's RNG (so
+DataLoader's per-worker seeding makes runs repeatable): horizontal flip, a small random-resized-crop, a
+rotation and colour jitter, applied as one affine warp followed by brightness/contrast/saturation changes,
+and ends with the same `model.preprocessing.normalize`. Labels are never touched: a mirrored face keeps
+its valence/arousal.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from model.config import ModelConfig
-from model.preprocessing import normalize, preprocess_crops
+from model.preprocessing import normalize, preprocess_crops, resize_crop
 
 _GRAY_WEIGHTS = (0.299, 0.587, 0.114)
 
@@ -59,9 +60,7 @@ class TrainTransform:
     def __call__(self, crop: np.ndarray) -> torch.Tensor:
         """crop (H,W,3) uint8 RGB -> (3,S,S) float32, randomly augmented."""
         s = self.config.input_size
-        if crop.shape[:2] != (s, s):
-            shrinking = crop.shape[0] > s
-            crop = cv2.resize(crop, (s, s), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+        crop = resize_crop(crop, s)  # (S,S,3)
         warped = cv2.warpAffine(
             crop, self._affine(s), (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
         )  # (S,S,3)

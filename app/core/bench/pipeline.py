@@ -30,8 +30,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from app.core.cropping import crop_faces, crop_square
+from app.core.cropping import crop_square
 from app.core.detection import FaceDetector
+from app.core.face_step import predict_faces
 from app.core.packets import FramePacket, PipelineEvent
 from app.core.pipeline import LivePipeline, PipelineSettings
 from app.core.smoothing import FaceSmoothers
@@ -182,11 +183,10 @@ def _sequential(video: Path, predictor: Any, faces: int, warmup: int) -> Pipelin
             t1 = time.perf_counter()
             ids = tracker.update([d.box for d in detections], timestamp)
             smoothers.retain(tracker.active_ids)
-            crops = crop_faces(frame, [d.box for d in detections], predictor.config.crop_margin)
-            prediction = predictor.predict(crops)
+            raw = predict_faces(frame, detections, ids, predictor)
             t2 = time.perf_counter()
-            for face_id, (v, a) in zip(ids, prediction.valence_arousal, strict=True):
-                smoothers.update(face_id, float(v), float(a), timestamp)
+            for face in raw:
+                smoothers.update(face.face_id, face.valence, face.arousal, timestamp)
             t3 = time.perf_counter()
             if i >= warmup:
                 detect_ms.append((t1 - t0) * 1000.0)

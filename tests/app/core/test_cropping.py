@@ -40,9 +40,9 @@ def test_replicate_padding_repeats_the_edge_pixels(ramp):
     np.testing.assert_array_equal(crop[5, 35], ramp[75, 119])  # beyond the right edge
 
 
-def test_size_resizes_and_faces_keep_box_order(ramp):
-    crops = crop_faces(ramp, [(0, 0, 20, 20), (60, 40, 40, 40)], 0.0, size=16)
-    assert [c.shape for c in crops] == [(16, 16, 3), (16, 16, 3)]
+def test_crops_keep_native_size_and_box_order(ramp):
+    crops = crop_faces(ramp, [(0, 0, 20, 20), (60, 40, 40, 40)], 0.0)
+    assert [c.shape for c in crops] == [(20, 20, 3), (40, 40, 3)]
     assert crops[0][..., 0].mean() < crops[1][..., 0].mean()  # the left box has smaller x (red)
 
 

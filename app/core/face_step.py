@@ -1,0 +1,66 @@
+"""The one face step of live and file analysis: crop, resize, batch, predict, build the results.
+
+    faces = predict_faces(frame, detections, face_ids, predictor, pad="constant")   # raw readings
+    faces = [with_post_processing(f, v_s, a_s, v_c, a_c) ...]                    # live: smoothed, corrected
+
+The live pipeline, `analyze`, the Images tab and `bench --pipeline` all call `predict_faces`, so one
+face in one frame gives the same numbers everywhere. Each crop is the square window around the detector
+box (`app.core.cropping`), resized by `model.preprocessing.resize_crop` (the resize the network was
+evaluated with), and all faces of a frame go to the model as one batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from app.core.cropping import crop_faces
+from app.core.detection import Detection
+from app.core.packets import FaceResult
+from model.preprocessing import resize_crop
+
+
+def model_crops(
+    frame: np.ndarray, boxes: Sequence[Sequence[int]], predictor: Any, pad: str = "constant"
+) -> list[np.ndarray]:
+    """B x (S,S,3) uint8 crops, one per box, exactly as the network reads them."""
+    config = predictor.config
+    native = crop_faces(frame, boxes, config.crop_margin, pad=pad)  # B x (side,side,3)
+    return [resize_crop(crop, config.input_size) for crop in native]  # B x (S,S,3)
+
+
+def predict_faces(
+    frame: np.ndarray,
+    detections: Sequence[Detection],
+    face_ids: Sequence[int],
+    predictor: Any,
+    pad: str = "constant",
+) -> tuple[FaceResult, ...]:
+    """Run the model once on every detected face of `frame`; raw readings (smoothed = raw, uncorrected)."""
+    if not detections:
+        return ()
+    crops = model_crops(frame, [d.box for d in detections], predictor, pad)
+    pred = predictor.predict(crops)
+    faces = []
+    for i, (det, face_id) in enumerate(zip(detections, face_ids, strict=True)):
+        v, a = (float(x) for x in pred.valence_arousal[i])
+        faces.append(FaceResult(
+            face_id=int(face_id), box=det.box, score=det.score, valence=v, arousal=a,
+            valence_smoothed=v, arousal_smoothed=a, valence_corrected=None, arousal_corrected=None,
+            probabilities=pred.probabilities[i], expression=pred.expressions[i],
+            spatial_attention=tuple(m[i] for m in pred.spatial_attention),
+            layer_attention=pred.layer_attention[i], crop=crops[i],
+        ))
+    return tuple(faces)
+
+
+def with_post_processing(
+    face: FaceResult, valence_smoothed: float, arousal_smoothed: float,
+    valence_corrected: float | None, arousal_corrected: float | None,
+) -> FaceResult:
+    """`face` with the live pipeline's smoothed and baseline-corrected readings filled in."""
+    return replace(face, valence_smoothed=valence_smoothed, arousal_smoothed=arousal_smoothed,
+                   valence_corrected=valence_corrected, arousal_corrected=arousal_corrected)
