@@ -38,6 +38,11 @@ BACKBONE_NORMALIZATION: dict[str, tuple[tuple[float, float, float], tuple[float,
     "faceapi_features": (tuple(v / 255 for v in FACEAPI_MEAN_RGB), (1.0, 1.0, 1.0)),  # x - mean/255
 }
 
+DATASET_FORMATS = ("affectnet", "csv", "folder")  # the layouts model.data reads (docs/DATA.md)
+SPLITS = ("training", "validation")  # the splits of a dataset folder
+BACKBONE_WEIGHTS = ("imagenet", "faceapi")  # pretrained starts that ship offline (model/backbones)
+RNN_CELLS = ("gru", "lstm")  # the Bi-RNN cell over the four layers' vectors
+
 
 @dataclass
 class ModelConfig:
@@ -90,8 +95,8 @@ class ModelConfig:
             raise ValueError(
                 f"input_size {self.input_size} must be a multiple of 16 and >= 64 (e.g. 112, 160, 224)"
             )
-        if self.rnn_type not in ("gru", "lstm"):
-            raise ValueError(f"rnn_type must be 'gru' or 'lstm', not {self.rnn_type!r}")
+        if self.rnn_type not in RNN_CELLS:
+            raise ValueError(f"rnn_type must be one of {RNN_CELLS}, not {self.rnn_type!r}")
         mean, std = BACKBONE_NORMALIZATION[self.backbone]
         self.mean = tuple(float(v) for v in (self.mean if self.mean is not None else mean))
         self.std = tuple(float(v) for v in (self.std if self.std is not None else std))

@@ -28,6 +28,7 @@ from torch.utils.data import Dataset
 
 from model.config import CLASS_NAMES
 from model.data.loader import make_loader
+from model.evaluate_options import EvaluateOptions
 from model.metrics import classification_report, regression_report
 
 # MODEL_SPEC.md "Reference numbers on AffectNet valence/arousal", with the paper's own row left open.
@@ -226,9 +227,9 @@ def evaluate(
     model: nn.Module,
     dataset: Dataset,
     *,
-    batch_size: int = 64,
-    device: str = "cpu",
-    workers: int = 0,
+    batch_size: int = EvaluateOptions.batch_size,
+    device: str = EvaluateOptions.device,
+    workers: int = EvaluateOptions.workers,
     model_info: Mapping[str, Any] | None = None,
     data_info: Mapping[str, Any] | None = None,
 ) -> EvaluationResult:

@@ -15,6 +15,8 @@ import torch.nn.functional as F
 
 from model.config import ModelConfig
 
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma from RGB, as OpenCV's RGB2GRAY
+
 
 def normalize(images: torch.Tensor, config: ModelConfig) -> torch.Tensor:
     """images (B,3,S,S) float in [0,1] -> (B,3,S,S) normalised with the config's mean/std."""

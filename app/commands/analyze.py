@@ -25,7 +25,7 @@ EXIT_OK, EXIT_FATAL, EXIT_SOME_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 def register(subparsers) -> None:
     """Add the `analyze` subcommand to `subparsers`."""
-    from model.runtimes import DEFAULT_RUNTIME, RUNTIME_HELP, RUNTIMES
+    from model.runtimes import DEFAULT_DEVICE, DEFAULT_RUNTIME, DEVICE_HELP, DEVICES, RUNTIME_HELP, RUNTIMES
 
     parser = subparsers.add_parser(NAME, help=HELP, description=DESCRIPTION)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders or video files")
@@ -36,7 +36,7 @@ def register(subparsers) -> None:
                              "'untrained' for random weights")
     parser.add_argument("--runtime", choices=RUNTIMES, default=DEFAULT_RUNTIME,
                         help=f"{RUNTIME_HELP} (default {DEFAULT_RUNTIME})")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help=DEVICE_HELP)
     parser.add_argument("--save-annotated", type=Path, default=None, metavar="DIR",
                         help="write annotated images (.jpg) and videos (.avi) with boxes, labels and the "
                              "fused attention heatmap to DIR")

@@ -19,12 +19,15 @@ HELP = "measure how much first-level attention falls on eyes, brows and mouth of
 
 def register(subparsers) -> None:
     """Add the `attention` subcommand to `subparsers`."""
+    from model.config import SPLITS, ModelConfig
+
+    size = ModelConfig().input_size
     p = subparsers.add_parser(NAME, help=HELP, description=__doc__.split("\n\n", 1)[1])
     p.add_argument("--model", metavar="CKPT", help=".pt checkpoint (default: the default model)")
     p.add_argument("--n", type=int, default=1000, help="faces in the synth split (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="the split's synth seed (default 0)")
-    p.add_argument("--split", choices=("training", "validation"), default="validation")
-    p.add_argument("--size", type=int, default=112, help="the split's image side (default 112)")
+    p.add_argument("--split", choices=SPLITS, default="validation")
+    p.add_argument("--size", type=int, default=size, help=f"the split's image side (default {size})")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     p.set_defaults(func=run)

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from model.runtimes import DEFAULT_DEVICE, DEVICES, ENGINES
+
 NAME = "bench"
 HELP = "measure model and pipeline speed"
 
@@ -44,7 +46,6 @@ HEADLINE_FACTOR = 3  # the interleaved headline block runs this many times `repe
 WARMUP = 2
 GOAL_DEFAULT_VS_REFERENCE = 0.5  # default model per face <= 0.5x the reference
 GOAL_ONNX_SPEEDUP = 2.0  # onnxruntime >= 2x faster than torch eager
-RUNTIMES = ("torch", "onnx")
 
 
 def register(subparsers) -> None:
@@ -92,9 +93,9 @@ def register(subparsers) -> None:
                         help="--soak only: stop after N processed frames (e.g. 100000)")
     parser.add_argument(
         "--device",
-        choices=("cpu", "cuda"),
-        default="cpu",
-        help="--training only: where to train (default cpu)",
+        choices=DEVICES,
+        default=DEFAULT_DEVICE,
+        help=f"--training only: where to train (default {DEFAULT_DEVICE})",
     )
     parser.add_argument(
         "--workers",
@@ -164,7 +165,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
     report = run_pipeline_benchmark(
         lambda runtime: open_predictor(None, runtime=runtime, device="cpu"),
-        runtimes=("torch",) if args.quick else ("torch", "onnx"),
+        runtimes=("torch",) if args.quick else ENGINES,
         seconds=2.0 if args.quick else 6.0,
         progress=lambda m: print(m, flush=True),
     )
@@ -433,22 +434,22 @@ def _headline(
 
     Returns the summary and the raw times keyed "model|runtime".
     """
-    runners = {f"{s.model}|{rt}": s.runner(rt, 1) for s in (default, reference) for rt in RUNTIMES}
+    runners = {f"{s.model}|{rt}": s.runner(rt, 1) for s in (default, reference) for rt in ENGINES}
     timed = _time_interleaved(runners, repeats)
     per_face = {key: _stats(t, 1)["median_ms_per_face"] for key, t in timed.items()}
-    d = {rt: per_face[f"{default.model}|{rt}"] for rt in RUNTIMES}
-    r = {rt: per_face[f"{reference.model}|{rt}"] for rt in RUNTIMES}
+    d = {rt: per_face[f"{default.model}|{rt}"] for rt in ENGINES}
+    r = {rt: per_face[f"{reference.model}|{rt}"] for rt in ENGINES}
     summary = {
         "default": {"backbone": default.backbone, "input_size": default.input_size, "ms_per_face": d},
         "reference": {"backbone": reference.backbone, "input_size": reference.input_size, "ms_per_face": r},
         "repeats": repeats,
-        "default_vs_reference": {rt: d[rt] / r[rt] for rt in RUNTIMES},
+        "default_vs_reference": {rt: d[rt] / r[rt] for rt in ENGINES},
         "onnx_speedup_default": d["torch"] / d["onnx"],
         "onnx_speedup_reference": r["torch"] / r["onnx"],
         "goals": {
             "default_vs_reference_max": GOAL_DEFAULT_VS_REFERENCE,
             "onnx_speedup_min": GOAL_ONNX_SPEEDUP,
-            "default_vs_reference_met": all(d[rt] / r[rt] <= GOAL_DEFAULT_VS_REFERENCE for rt in RUNTIMES),
+            "default_vs_reference_met": all(d[rt] / r[rt] <= GOAL_DEFAULT_VS_REFERENCE for rt in ENGINES),
             "onnx_speedup_met": d["torch"] / d["onnx"] >= GOAL_ONNX_SPEEDUP,
         },
     }
@@ -478,7 +479,7 @@ def run_model_bench(
         reference = _prepare_reference(workdir)
         say(f"headline block: default vs reference, batch 1, {HEADLINE_FACTOR * repeats} interleaved repeats")
         headline, timed = _headline(default, reference, HEADLINE_FACTOR * repeats)
-        results.extend(_result(reference, rt, 1, timed[f"{reference.model}|{rt}"]) for rt in RUNTIMES)
+        results.extend(_result(reference, rt, 1, timed[f"{reference.model}|{rt}"]) for rt in ENGINES)
         del reference
         for backbone in backbones:
             for size in sizes:
@@ -486,8 +487,8 @@ def run_model_bench(
                 subject = default if same_as_default else _prepare_2att2mt(backbone, size, workdir)
                 for batch in BATCHES:
                     say(f"{backbone} {size} px batch {batch}")
-                    timed = _time_interleaved({rt: subject.runner(rt, batch) for rt in RUNTIMES}, repeats)
-                    results.extend(_result(subject, rt, batch, timed[rt]) for rt in RUNTIMES)
+                    timed = _time_interleaved({rt: subject.runner(rt, batch) for rt in ENGINES}, repeats)
+                    results.extend(_result(subject, rt, batch, timed[rt]) for rt in ENGINES)
     machine["load_average_1min_end"] = os.getloadavg()[0]
     return {
         "benchmark": "model",

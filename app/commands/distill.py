@@ -20,35 +20,44 @@ DESCRIPTION = (
 
 
 def register(subparsers) -> None:
-    """Add the `distill` subcommand to `subparsers`."""
+    """Add the `distill` subcommand to `subparsers`; every default comes from DistillOptions."""
+    from model.config import BACKBONE_WEIGHTS
+    from model.distill.options import DistillOptions
+
+    d = DistillOptions()
     p = subparsers.add_parser(NAME, help=HELP, description=DESCRIPTION)
-    p.add_argument("--out", default=None, help="output folder (default: assets/models/)")
+    p.add_argument("--out", default=None, help=f"output folder (default: {d.out_dir})")
     p.add_argument(
         "--work",
         default=None,
-        help="folder for the run's pools, training and report (default: runs/distill/)",
+        help=f"folder for the run's pools, training and report (default: {d.work_dir})",
     )
     p.add_argument("--quick", action="store_true", help="a few steps on a tiny pool (pipeline check)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--views", type=int, help="training views of the real faces (default 5000)")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--views", type=int, help=f"training views of the real faces (default {d.views})")
     p.add_argument("--synthetic-faces", type=int, help="extra procedural faces labelled by the teachers")
-    p.add_argument("--epochs", help="N or N1,N2: epochs of stage 1 and stage 2 (default 12,2)")
+    p.add_argument(
+        "--epochs", help=f"N or N1,N2: epochs of stage 1 and stage 2 (default {d.epochs[0]},{d.epochs[1]})"
+    )
     p.add_argument("--time-budget", type=float, help="minutes of training at most (both stages)")
     p.add_argument(
         "--balance-power",
         type=float,
-        help="views per face ~(1 / faces of its teacher class) ** P: 0 even, 1 equal per class (default 0.5)",
+        help="views per face ~(1 / faces of its teacher class) ** P: 0 even, 1 equal per class "
+        f"(default {d.balance_power:g})",
     )
-    p.add_argument("--input-size", type=int, help="student input side in pixels (default 112)")
-    p.add_argument("--backbone", help="student backbone (default faceapi_features; e.g. efficientnet_lite0)")
+    p.add_argument("--input-size", type=int, help=f"student input side in pixels (default {d.input_size})")
+    p.add_argument("--backbone", help=f"student backbone (default {d.backbone}; e.g. efficientnet_lite0)")
     p.add_argument(
         "--backbone-weights",
-        choices=("imagenet", "faceapi", "none"),
-        help="student backbone start (default faceapi): imagenet (efficientnet_lite0), faceapi "
+        choices=(*BACKBONE_WEIGHTS, "none"),
+        help=f"student backbone start (default {d.backbone_weights}): imagenet (efficientnet_lite0), faceapi "
         "(faceapi_features), none",
     )
-    p.add_argument("--lr", type=float, help="learning rate of the heads (default 1e-3)")
-    p.add_argument("--backbone-lr", type=float, help="learning rate of the backbone (default 1e-4)")
+    p.add_argument("--lr", type=float, help=f"learning rate of the heads (default {d.lr:g})")
+    p.add_argument(
+        "--backbone-lr", type=float, help=f"learning rate of the backbone (default {d.backbone_lr:g})"
+    )
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(func=run_command)
 

@@ -17,22 +17,32 @@ DESCRIPTION = (
 
 def register(subparsers) -> None:
     """Add the `evaluate` subcommand to `subparsers`."""
+    from model.config import DATASET_FORMATS, SPLITS
+    from model.evaluate_options import EvaluateOptions
+    from model.runtimes import DEVICES
+
+    d = EvaluateOptions()
     p = subparsers.add_parser(NAME, help=HELP, description=DESCRIPTION)
     p.add_argument("--model", help="checkpoint (.pt) to evaluate (default: the app's default model)")
     p.add_argument("--data", required=True, help="AffectNet folder, a CSV file, or class folders")
-    p.add_argument("--format", choices=("affectnet", "csv", "folder"), default="affectnet")
+    p.add_argument("--format", choices=DATASET_FORMATS, default=d.format)
     p.add_argument(
         "--split",
-        choices=("training", "validation"),
-        default="validation",
-        help="which split of a folder to read (default validation, AffectNet's test set)",
+        choices=SPLITS,
+        default=d.split,
+        help=f"which split of a folder to read (default {d.split}; AffectNet's validation split is its "
+        "test set)",
     )
     p.add_argument("--image-root", help="folder the CSV's image paths start from (default: beside the CSV)")
     p.add_argument("--report", required=True, help="REPORT.json to write (REPORT.md is written beside it)")
     p.add_argument("--predictions", help="CSV with one row per image (labels, outputs, probabilities)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--workers", type=int, default=0, help="data-loading processes (default 0)")
+    p.add_argument(
+        "--batch-size", type=int, default=d.batch_size, help=f"images per batch (default {d.batch_size})"
+    )
+    p.add_argument("--device", choices=DEVICES, default=d.device)
+    p.add_argument(
+        "--workers", type=int, default=d.workers, help=f"data-loading processes (default {d.workers})"
+    )
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(func=run_command)
 
@@ -46,16 +56,14 @@ def run_command(args: argparse.Namespace) -> int:
     from model.checkpoint import CheckpointError
     from model.data import DatasetError, open_dataset
     from model.evaluate import evaluate, write_predictions, write_report
+    from model.evaluate_options import EvaluateOptions
 
     def fail(message: str) -> int:
         print(f"affectscope evaluate: {message}", file=sys.stderr)
         return 2
 
-    if args.batch_size < 1:
-        return fail(f"--batch-size must be >= 1, got {args.batch_size}")
-    if args.workers < 0:
-        return fail(f"--workers must be >= 0, got {args.workers}")
     try:
+        EvaluateOptions(args.format, args.split, args.batch_size, args.device, args.workers)
         set_torch_threads(args.threads)
     except ValueError as exc:
         return fail(str(exc))

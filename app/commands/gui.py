@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from model.runtimes import RUNTIME_HELP, RUNTIMES
+from model.runtimes import DEVICE_HELP, DEVICES, RUNTIME_HELP, RUNTIMES
 
 NAME = "gui"
 HELP = "launch the desktop application (default)"
@@ -35,7 +35,7 @@ def register(subparsers) -> None:
     parser.add_argument("--model", type=Path, metavar="PATH",
                         help="model checkpoint (.pt) or ONNX export (.onnx); default: the last one used")
     parser.add_argument("--runtime", choices=RUNTIMES, help=RUNTIME_HELP)
-    parser.add_argument("--device", choices=("cpu", "cuda"), help="inference device")
+    parser.add_argument("--device", choices=DEVICES, help=DEVICE_HELP)
     parser.add_argument("--settings", type=Path, metavar="FILE.ini",
                         help="use this settings file instead of the user's (for automation)")
     parser.set_defaults(func=run)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from app.core.settings import LSL_HELP, SHARED_FILES_HELP, LslSettings
-from model.runtimes import DEFAULT_RUNTIME, RUNTIME_HELP, RUNTIMES
+from model.runtimes import DEFAULT_DEVICE, DEFAULT_RUNTIME, DEVICE_HELP, DEVICES, RUNTIME_HELP, RUNTIMES
 
 NAME = "stream"
 HELP = "run the live pipeline headless: LSL outlet, recording, status line"
@@ -41,7 +41,7 @@ def register(subparsers) -> None:
     parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     parser.add_argument("--model", default=None, help="model checkpoint or ONNX export (default: bundled)")
     parser.add_argument("--runtime", choices=RUNTIMES, default=DEFAULT_RUNTIME, help=RUNTIME_HELP)
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help=DEVICE_HELP)
     parser.add_argument("--shared-files", action="store_true", help=SHARED_FILES_HELP)
     parser.set_defaults(func=run)
 

@@ -16,14 +16,17 @@ DESCRIPTION = (
 
 def register(subparsers) -> None:
     """Add the `synth` subcommand to `subparsers`."""
+    from model.config import SPLITS, ModelConfig
+
+    size = ModelConfig().input_size
     parser = subparsers.add_parser(NAME, help=HELP, description=DESCRIPTION)
     parser.add_argument("--out", required=True, help="output folder (DIR/<split>.csv, DIR/images/<split>/)")
     parser.add_argument("--n", type=int, required=True, help="number of images")
     parser.add_argument("--seed", type=int, default=0, help="random seed, >= 0 (default 0)")
     parser.add_argument(
-        "--split", choices=("training", "validation"), default="training", help="which CSV to write"
+        "--split", choices=SPLITS, default=SPLITS[0], help="which CSV to write"
     )
-    parser.add_argument("--size", type=int, default=112, help="image side in pixels (default 112)")
+    parser.add_argument("--size", type=int, default=size, help=f"image side in pixels (default {size})")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing <split>.csv and its images"

@@ -12,7 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-from model.config import LR_AUTO_HELP
+from model.config import DATASET_FORMATS, FINE_TUNE_BACKBONE_LR, LR_AUTO_HELP, RNN_CELLS, ModelConfig
+from model.runtimes import DEVICES
+from model.train.options import CLASS_BALANCE_CHOICES, STAGE_CHOICES, VAL_SOURCE_CHOICES, TrainOptions
 
 NAME = "train"
 HELP = "train or fine-tune a model (two-stage recipe)"
@@ -44,23 +46,26 @@ def _epochs(text: str) -> tuple[int, int]:
 
 
 def register(subparsers) -> None:
-    """Add the `train` subcommand to `subparsers` (defaults left None come from model.train.TrainOptions)."""
+    """Add the `train` subcommand to `subparsers`; every default and choice comes from TrainOptions."""
+    d, new = TrainOptions(), ModelConfig()
     p = subparsers.add_parser(NAME, help=HELP, description=DESCRIPTION)
     data = p.add_argument_group("data")
     data.add_argument(
         "--data", required=True, help="AffectNet folder (training.csv ...), a CSV file, or class folders"
     )
-    data.add_argument("--format", choices=("affectnet", "csv", "folder"), default="affectnet")
+    data.add_argument("--format", choices=DATASET_FORMATS, default=d.format)
     data.add_argument(
         "--image-root", help="folder the CSV's image paths start from (default: beside the CSV)"
     )
     data.add_argument(
         "--val-source",
-        choices=("holdout", "validation"),
-        help="model selection on a hold-out carved from training (default; MODEL_SPEC's "
-        "AffectNet protocol) or on the data's own validation split",
+        choices=VAL_SOURCE_CHOICES,
+        help=f"model selection on a hold-out carved from training (MODEL_SPEC's AffectNet protocol) or on "
+        f"the data's own validation split (default {d.val_source})",
     )
-    data.add_argument("--val-fraction", type=float, help="hold-out share of the training rows (default 0.1)")
+    data.add_argument(
+        "--val-fraction", type=float, help=f"hold-out share of the training rows (default {d.val_fraction})"
+    )
 
     model = p.add_argument_group("model (default: fine-tune the default model)")
     model.add_argument("--model", help="checkpoint to start from (fine-tuning)")
@@ -83,54 +88,68 @@ def register(subparsers) -> None:
     model.add_argument(
         "--separate-va-heads", action="store_true", help="ablation: one head per V/A dimension"
     )
-    model.add_argument("--rnn", choices=("gru", "lstm"), help="Bi-RNN cell of a new model (default gru)")
+    model.add_argument(
+        "--rnn", choices=RNN_CELLS, help=f"Bi-RNN cell of a new model (default {new.rnn_type})"
+    )
 
     recipe = p.add_argument_group("recipe (defaults: MODEL_SPEC.md)")
     recipe.add_argument(
         "--stages",
-        choices=("1", "2", "1+2"),
-        default="1+2",
+        choices=STAGE_CHOICES,
+        default=d.stages,
         help="'1' expression, '2' valence/arousal (alone: the one-stage ablation), '1+2'",
     )
-    recipe.add_argument("--epochs", type=_epochs, metavar="N|N1,N2", help="epochs per stage")
+    recipe.add_argument(
+        "--epochs", type=_epochs, metavar="N|N1,N2",
+        help=f"epochs per stage (default {d.epochs[0]},{d.epochs[1]})",
+    )
     recipe.add_argument("--lr", type=float, help=f"learning rate (default {LR_AUTO_HELP})")
     recipe.add_argument(
         "--backbone-lr",
         type=float,
-        help="backbone learning rate (default: --lr for a new model, 1e-5 when fine-tuning)",
+        help=f"backbone learning rate (default: --lr for a new model, {FINE_TUNE_BACKBONE_LR:g} when "
+        "fine-tuning)",
     )
-    recipe.add_argument("--weight-decay", type=float, help="Adam weight decay (default 1e-5)")
-    recipe.add_argument("--batch-size", type=int, help="images per step and process (default 64)")
-    recipe.add_argument("--lambda-ccc", type=float, help="weight of the CCC loss in stage 2 (default 0)")
     recipe.add_argument(
-        "--lambda-c", type=float, help="weight of the expression loss in stage 2 (default 0.5)"
+        "--weight-decay", type=float, help=f"Adam weight decay (default {d.weight_decay:g})"
+    )
+    recipe.add_argument(
+        "--batch-size", type=int, help=f"images per step and process (default {d.batch_size})"
+    )
+    recipe.add_argument(
+        "--lambda-ccc", type=float, help=f"weight of the CCC loss in stage 2 (default {d.lambda_ccc:g})"
+    )
+    recipe.add_argument(
+        "--lambda-c", type=float, help=f"weight of the expression loss in stage 2 (default {d.lambda_c:g})"
     )
     recipe.add_argument(
         "--lambda-consistency",
         type=float,
         help="weight of the cross-scale attention consistency loss, both stages: each map from stride 16 "
-        "on follows the next finer one (default 1.0; 0 = off; see model/losses.py)",
+        f"on follows the next finer one (default {d.lambda_consistency:g}; 0 = off; see model/losses.py)",
     )
     recipe.add_argument(
         "--lambda-stage",
         type=float,
-        help="weight of the stage probes' expression loss, both stages (default 0.3; 0 = the plain "
-        "paper recipe; see model/train/stage_probes.py)",
+        help=f"weight of the stage probes' expression loss, both stages (default {d.lambda_stage:g}; 0 = the "
+        "plain paper recipe; see model/train/stage_probes.py)",
     )
     recipe.add_argument(
         "--class-balance",
-        choices=("weights", "sampler", "none"),
-        help="inverse-frequency class weights (default), a balanced sampler, or none",
+        choices=CLASS_BALANCE_CHOICES,
+        help=f"inverse-frequency class weights, a balanced sampler, or none (default {d.class_balance})",
     )
-    recipe.add_argument("--patience", type=int, help="early-stopping patience in epochs")
+    recipe.add_argument(
+        "--patience", type=int, help=f"early-stopping patience in epochs (default {d.early_stop_patience})"
+    )
 
     run = p.add_argument_group("running")
-    run.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    run.add_argument("--device", choices=DEVICES, default=d.device)
     run.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
-    run.add_argument("--out", default="runs/train", help="output folder (default runs/train)")
+    run.add_argument("--out", default=str(d.out_dir), help=f"output folder (default {d.out_dir})")
     run.add_argument("--resume", action="store_true", help="continue the run in --out")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--workers", type=int, help="data-loading processes")
+    run.add_argument("--seed", type=int, default=d.seed)
+    run.add_argument("--workers", type=int, help=f"data-loading processes (default {d.workers})")
     run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     run.add_argument("--max-steps", type=int, help="stop each stage after this many steps (quick runs)")
     run.add_argument("--time-budget-min", type=float, help="stop the run after this many minutes")

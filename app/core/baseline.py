@@ -17,6 +17,8 @@ import threading
 from dataclasses import dataclass, field
 from enum import Enum
 
+from app.core.settings import BaselineSettings
+
 
 class BaselineState(Enum):
     """Where one face's neutral baseline stands."""
@@ -51,7 +53,9 @@ class _FaceBaseline:
 class NeutralBaselines:
     """Neutral baselines of all faces, fed from the inference worker, started/cleared from the GUI."""
 
-    def __init__(self, duration_s: float = 5.0, min_samples: int = 3) -> None:
+    def __init__(
+        self, duration_s: float = BaselineSettings.seconds, min_samples: int = BaselineSettings.min_samples
+    ) -> None:
         if duration_s <= 0.0:
             raise ValueError(f"baseline duration must be > 0 seconds, got {duration_s}")
         if min_samples < 1:

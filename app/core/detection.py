@@ -5,7 +5,7 @@ taken from the `mediapipe==0.10.21` wheel; checksums in `assets/detector/README.
 
 API (used by the live pipeline and by file analysis):
 
-    with FaceDetector(model="short", min_confidence=0.5, max_faces=4, mode="image") as detector:
+    with FaceDetector(model="short", min_confidence=0.5, max_faces=8, mode="image") as detector:
         detections = detector.detect(frame_rgb)                 # IMAGE mode: unrelated stills
     detector = FaceDetector(mode="video")
     detections = detector.detect(frame_rgb, timestamp_s=t)      # VIDEO mode: frames of one stream
@@ -35,6 +35,10 @@ DETECTOR_MODELS: dict[str, str] = {
     "full": "face_detection_full_range_sparse.tflite",
 }
 DETECTOR_MODES = ("image", "video")
+# The defaults every detector user reads (the live pipeline, the file finder, the settings, the GUI):
+LIVE_DETECTOR = "short"  # live view: faces within ~2 m of a webcam, the fastest model
+MIN_CONFIDENCE = 0.5  # detector score threshold (MediaPipe's own default)
+LIVE_MAX_FACES = 8  # most faces a live frame sends to the model (highest scores)
 
 
 class DetectorError(RuntimeError):
@@ -72,9 +76,9 @@ class FaceDetector:
 
     def __init__(
         self,
-        model: str = "short",
-        min_confidence: float = 0.5,
-        max_faces: int = 4,
+        model: str = LIVE_DETECTOR,
+        min_confidence: float = MIN_CONFIDENCE,
+        max_faces: int = LIVE_MAX_FACES,
         mode: str = "image",
         model_path: str | Path | None = None,
     ) -> None:

@@ -35,7 +35,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.core.detection import Detection, FaceDetector, clip_box
+from app.core.detection import MIN_CONFIDENCE, Detection, FaceDetector, clip_box
+
+WHOLE_FRAME_MODELS = ("short", "full")  # MediaPipe's two BlazeFace models, both run on the whole frame
+FILE_MAX_FACES = 64  # most faces per image or video frame: no practical cap for files
 
 EDGE_PX = 2.0  # a box within this distance of a tile's inner edge counts as cut by it
 BAND_LOW, BAND_HIGH = 1 / 8, 1 / 4  # face width / tile side that the full-range model finds reliably
@@ -47,13 +50,13 @@ REGION_SCALE = 1 / 0.2  # window side around a tracked face, in face widths (the
 class FinderPlan:
     """Which passes a FaceFinder runs; see the module docstring."""
 
-    whole: tuple[str, ...] = ("short", "full")  # detector models run on the whole frame
+    whole: tuple[str, ...] = WHOLE_FRAME_MODELS  # detector models run on the whole frame
     min_face_px: float = 0.0  # the tile pyramid reaches faces this wide (0: no tiles)
     tiles_per_call: int = 0  # 0: every tile each call; n > 0: n tiles per call, in turn
     verify: bool = False  # look at each face again in a window that puts it in the model's band
     verify_below: float = 0.7  # ... each face scored below this (above it, false faces were not seen)
-    min_confidence: float = 0.5
-    max_faces: int = 64
+    min_confidence: float = MIN_CONFIDENCE
+    max_faces: int = FILE_MAX_FACES
     merge_iou: float = 0.3
     merge_containment: float = 0.6
 

@@ -40,12 +40,12 @@ import numpy as np
 
 from app.core.baseline import BaselineState, BaselineStatus, NeutralBaselines
 from app.core.cropping import PAD_MODES
-from app.core.detection import DETECTOR_MODELS, FaceDetector
+from app.core.detection import DETECTOR_MODELS, LIVE_DETECTOR, LIVE_MAX_FACES, MIN_CONFIDENCE, FaceDetector
 from app.core.face_step import predict_faces, with_post_processing
 from app.core.latest import LatestSlot
 from app.core.packets import FramePacket, PipelineEvent, PipelineState, PipelineStats
 from app.core.recorder import ModelInfo, RecorderError, SessionRecorder
-from app.core.settings import OutputSettings
+from app.core.settings import BaselineSettings, OutputSettings
 from app.core.smoothing import FaceSmoothers
 from app.core.sources import FrameSource, SourceError
 from app.core.tracking import IoUTracker
@@ -73,9 +73,9 @@ class PipelineError(RuntimeError):
 class PipelineSettings:
     """Detection, tracking and timing settings of the live pipeline (read when `start` is called)."""
 
-    detector_model: str = "short"  # "short" (faces within ~2 m) or "full" (smaller, farther faces)
-    min_confidence: float = 0.5  # detector score threshold
-    max_faces: int = 4  # most faces per frame sent to the model (highest scores)
+    detector_model: str = LIVE_DETECTOR  # "short" (faces within ~2 m) or "full" (smaller, farther faces)
+    min_confidence: float = MIN_CONFIDENCE  # detector score threshold
+    max_faces: int = LIVE_MAX_FACES  # most faces per frame sent to the model (highest scores)
     crop_pad: str = "constant"  # how crops are padded past the frame border: "constant" or "replicate"
     track_iou: float = 0.3  # least IoU for a box to keep its face id
     track_timeout_s: float = 1.0  # unseen time after which a face id is retired
@@ -349,7 +349,7 @@ class LivePipeline:
         """
         self.smoothers.configure(kind, **params)
 
-    def start_baseline(self, seconds: float = 5.0, face_id: int | None = None) -> None:
+    def start_baseline(self, seconds: float = BaselineSettings.seconds, face_id: int | None = None) -> None:
         """Record the neutral baseline over `seconds` for `face_id`, or for every face in view when None."""
         if seconds <= 0:
             raise ValueError(f"baseline duration must be > 0 seconds, got {seconds}")

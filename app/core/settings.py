@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.core.face_finder import FinderPlan
+from app.core.detection import MIN_CONFIDENCE
+from app.core.face_finder import FILE_MAX_FACES, WHOLE_FRAME_MODELS, FinderPlan
 from model.io import PRIVATE_MODE
+from model.runtimes import DEFAULT_DEVICE, DEFAULT_RUNTIME, DEVICES, RUNTIMES
 
 SHARED_FILES_HELP = (
     "make session and analysis files readable by other users of this machine (a shared lab folder); by "
@@ -41,8 +43,8 @@ class DetectionSettings:
     """How faces are found in files (stills and videos): see app.core.face_finder."""
 
     detector: str = "auto"  # one of DETECTORS
-    min_confidence: float = 0.5  # detector score threshold
-    max_faces: int = 64  # most faces per image or frame (highest scores); no practical cap for files
+    min_confidence: float = MIN_CONFIDENCE  # detector score threshold
+    max_faces: int = FILE_MAX_FACES  # most faces per image or frame (highest scores)
     min_face_px: float = 24.0  # "auto" on stills: the smallest faces the tile pyramid looks for
 
     def __post_init__(self) -> None:
@@ -55,7 +57,7 @@ class DetectionSettings:
     def plan(self, still: bool) -> FinderPlan:
         """The FaceFinder plan for a still image (`still`) or the frames of a video: videos get the
         whole-frame passes only (a tile pyramid costs ~0.7 s a HD frame; see BENCHMARKS)."""
-        whole = ("short", "full") if self.detector == "auto" else (self.detector,)
+        whole = WHOLE_FRAME_MODELS if self.detector == "auto" else (self.detector,)
         tiles = self.min_face_px if self.detector == "auto" and still else 0.0
         return FinderPlan(whole=whole, min_face_px=tiles, verify=tiles > 0,
                           min_confidence=self.min_confidence, max_faces=self.max_faces)
@@ -95,3 +97,44 @@ class SummarySettings:
     def __post_init__(self) -> None:
         if not 0.0 <= self.neutral_radius < 1.0:
             raise ValueError(f"the neutral radius must be in [0, 1), got {self.neutral_radius}")
+
+
+SMOOTHER_KINDS = ("none", "ema", "one_euro")
+
+
+@dataclass(frozen=True)
+class SmoothingSettings:
+    """How the live view smooths each face's valence and arousal (app.core.smoothing)."""
+
+    kind: str = "none"  # one of SMOOTHER_KINDS; raw readings until the user picks a filter
+    alpha: float = 0.3  # EMA weight of the newest frame, in (0, 1]
+    min_cutoff: float = 1.0  # One-Euro cutoff of a still signal, Hz
+    beta: float = 0.5  # One-Euro speed coefficient
+    d_cutoff: float = 1.0  # One-Euro cutoff of the derivative, Hz
+
+    def __post_init__(self) -> None:
+        if self.kind not in SMOOTHER_KINDS:
+            raise ValueError(f"unknown smoothing {self.kind!r}; choose one of {', '.join(SMOOTHER_KINDS)}")
+
+
+@dataclass(frozen=True)
+class BaselineSettings:
+    """The neutral-baseline calibration (app.core.baseline)."""
+
+    seconds: float = 5.0  # how long the resting face is recorded
+    min_samples: int = 3  # fewest frames a baseline may average
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Which model the app runs, where and on which runtime (the Live tab, the Model menu, the CLI)."""
+
+    path: str = ""  # "" = the default (shipped) model
+    runtime: str = DEFAULT_RUNTIME  # one of model.runtimes.RUNTIMES
+    device: str = DEFAULT_DEVICE  # one of model.runtimes.DEVICES (see model.runtimes.available_devices)
+
+    def __post_init__(self) -> None:
+        if self.runtime not in RUNTIMES or self.device not in DEVICES:
+            raise ValueError(f"runtime must be one of {RUNTIMES} and device one of {DEVICES}, got "
+                             f"{self.runtime!r} and {self.device!r}")
+

@@ -17,7 +17,9 @@ import threading
 from collections.abc import Iterable
 from typing import Protocol
 
-SMOOTHER_KINDS = ("none", "ema", "one_euro")
+from app.core.settings import SMOOTHER_KINDS, SmoothingSettings
+
+_DEFAULTS = SmoothingSettings()
 
 
 class Smoother(Protocol):
@@ -50,7 +52,7 @@ class EmaSmoother:
     so the effective time constant depends on the frame rate (use One-Euro for a time-based filter).
     """
 
-    def __init__(self, alpha: float = 0.3) -> None:
+    def __init__(self, alpha: float = _DEFAULTS.alpha) -> None:
         if not 0.0 < alpha <= 1.0:
             raise ValueError(f"EMA alpha must be in (0, 1], got {alpha}")
         self.alpha = float(alpha)
@@ -85,7 +87,12 @@ class OneEuroSmoother:
     previous one changes nothing and returns the previous estimate.
     """
 
-    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.5, d_cutoff: float = 1.0) -> None:
+    def __init__(
+        self,
+        min_cutoff: float = _DEFAULTS.min_cutoff,
+        beta: float = _DEFAULTS.beta,
+        d_cutoff: float = _DEFAULTS.d_cutoff,
+    ) -> None:
         if min_cutoff <= 0.0:
             raise ValueError(f"One-Euro min_cutoff must be > 0 Hz, got {min_cutoff}")
         if beta < 0.0:
@@ -144,7 +151,7 @@ class FaceSmoothers:
     settings change) and restarts every face's filter with the new kind and parameters.
     """
 
-    def __init__(self, kind: str = "none", **params: float) -> None:
+    def __init__(self, kind: str = _DEFAULTS.kind, **params: float) -> None:
         make_smoother(kind, **params)  # validate before storing
         self._kind = kind
         self._params = dict(params)

@@ -27,8 +27,9 @@ import cv2
 import numpy as np
 
 from model.assets import asset_path
+from model.data.image_io import IMAGE_SUFFIXES
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_EXTENSIONS = IMAGE_SUFFIXES  # the image files the app opens: those the dataset reader decodes
 DEMO_DIR = asset_path("demo")
 DEMO_IMAGE = DEMO_DIR / "astronaut_head.jpg"
 V4L_SYSFS = Path("/sys/class/video4linux")

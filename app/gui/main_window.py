@@ -16,12 +16,13 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QPlainTextE
 
 from app.gui import settings as keys
 from app.gui.about import AboutDialog
+from app.gui.analysis_results import ModelChoice
 from app.gui.tabs.images import ImagesTab
-from app.gui.tabs.live import LiveTab, available_devices
+from app.gui.tabs.live import LiveTab
 from app.gui.tabs.training import TrainingTab
 from app.gui.widgets.status import StatusPanel
 from app.gui.widgets.typing_guard import guard_typing
-from model.runtimes import RUNTIMES
+from model.runtimes import DEVICES, RUNTIMES, available_devices
 
 LOG_LINES = 5000
 LOG_HEIGHT = 110  # initial height of the log dock, pixels
@@ -36,7 +37,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.setWindowTitle("AffectScope")
         self.live_tab = LiveTab(settings, self)
-        self.images_tab = ImagesTab(settings, self)
+        self.images_tab = ImagesTab(settings, lambda: ModelChoice(*self.live_tab.models.choice()), self)
         self.training_tab = TrainingTab(settings, self)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.live_tab, "Live")
@@ -123,7 +124,7 @@ class MainWindow(QMainWindow):
             action.setChecked(name == runtime)
             self.runtime_group.addAction(action)
         devices = available_devices()
-        for name in ("cpu", "cuda"):
+        for name in DEVICES:
             action = self._action(device_menu, name, lambda _=False, n=name: self.choose_device(n))
             action.setCheckable(True)
             action.setChecked(name == device)

@@ -15,6 +15,7 @@ from pathlib import Path
 from model.config import NUM_CLASSES
 from model.data.csv_table import field, read_csv_rows
 from model.data.records import (
+    BOX_COLUMNS,
     NAN2,
     UNPARSABLE,
     FaceRecord,
@@ -77,7 +78,7 @@ def _parse_row(row: dict, root: Path) -> tuple[FaceRecord, int]:
     rel = field(row, "subDirectory_filePath")
     if not rel:
         raise ValueError("empty image path")
-    box = parse_box([field(row, name) for name in ("face_x", "face_y", "face_width", "face_height")])
+    box = parse_box([field(row, name) for name in BOX_COLUMNS])
     code = int(field(row, "expression"))
     if not 0 <= code <= CODE_NO_FACE:
         raise ValueError(f"expression code {code} is not 0-10")

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from model.config import ModelConfig
+from model.config import DATASET_FORMATS, SPLITS, ModelConfig
 from model.data.affectnet import read_affectnet_csv
 from model.data.dataset import FaceDataset
 from model.data.generic import read_class_folders, read_generic_csv
 from model.data.records import DatasetError, check_images
 from model.data.transforms import build_transform
-
-DATASET_FORMATS = ("affectnet", "csv", "folder")
-SPLITS = ("training", "validation")
 
 
 def open_dataset(

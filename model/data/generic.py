@@ -21,6 +21,7 @@ from model.config import CLASS_NAMES, NUM_CLASSES
 from model.data.csv_table import field, read_csv_rows
 from model.data.image_io import IMAGE_SUFFIXES
 from model.data.records import (
+    BOX_COLUMNS,
     NAN2,
     UNPARSABLE,
     DatasetError,
@@ -31,7 +32,6 @@ from model.data.records import (
     resolve_image_path,
 )
 
-BOX_COLUMNS = ("face_x", "face_y", "face_width", "face_height")
 SOFT_TARGET_COLUMNS = tuple(f"p_{name}" for name in CLASS_NAMES)
 VA_COLUMNS = ("valence", "arousal")
 _SOFT_SUM_TOLERANCE = 0.02

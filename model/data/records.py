@@ -17,6 +17,8 @@ from pathlib import Path
 from model.data.cropping import box_inside_image
 from model.data.image_io import decode_rgb, probe_size
 
+BOX_COLUMNS = ("face_x", "face_y", "face_width", "face_height")  # a face box in AffectNet and generic CSVs
+
 # Why a row was skipped; every dataset reports a count for each reason (zero included).
 UNPARSABLE = "unparsable_fields"
 MISSING_IMAGE = "missing_image"

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from model.config import CLASS_NAMES
+from model.config import CLASS_NAMES, ModelConfig
 from model.data.affectnet import AFFECTNET_COLUMNS
 from model.data.synthetic import render_face
 from model.io import atomic_write
@@ -26,6 +26,7 @@ from model.io import atomic_write
 SPLIT_STREAMS = {"training": 0, "validation": 1}  # seed space of each split
 _IMAGE_STREAM, _CLASS_ORDER_STREAM = 0, 1
 _JPEG_QUALITY = 95
+DEFAULT_SIZE = ModelConfig().input_size  # image side of a generated split: the default model's input
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def generate_dataset(
     n: int,
     seed: int = 0,
     split: str = "training",
-    size: int = 112,
+    size: int = DEFAULT_SIZE,
     overwrite: bool = False,
     workers: int = 1,
 ) -> SynthSummary:

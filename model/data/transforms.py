@@ -18,9 +18,7 @@ import numpy as np
 import torch
 
 from model.config import ModelConfig
-from model.preprocessing import normalize, preprocess_crops, resize_crop
-
-_GRAY_WEIGHTS = (0.299, 0.587, 0.114)
+from model.preprocessing import LUMA_WEIGHTS, normalize, preprocess_crops, resize_crop
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ class TrainTransform:
         """x (3,S,S) in [0,1] -> brightness, contrast and saturation scaled by random factors."""
         aug = self.augmentation
         x = x * _uniform(1 - aug.brightness, 1 + aug.brightness)
-        weights = torch.tensor(_GRAY_WEIGHTS, dtype=x.dtype).view(3, 1, 1)
+        weights = torch.tensor(LUMA_WEIGHTS, dtype=x.dtype).view(3, 1, 1)
         gray = (x * weights).sum(0, keepdim=True)  # (1,S,S)
         x = (x - gray.mean()) * _uniform(1 - aug.contrast, 1 + aug.contrast) + gray.mean()
         gray = (x * weights).sum(0, keepdim=True)  # (1,S,S)

@@ -1,7 +1,8 @@
 """The shipped starter model's builder (docs/STARTER_DATA.md): teachers label a face pool, the project's
 own trainer fits the student, held-out faces measure it, and a model card is written.
 
-    run.py       `distill(options, cancel)`, its options and events
+    options.py   `DistillOptions` (light: no torch)
+    run.py       `distill(options, cancel)` and its events
     pool.py      the labelled view pools the student trains on
     views.py     augmented views of one face
     heldout.py   agreement with the teachers on held-out faces
@@ -11,24 +12,33 @@ own trainer fits the student, held-out faces measure it, and a model card is wri
 Only the `distill` command uses this package; the app's core and GUI may not import it.
 """
 
-from model.distill.run import (
-    CARD_FILE,
-    DEFAULT_OUT,
-    SHA_FILE,
-    STARTER_FILE,
-    DistillCancelled,
-    DistillEvent,
-    DistillOptions,
-    distill,
-)
+from __future__ import annotations
 
-__all__ = [
-    "CARD_FILE",
-    "DEFAULT_OUT",
-    "SHA_FILE",
-    "STARTER_FILE",
-    "DistillCancelled",
-    "DistillEvent",
-    "DistillOptions",
-    "distill",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {  # public name -> the module that defines it (imported on first use)
+    "CARD_FILE": "model.distill.options",
+    "DEFAULT_OUT": "model.distill.options",
+    "SHA_FILE": "model.distill.options",
+    "STARTER_FILE": "model.distill.options",
+    "DistillOptions": "model.distill.options",
+    "DistillCancelled": "model.distill.run",
+    "DistillEvent": "model.distill.run",
+    "distill": "model.distill.run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public name `name`, imported from its module on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'model.distill' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The submodules' public names beside the package's own."""
+    return sorted({*globals(), *_EXPORTS})

@@ -24,8 +24,9 @@ import torch
 import torch.nn.functional as F
 
 from model.data.face_pool import square_crop
+from model.preprocessing import LUMA_WEIGHTS
 
-_GRAY_WEIGHTS = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)  # ITU-R BT.601 luma
+_GRAY_WEIGHTS = torch.tensor(LUMA_WEIGHTS).view(3, 1, 1)  # (3,1,1)
 _WARP_GRID = 4  # control points per side of the smooth random displacement field
 
 

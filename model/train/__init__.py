@@ -9,50 +9,50 @@
     distributed.py    torchrun / DDP helpers (one process or many)
     stage_probes.py   the deep-supervision probes that live in the trainer, never in a checkpoint
 
-`from model.train import X` works for every public name below; it may not import `model.distill`.
+`from model.train import X` works for every public name listed in `_EXPORTS`; each is imported on first
+use, so `model.train.options` (the defaults the command line shows) loads without torch. This package
+may not import `model.distill` or `model.diagnostics`.
 """
 
-from model.train.events import (
-    Cancelled,
-    CheckpointWritten,
-    EpochDone,
-    RunFinished,
-    RunStarted,
-    StageDone,
-    StageStarted,
-    StepDone,
-    TrainEvent,
-)
-from model.train.options import (
-    CLASS_BALANCE_CHOICES,
-    STAGE_CHOICES,
-    STAGE_CRITERION,
-    VAL_SOURCE_CHOICES,
-    TrainOptions,
-)
-from model.train.run import train
-from model.train.splits import LabelledView, has_validation_split, open_train_val
-from model.train.state import atomic_torch_save, seed_everything
+from __future__ import annotations
 
-__all__ = [
-    "CLASS_BALANCE_CHOICES",
-    "STAGE_CHOICES",
-    "STAGE_CRITERION",
-    "VAL_SOURCE_CHOICES",
-    "Cancelled",
-    "CheckpointWritten",
-    "EpochDone",
-    "LabelledView",
-    "RunFinished",
-    "RunStarted",
-    "StageDone",
-    "StageStarted",
-    "StepDone",
-    "TrainEvent",
-    "TrainOptions",
-    "atomic_torch_save",
-    "has_validation_split",
-    "open_train_val",
-    "seed_everything",
-    "train",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {  # public name -> the module that defines it
+    "Cancelled": "model.train.events",
+    "CheckpointWritten": "model.train.events",
+    "EpochDone": "model.train.events",
+    "RunFinished": "model.train.events",
+    "RunStarted": "model.train.events",
+    "StageDone": "model.train.events",
+    "StageStarted": "model.train.events",
+    "StepDone": "model.train.events",
+    "TrainEvent": "model.train.events",
+    "CLASS_BALANCE_CHOICES": "model.train.options",
+    "STAGE_CHOICES": "model.train.options",
+    "STAGE_CRITERION": "model.train.options",
+    "VAL_SOURCE_CHOICES": "model.train.options",
+    "TrainOptions": "model.train.options",
+    "train": "model.train.run",
+    "LabelledView": "model.train.splits",
+    "has_validation_split": "model.train.splits",
+    "open_train_val": "model.train.splits",
+    "atomic_torch_save": "model.train.state",
+    "seed_everything": "model.train.state",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public name `name`, imported from its module on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'model.train' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The submodules' public names beside the package's own."""
+    return sorted({*globals(), *_EXPORTS})

@@ -1,4 +1,7 @@
-"""Training options: the one source of every training default (`TrainOptions`) and its choice lists."""
+"""Training options: the one source of every training default (`TrainOptions`) and its choice lists.
+
+Light to import (no torch): the command line reads its defaults and choices from here at start-up.
+"""
 
 
 from __future__ import annotations
@@ -6,13 +9,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch.utils.data import Dataset
+from model.config import DATASET_FORMATS, ModelConfig
+from model.runtimes import DEFAULT_DEVICE, DEVICES
 
-from model.config import ModelConfig
-from model.data import DATASET_FORMATS
+if TYPE_CHECKING:
+    from torch.utils.data import Dataset
 
 STAGE_CHOICES = ("1", "2", "1+2")
 CLASS_BALANCE_CHOICES = ("weights", "sampler", "none")
@@ -79,7 +82,7 @@ class TrainOptions:
 
     # --- running --------------------------------------------------------------------------------
     seed: int = 0
-    device: str = "cpu"  # "cpu" or "cuda"
+    device: str = DEFAULT_DEVICE  # one of model.runtimes.DEVICES
     amp: bool = True  # float16 autocast + gradient scaling, on CUDA only
     workers: int = 2  # DataLoader worker processes
     out_dir: str | Path = "runs/train"
@@ -144,9 +147,9 @@ class TrainOptions:
             raise ValueError("plateau_patience must be >= 0 and early_stop_patience >= 1")
         if not 0.0 < self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must lie strictly between 0 and 1, got {self.val_fraction}")
-        if self.device not in ("cpu", "cuda"):
-            raise ValueError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
-        if self.device == "cuda" and not torch.cuda.is_available():
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
+        if self.device == "cuda" and not _cuda_available():
             raise ValueError(
                 "device 'cuda' requested but this torch has no usable CUDA; use --device cpu "
                 "or install the CUDA build of torch (see README)"
@@ -163,7 +166,7 @@ class TrainOptions:
             value = getattr(self, f.name)
             if isinstance(value, ModelConfig):
                 value = value.to_dict()
-            elif isinstance(value, Dataset):
+            elif f.name in ("train_dataset", "val_dataset") and value is not None:
                 value = type(value).__name__
             elif isinstance(value, Path):
                 value = str(value)
@@ -172,3 +175,9 @@ class TrainOptions:
             out[f.name] = value
         return out
 
+
+def _cuda_available() -> bool:
+    """True when this torch build sees a CUDA device (torch is imported here, not when the CLI starts)."""
+    import torch
+
+    return torch.cuda.is_available()

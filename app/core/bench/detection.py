@@ -24,7 +24,7 @@ import numpy as np
 
 from app.core.bench.scenes import WIDTH_BUCKETS, Scene, closeup_scene, group_scene, width_bucket
 from app.core.detection import Detection
-from app.core.face_finder import FaceFinder, FinderPlan, _iou_and_containment
+from app.core.face_finder import WHOLE_FRAME_MODELS, FaceFinder, FinderPlan, _iou_and_containment
 
 MATCH_IOU = 0.4
 DUPLICATE_IOU = 0.1
@@ -129,12 +129,12 @@ def summarize(scores: Sequence[tuple[str, FrameScore]]) -> dict[str, Any]:
 PLANS: dict[str, FinderPlan] = {
     "short": FinderPlan(whole=("short",)),
     "full": FinderPlan(whole=("full",)),
-    "short+full": FinderPlan(whole=("short", "full")),
-    "short+full+pyramid40": FinderPlan(whole=("short", "full"), min_face_px=40),
-    "short+full+pyramid24": FinderPlan(whole=("short", "full"), min_face_px=24),
-    "short+full+pyramid16": FinderPlan(whole=("short", "full"), min_face_px=16),
-    "short+full+pyramid40+verify": FinderPlan(whole=("short", "full"), min_face_px=40, verify=True),
-    "short+full+pyramid24+verify": FinderPlan(whole=("short", "full"), min_face_px=24, verify=True),
+    "short+full": FinderPlan(whole=WHOLE_FRAME_MODELS),
+    "short+full+pyramid40": FinderPlan(whole=WHOLE_FRAME_MODELS, min_face_px=40),
+    "short+full+pyramid24": FinderPlan(whole=WHOLE_FRAME_MODELS, min_face_px=24),
+    "short+full+pyramid16": FinderPlan(whole=WHOLE_FRAME_MODELS, min_face_px=16),
+    "short+full+pyramid40+verify": FinderPlan(whole=WHOLE_FRAME_MODELS, min_face_px=40, verify=True),
+    "short+full+pyramid24+verify": FinderPlan(whole=WHOLE_FRAME_MODELS, min_face_px=24, verify=True),
 }
 
 

@@ -38,6 +38,7 @@ from app.core.pipeline import LivePipeline, PipelineSettings
 from app.core.smoothing import FaceSmoothers
 from app.core.sources import DEMO_IMAGE, VideoFileSource, read_image_rgb
 from app.core.tracking import IoUTracker
+from model.runtimes import ENGINES
 
 WIDTH, HEIGHT, FPS = 640, 480, 30.0
 GOAL_FPS = {1: 30.0, 4: 20.0}  # the design's targets: >= 30 fps with one face, >= 20 with four
@@ -176,7 +177,7 @@ def _sequential(video: Path, predictor: Any, faces: int, warmup: int) -> Pipelin
     source.close()
     tracker, smoothers = IoUTracker(), FaceSmoothers("one_euro")
     detect_ms, model_ms, total_ms, found = [], [], [], []
-    with FaceDetector(max_faces=4, mode="video") as detector:
+    with FaceDetector(mode="video") as detector:
         for i, (frame, timestamp) in enumerate(frames):
             t0 = time.perf_counter()
             detections = detector.detect(frame, timestamp)
@@ -243,7 +244,7 @@ def measure_switch(
 
 def run_pipeline_benchmark(
     open_predictor: Callable[[str], Any],
-    runtimes: tuple[str, ...] = ("torch", "onnx"),
+    runtimes: tuple[str, ...] = ENGINES,
     seconds: float = 4.0,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:

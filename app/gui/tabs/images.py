@@ -12,6 +12,7 @@ says so, and results of an untrained model are labelled "untrained model".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -75,10 +76,14 @@ class ImagesTab(QWidget):
 
     status_message = Signal(str)  # a non-modal message for the status bar and the log
 
-    def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
-        """Build the controls, table and preview; nothing runs until files are added."""
+    def __init__(
+        self, settings: QSettings, model_choice: Callable[[], ModelChoice], parent: QWidget | None = None
+    ) -> None:
+        """Build the controls, table and preview; nothing runs until files are added. `model_choice` gives
+        the model a new batch uses (the window's one model choice, shown in the Live tab and Model menu)."""
         super().__init__(parent)
         self.settings = settings
+        self._model_choice = model_choice
         self.setAcceptDrops(True)
         self.results = ResultsTable(self)
         self._exported_rows = self._exporting_rows = 0  # rows written by the last finished export
@@ -236,11 +241,6 @@ class ImagesTab(QWidget):
             event.ignore()
 
     # -------------------------------------------------------------------------------------- batches
-
-    def _model_choice(self) -> ModelChoice:
-        return ModelChoice(keys.value_str(self.settings, keys.MODEL_PATH),
-                           keys.value_str(self.settings, keys.MODEL_RUNTIME, "torch"),
-                           keys.value_str(self.settings, keys.MODEL_DEVICE, "cpu"))
 
     def _start_batch(self, paths: list[str]) -> None:
         choice = self._model_choice()

@@ -47,7 +47,7 @@ from app.core.lsl import LslLink
 from app.core.packets import FaceResult, FramePacket, PipelineEvent, PipelineState
 from app.core.pipeline import LivePipeline, PipelineError
 from app.core.recorder import default_session_name
-from app.core.settings import LslSettings
+from app.core.settings import BaselineSettings, LslSettings, ModelSettings, SmoothingSettings
 from app.core.sources import make_source
 from app.core.summary import summary_markdown
 from app.gui import settings as keys
@@ -66,7 +66,7 @@ from app.gui.widgets.timelines import Timelines
 from app.gui.widgets.video_view import VideoView
 from app.gui.widgets.wheel_guard import guard_wheel
 from app.gui.workers.live_bridge import JobResult, LiveBridge
-from model.runtimes import DEFAULT_RUNTIME
+from model.runtimes import available_devices
 
 # The one display timer. Each tick draws at most one panel group (PANEL_GROUPS) that is behind the latest
 # packet and does nothing otherwise, so a fast tick costs nothing while idle; at 10 ms all four groups
@@ -77,13 +77,6 @@ RATE_WINDOW_S = 5.0  # displayed fps is measured over the paints of this window
 PANEL_GROUPS = ("video", "circumplex", "attention", "details")  # drawn one per display tick, in order
 STATS_INTERVAL_S = 0.25  # the status bar figures are refreshed at most this often
 TIMELINE_INTERVAL_S = 0.1  # the 30-s timelines are redrawn at most this often (all samples are kept)
-
-
-def available_devices() -> tuple[str, ...]:
-    """Devices the model can run on here: "cpu", plus "cuda" when torch sees a GPU."""
-    import torch
-
-    return ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
 
 
 def calibrated_text(face_id: int, valence: float, arousal: float) -> str:
@@ -255,18 +248,20 @@ class LiveTab(QWidget):
     def _restore_settings(self) -> None:
         s = self.settings
         self.source_picker.set_spec(keys.value_str(s, keys.LIVE_SOURCE, "demo"))
-        self.smoothing.set_current(keys.value_str(s, keys.LIVE_SMOOTHING, "none"), {
-            "alpha": keys.value_float(s, keys.LIVE_EMA_ALPHA, 0.3),
-            "min_cutoff": keys.value_float(s, keys.LIVE_EURO_MIN_CUTOFF, 1.0),
-            "beta": keys.value_float(s, keys.LIVE_EURO_BETA, 0.5),
-            "d_cutoff": keys.value_float(s, keys.LIVE_EURO_D_CUTOFF, 1.0),
+        smooth, model = SmoothingSettings(), ModelSettings()
+        self.smoothing.set_current(keys.value_str(s, keys.LIVE_SMOOTHING, smooth.kind), {
+            "alpha": keys.value_float(s, keys.LIVE_EMA_ALPHA, smooth.alpha),
+            "min_cutoff": keys.value_float(s, keys.LIVE_EURO_MIN_CUTOFF, smooth.min_cutoff),
+            "beta": keys.value_float(s, keys.LIVE_EURO_BETA, smooth.beta),
+            "d_cutoff": keys.value_float(s, keys.LIVE_EURO_D_CUTOFF, smooth.d_cutoff),
         })
-        self.calibration.seconds.setValue(keys.value_float(s, keys.LIVE_BASELINE_SECONDS, 5.0))
+        seconds = keys.value_float(s, keys.LIVE_BASELINE_SECONDS, BaselineSettings.seconds)
+        self.calibration.seconds.setValue(seconds)
         self.overlay_box.setChecked(keys.value_bool(s, keys.LIVE_ATTENTION_OVERLAY, False))
         self.loop_box.setChecked(keys.value_bool(s, keys.LIVE_LOOP_VIDEO, False))
-        self.models.set_choice(keys.value_str(s, keys.MODEL_PATH),
-                               keys.value_str(s, keys.MODEL_RUNTIME, DEFAULT_RUNTIME),
-                               keys.value_str(s, keys.MODEL_DEVICE, "cpu"))
+        self.models.set_choice(keys.value_str(s, keys.MODEL_PATH, model.path),
+                               keys.value_str(s, keys.MODEL_RUNTIME, model.runtime),
+                               keys.value_str(s, keys.MODEL_DEVICE, model.device))
         self.recording.participant.setText(keys.value_str(s, keys.RECORD_PARTICIPANT))
         self.recording.folder.setText(keys.value_str(s, keys.RECORD_FOLDER, str(default_output_folder())))
         lsl = LslSettings()

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyqtgraph as pg
-import torch
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -61,6 +60,7 @@ from model.backbones import BACKBONES, shipped_weights
 from model.config import LR_AUTO_HELP, ModelConfig
 from model.data import DATASET_FORMATS
 from model.export import ExportReport
+from model.runtimes import available_devices
 
 START_DEFAULT, START_CHECKPOINT, START_NEW = "default", "checkpoint", "new"
 START_CHOICES = (
@@ -162,7 +162,8 @@ class TrainingTab(QWidget):
                                    "default when the dataset has one); holdout: on a seeded share of the "
                                    "training rows (the paper's AffectNet protocol, which keeps the "
                                    "validation split as the test set)")
-        self.val_fraction = QDoubleSpinBox(decimals=2, minimum=0.01, maximum=0.9, singleStep=0.05, value=0.1)
+        self.val_fraction = QDoubleSpinBox(decimals=2, minimum=0.01, maximum=0.9, singleStep=0.05,
+                                           value=t.TrainOptions().val_fraction)
         group = QGroupBox("Data")
         form = QFormLayout(group)
         form.addRow("Dataset", self._browse_row(self.data_path, ("Folder…", self.choose_data_folder),
@@ -195,7 +196,7 @@ class TrainingTab(QWidget):
         self.backbone = QComboBox()
         self.backbone.addItems(sorted(BACKBONES))
         self.backbone.currentIndexChanged.connect(self._update_state)
-        self.input_size = QSpinBox(minimum=64, maximum=512, singleStep=16, value=112)
+        self.input_size = QSpinBox(minimum=64, maximum=512, singleStep=16, value=ModelConfig().input_size)
         self.input_size.setToolTip("Face crop side in pixels (a multiple of 16; 112, 160 and 224 are tested)")
         self.imagenet = QCheckBox(WEIGHTS_LABELS["imagenet"])
         self.imagenet.setChecked(True)
@@ -228,8 +229,8 @@ class TrainingTab(QWidget):
         self.lr.setToolTip(f"Learning rate; {LR_AUTO_HELP}")
         self.batch_size = QSpinBox(minimum=1, maximum=4096, value=recipe.batch_size)
         self.device = QComboBox()
-        self.device.addItems(["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
-        self.workers = QSpinBox(minimum=0, maximum=64, value=min(2, os.cpu_count() or 1))
+        self.device.addItems(available_devices())
+        self.workers = QSpinBox(minimum=0, maximum=64, value=min(recipe.workers, os.cpu_count() or 1))
         self.workers.setToolTip("Data-loading processes (0: load in the training thread)")
         self.runs_folder = QLineEdit(str(default_runs_folder()))
         self.runs_folder.setToolTip("Each run writes its checkpoints to a new run-DATE-TIME folder here")

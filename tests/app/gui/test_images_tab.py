@@ -14,8 +14,7 @@ from PySide6.QtGui import QDropEvent
 
 from app.core.attention_scale import fused_attention
 from app.core.recorder import ANALYSIS_COLUMNS
-from app.gui import settings as keys
-from app.gui.analysis_results import TABLE_COLUMNS
+from app.gui.analysis_results import TABLE_COLUMNS, ModelChoice
 from app.gui.tabs.images import ImagesTab
 
 JOB_TIMEOUT_MS = 60_000
@@ -42,9 +41,8 @@ def mixed_folder(tmp_path: Path, astronaut_jpg: Path) -> Path:
 
 
 def make_tab(qtbot, settings, model_path: Path) -> tuple[ImagesTab, list[str]]:
-    """An Images tab using `model_path` (as the Live tab would have stored it) and its messages."""
-    settings.setValue(keys.MODEL_PATH, str(model_path))
-    tab = ImagesTab(settings)
+    """An Images tab whose model choice is `model_path` on torch, and its messages."""
+    tab = ImagesTab(settings, lambda: ModelChoice(str(model_path), "torch", "cpu"))
     qtbot.addWidget(tab)
     messages: list[str] = []
     tab.status_message.connect(messages.append)
