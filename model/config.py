@@ -30,14 +30,16 @@ FACEAPI_MEAN_RGB = (122.782, 117.001, 104.298)
 
 # Input normalisation each backbone's ImageNet weights were trained with. efficientnet_lite0's weights are
 # the TensorFlow Lite checkpoint's (MEAN_RGB 127, STDDEV_RGB 128 on 0..255 pixels; timm rounds to 0.5/0.5).
+IMAGENET_NORMALIZATION = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))  # torchvision/timm mean, std
 BACKBONE_NORMALIZATION: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
     "efficientnet_lite0": ((127 / 255, 127 / 255, 127 / 255), (128 / 255, 128 / 255, 128 / 255)),
-    "resnet18": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
-    "resnet50": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
-    "mobilenetv3_large_100": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    "resnet18": IMAGENET_NORMALIZATION,
+    "resnet50": IMAGENET_NORMALIZATION,
+    "mobilenetv3_large_100": IMAGENET_NORMALIZATION,
     "faceapi_features": (tuple(v / 255 for v in FACEAPI_MEAN_RGB), (1.0, 1.0, 1.0)),  # x - mean/255
 }
 
+VA_DIMENSIONS = ("valence", "arousal")  # the circumplex axes, in the order of every (V, A) pair
 DATASET_FORMATS = ("affectnet", "csv", "folder")  # the layouts model.data reads (docs/DATA.md)
 SPLITS = ("training", "validation")  # the splits of a dataset folder
 BACKBONE_WEIGHTS = ("imagenet", "faceapi")  # pretrained starts that ship offline (model/backbones)

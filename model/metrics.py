@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-DIMENSIONS = ("valence", "arousal")
+from model.config import VA_DIMENSIONS
 
 
 class MetricError(ValueError):
@@ -186,7 +186,7 @@ def regression_report(y: Any, p: Any) -> dict[str, dict[str, float | int]]:
         if arr.ndim != 2 or arr.shape[1] != 2:
             raise MetricError(f"{name} must have shape (N, 2) with columns valence, arousal; got {arr.shape}")
     report: dict[str, dict[str, float | int]] = {}
-    for col, dim in enumerate(DIMENSIONS):
+    for col, dim in enumerate(VA_DIMENSIONS):
         y_d, p_d = _pair(y_arr[:, col], p_arr[:, col], f"y[:, {col}] ({dim})", f"p[:, {col}] ({dim})")
         report[dim] = {
             "ccc": ccc(y_d, p_d),

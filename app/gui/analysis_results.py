@@ -27,6 +27,7 @@ from app.core.analysis import AnalysisEvent, analyze_paths, write_analysis_csv
 from app.core.model_store import open_predictor
 from app.core.packets import FaceResult
 from app.core.sources import read_image_rgb
+from model.config import VA_DIMENSIONS
 
 PREVIEW_MAX_SIDE = 640  # longest side of the frames kept for the preview
 PREVIEW_CACHE = 64  # analysed frames whose preview image is kept in memory
@@ -211,7 +212,7 @@ class ResultsTable(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(TABLE_COLUMNS):
             return None
         title, key = TABLE_COLUMNS[section]
-        is_va = key in ("valence", "arousal")
+        is_va = key in VA_DIMENSIONS
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{title} (V/A derived)" if is_va and self.va_derived else title
         if role == Qt.ItemDataRole.ToolTipRole and is_va:
@@ -230,7 +231,7 @@ class ResultsTable(QAbstractTableModel):
             if key == "source_path":
                 name = Path(value).name
                 return f"{name} [frame {row['frame']}]" if row.get("frame") else name
-            return _number(value) if key in ("valence", "arousal") else value
+            return _number(value) if key in VA_DIMENSIONS else value
         if role == Qt.ItemDataRole.ToolTipRole:
             return row["source_path"] if key == "source_path" else (row.get("error") or None)
         if role == Qt.ItemDataRole.ForegroundRole:

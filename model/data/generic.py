@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from model.config import CLASS_NAMES, NUM_CLASSES
+from model.config import CLASS_NAMES, NUM_CLASSES, VA_DIMENSIONS
 from model.data.csv_table import field, read_csv_rows
 from model.data.image_io import IMAGE_SUFFIXES
 from model.data.records import (
@@ -33,7 +33,7 @@ from model.data.records import (
 )
 
 SOFT_TARGET_COLUMNS = tuple(f"p_{name}" for name in CLASS_NAMES)
-VA_COLUMNS = ("valence", "arousal")
+VA_COLUMNS = VA_DIMENSIONS  # a generic CSV names its V/A columns after the axes
 _SOFT_SUM_TOLERANCE = 0.02
 
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.core.face_history import COLUMNS, FaceHistories
 from app.gui.widgets.palette import face_color
+from model.config import VA_DIMENSIONS
 
 MAX_MARKER_LINES = 12  # markers drawn at once (the newest); a 30-s window rarely holds more
 MARKER_PEN = (255, 200, 60)
@@ -30,7 +31,7 @@ class Timelines(pg.GraphicsLayoutWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self.raw: dict[str, pg.PlotCurveItem] = {}
         self.smoothed: dict[str, pg.PlotCurveItem] = {}
-        for row, name in enumerate(("valence", "arousal")):
+        for row, name in enumerate(VA_DIMENSIONS):
             plot = self.addPlot(row=row, col=0)
             plot.setMenuEnabled(False)
             plot.hideButtons()
