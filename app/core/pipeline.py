@@ -22,38 +22,42 @@ baseline -> one frozen `FramePacket` passed to `on_packet`, and to the session r
 Callbacks: `on_packet(FramePacket)` is called from the worker thread; `on_event(PipelineEvent)` from the
 worker, the capture thread or the caller's thread. A GUI must forward both to its own thread (a Qt
 signal connected to a slot). State changes are events of kind "state" carrying the new `PipelineState`.
+
+Length: one class of about 450 lines, kept whole because the life cycle of its two threads and the
+controls that cross them are read together. Its parts live beside it: `markers`, `model_switch`,
+`worker_calls`, `rate_meter`, `face_step` and `settings.PipelineSettings`.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from app.core.baseline import BaselineState, BaselineStatus, NeutralBaselines
-from app.core.cropping import PAD_MODES
-from app.core.detection import DETECTOR_MODELS, LIVE_DETECTOR, LIVE_MAX_FACES, MIN_CONFIDENCE, FaceDetector
+from app.core.detection import FaceDetector
 from app.core.face_step import predict_faces, with_post_processing
 from app.core.latest import LatestSlot
+from app.core.markers import MarkerQueue
+from app.core.model_switch import ModelRequest, ModelSwitcher, PredictorFactory
 from app.core.packets import FramePacket, PipelineEvent, PipelineState, PipelineStats
+from app.core.rate_meter import RateMeter
 from app.core.recorder import ModelInfo, RecorderError, SessionRecorder
-from app.core.settings import BaselineSettings, OutputSettings
+from app.core.settings import BaselineSettings, OutputSettings, PipelineSettings
 from app.core.smoothing import FaceSmoothers
 from app.core.sources import FrameSource, SourceError
 from app.core.tracking import IoUTracker
+from app.core.worker_calls import WorkerCalls
 from model.runtimes import DEFAULT_RUNTIME
 
 PacketCallback = Callable[[FramePacket], None]
 EventCallback = Callable[[PipelineEvent], None]
-PredictorFactory = Callable[[str | Path | None, str, str], Any]  # (path, runtime, device) -> Predictor
 
 log = logging.getLogger(__name__)
 
@@ -69,29 +73,6 @@ class PipelineError(RuntimeError):
     """A control call that does not fit the pipeline's state (e.g. start while running)."""
 
 
-@dataclass
-class PipelineSettings:
-    """Detection, tracking and timing settings of the live pipeline (read when `start` is called)."""
-
-    detector_model: str = LIVE_DETECTOR  # "short" (faces within ~2 m) or "full" (smaller, farther faces)
-    min_confidence: float = MIN_CONFIDENCE  # detector score threshold
-    max_faces: int = LIVE_MAX_FACES  # most faces per frame sent to the model (highest scores)
-    crop_pad: str = "constant"  # how crops are padded past the frame border: "constant" or "replicate"
-    track_iou: float = 0.3  # least IoU for a box to keep its face id
-    track_timeout_s: float = 1.0  # unseen time after which a face id is retired
-    pace_files: bool = True  # play video files / image folders at their frame rate (else as fast as read)
-    join_timeout_s: float = 5.0  # how long stop() waits for each thread
-    shared_files: bool = OutputSettings.shared_files  # recordings readable by others (default: owner only)
-
-    def __post_init__(self) -> None:
-        if self.detector_model not in DETECTOR_MODELS:
-            raise ValueError(
-                f"unknown detector model {self.detector_model!r}; choose one of {sorted(DETECTOR_MODELS)}"
-            )
-        if self.crop_pad not in PAD_MODES:
-            raise ValueError(f"unknown crop padding {self.crop_pad!r}; choose one of {sorted(PAD_MODES)}")
-
-
 @dataclass(frozen=True)
 class _Captured:
     """A frame as the capture thread hands it to the worker."""
@@ -101,34 +82,6 @@ class _Captured:
     wall_time: float  # Unix epoch seconds at capture
     captured_at: float  # time.perf_counter() at capture (latency reference)
     frame: np.ndarray  # (H,W,3) uint8 RGB
-
-
-@dataclass
-class _ModelRequest:
-    """A model the worker should load before its next frame."""
-
-    path: str | Path | None
-    runtime: str
-    device: str
-
-
-@dataclass
-class _RateMeter:
-    """Frames per second as an exponential average of the intervals between events."""
-
-    alpha: float = 0.1
-    fps: float = 0.0
-    _last: float | None = field(default=None, repr=False)
-    _interval: float | None = field(default=None, repr=False)
-
-    def tick(self, now: float) -> None:
-        """Record one event at time `now` (seconds)."""
-        if self._last is not None and now > self._last:
-            dt = now - self._last
-            previous = dt if self._interval is None else self._interval
-            self._interval = self.alpha * dt + (1 - self.alpha) * previous
-            self.fps = 1.0 / self._interval
-        self._last = now
 
 
 class LivePipeline:
@@ -150,16 +103,12 @@ class LivePipeline:
         self.settings = settings or PipelineSettings()
         self.smoothers = FaceSmoothers("none")
         self.baselines = NeutralBaselines()
-        self._predictor_factory = predictor_factory
-        self._model_request = _ModelRequest(model_path, runtime, device)
-        self._model_pending = False
-        self._model_generation = 0  # bumped per request; a background load of an older one is dropped
-        self._prepared: tuple[int, Any, Exception | None] | None = None  # a background load's outcome
+        self._models = ModelSwitcher(predictor_factory, ModelRequest(model_path, runtime, device))
         self._detector_pending = False
         self._lock = threading.Lock()
         self._state = PipelineState.STOPPED
         self._fault = ""
-        self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._calls = WorkerCalls()
         self._stop = threading.Event()
         self._ready = threading.Event()  # set by the worker once model and detector are loaded
         self._slot: LatestSlot[_Captured] = LatestSlot()
@@ -167,12 +116,10 @@ class LivePipeline:
         self._worker_thread: threading.Thread | None = None
         self._source: FrameSource | None = None
         self._recorder: SessionRecorder | None = None
-        self._marker = ""
-        self._timed_markers: list[tuple[float, str]] = []  # (perf_counter time, text) from add_marker_at
-        self._last_captured_at: float | None = None
+        self._markers = MarkerQueue()
         self._publishers: tuple[Callable[[FramePacket], None], ...] = ()
         self._active_ids: list[int] = []  # face ids the tracker holds (worker thread)
-        self._capture_rate = _RateMeter()
+        self._capture_rate = RateMeter()
         self._stats = PipelineStats(device=device, runtime=runtime)
         self.predictor: Any = None  # owned by the worker thread while it runs
 
@@ -231,10 +178,8 @@ class LivePipeline:
         self._join_threads()
         with self._lock:
             self._fault = ""
-            self._marker = ""
-            self._timed_markers = []
-            self._last_captured_at = None
-        self._commands = queue.SimpleQueue()
+        self._markers.clear()
+        self._calls = WorkerCalls()
         self.smoothers.clear()  # face ids restart with the new tracker
         self.baselines.clear()
         self._active_ids = []
@@ -242,7 +187,7 @@ class LivePipeline:
         self._ready = threading.Event()
         self._slot = LatestSlot()
         self._source = source
-        self._capture_rate = _RateMeter()
+        self._capture_rate = RateMeter()
         self._set_state(PipelineState.STARTING, f"starting {source.name}")
         self._worker_thread = threading.Thread(
             target=self._worker_main, name="affectscope-inference", daemon=True
@@ -293,9 +238,7 @@ class LivePipeline:
         frames, and keeps the old one if loading fails (an "error" event says why). Otherwise it is
         used by the next `start`.
         """
-        with self._lock:
-            self._model_request = _ModelRequest(path, runtime, device)
-            self._model_pending = True
+        self._models.request(path, runtime, device)
 
     def set_detector(
         self, model: str | None = None, min_confidence: float | None = None, max_faces: int | None = None
@@ -307,29 +250,20 @@ class LivePipeline:
         """
         changes = {k: v for k, v in (("detector_model", model), ("min_confidence", min_confidence),
                                      ("max_faces", max_faces)) if v is not None}
-        settings = replace(self.settings, **changes)  # __post_init__ validates the model name
-        if not 0.0 <= settings.min_confidence <= 1.0 or settings.max_faces < 1:
-            raise ValueError(f"min_confidence must be in [0, 1] and max_faces >= 1, got "
-                             f"{settings.min_confidence} and {settings.max_faces}")
+        settings = replace(self.settings, **changes)  # PipelineSettings validates itself
         with self._lock:
             self.settings = settings
             self._detector_pending = True
 
     def add_marker(self, text: str) -> None:
         """Attach a user event text to the next processed frame (packet and CSV `marker` column)."""
-        text = text.strip()
-        if text:
-            with self._lock:
-                self._marker = f"{self._marker}; {text}" if self._marker else text
+        self._markers.add(text)
 
     def add_marker_at(self, text: str, at: float) -> None:
         """Attach `text` to the first frame captured at or after `at` (time.perf_counter() seconds):
         markers received from other programs (LSL), timed on their own clock. A marker whose frame was
         already written goes to the next frame, with a log line saying how late it came."""
-        text = text.strip()
-        if text:
-            with self._lock:
-                self._timed_markers.append((float(at), text))
+        self._markers.add_at(text, at)
 
     def add_publisher(self, publisher: Callable[[FramePacket], None]) -> None:
         """Call `publisher(packet)` in the worker thread for every processed frame (after the recorder);
@@ -355,7 +289,7 @@ class LivePipeline:
             raise ValueError(f"baseline duration must be > 0 seconds, got {seconds}")
         if self._state is not PipelineState.RUNNING:
             raise PipelineError("start the pipeline before recording a neutral baseline")
-        self._commands.put(lambda: self._begin_baseline(float(seconds), face_id))
+        self._calls.put(lambda: self._begin_baseline(float(seconds), face_id))
 
     def clear_baseline(self, face_id: int | None = None) -> None:
         """Forget the baseline of `face_id` (every face when None); corrected V/A become empty again."""
@@ -385,40 +319,16 @@ class LivePipeline:
         def stopped() -> Path:
             raise PipelineError(f"the pipeline stopped before the recording could start: {self._fault}")
 
-        return self._call_in_worker(
-            lambda: self._open_recorder(path, participant, settings or {}, save_video), stopped, timeout_s
-        )
+        return self._calls.call(lambda: self._open_recorder(path, participant, settings or {}, save_video),
+                                stopped, timeout_s, self._worker_alive)
 
     def stop_recording(self, timeout_s: float = 10.0) -> dict[str, Any] | None:
         """End the recording and return its summary (None when none was running)."""
-        return self._call_in_worker(self._finish_recording, self._finish_recording, timeout_s)
+        return self._calls.call(self._finish_recording, self._finish_recording, timeout_s, self._worker_alive)
 
-    def _call_in_worker(self, call: Callable[[], Any], if_gone: Callable[[], Any], timeout_s: float) -> Any:
-        """Run `call` in the worker thread between two frames and return its result (or raise its error).
-
-        When the worker is not running (or ends before taking the call), `if_gone` runs in this thread
-        instead; the call runs exactly once either way.
-        """
-        done: Future = Future()
-
-        def command() -> None:
-            if done.set_running_or_notify_cancel():
-                try:
-                    done.set_result(call())
-                except Exception as exc:  # noqa: BLE001 - handed to the caller
-                    done.set_exception(exc)
-
-        self._commands.put(command)
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                return done.result(timeout=0.05)
-            except TimeoutError:
-                worker = self._worker_thread
-                if (worker is None or not worker.is_alive()) and done.cancel():
-                    return if_gone()
-                if time.monotonic() > deadline and done.cancel():
-                    raise TimeoutError(f"the inference worker did not answer in {timeout_s:.0f} s") from None
+    def _worker_alive(self) -> bool:
+        worker = self._worker_thread
+        return worker is not None and worker.is_alive()
 
     def wait_ready(self, timeout_s: float) -> bool:
         """Wait until the worker has loaded model and detector; False when it failed or took too long."""
@@ -492,21 +402,18 @@ class LivePipeline:
         """Load model and detector in this thread, then process frames until the slot closes."""
         detector = None
         try:
-            self._load_requested_model(initial=True)
+            self._use_predictor(self._models.load_now())
             source = self._source
             mode = "image" if source is not None and source.kind == "images" else "video"
             detector = self._new_detector(mode)
             tracker = IoUTracker(self.settings.track_iou, self.settings.track_timeout_s)
-            processing_rate = _RateMeter()
+            processing_rate = RateMeter()
             if not self._stop.is_set():
                 self._set_state(PipelineState.RUNNING, f"running: {source.name if source else ''}")
             self._ready.set()
             while True:
-                self._run_commands()
-                if self._model_pending:
-                    self._load_requested_model(initial=False)
-                if self._prepared is not None:
-                    self._swap_prepared_model()
+                self._calls.run_pending()
+                self._switch_model()
                 if self._detector_pending:
                     detector.close()
                     detector = self._new_detector(mode)
@@ -517,7 +424,7 @@ class LivePipeline:
                     continue
                 packet = self._process(item, detector, tracker, processing_rate)
                 self._deliver(packet)
-            self._run_commands()
+            self._calls.run_pending()
         except Exception as exc:  # noqa: BLE001 - model/detector failures become an error event
             self._fail(f"Processing stopped: {exc}")
         finally:
@@ -535,52 +442,21 @@ class LivePipeline:
             self._detector_pending = False
         return FaceDetector(s.detector_model, s.min_confidence, s.max_faces, mode=mode)
 
-    def _load_requested_model(self, initial: bool) -> None:
-        """Build the requested predictor: at start here (a failure is fatal), later in a background
-        thread while the current model keeps running (`_swap_prepared_model` takes the result)."""
-        with self._lock:
-            request = self._model_request
-            self._model_pending = False
-            self._model_generation += 1
-            generation = self._model_generation
-        if not initial:
-            what = request.path or "the default model"
-            self._emit("info", f"preparing {what} ({request.runtime}, {request.device}); the current model "
-                       "keeps running until it is ready")
-            threading.Thread(target=self._prepare_model, args=(request, generation), name="model-loader",
-                             daemon=True).start()
+    def _switch_model(self) -> None:
+        """Worker side, between frames: start loading a requested model in the background, and use a
+        loaded one (or report why it failed and keep the current one)."""
+        if self._models.pending:
+            request = self._models.start_background_load()
+            self._emit("info", f"preparing {request.describe()} ({request.runtime}, {request.device}); the "
+                       "current model keeps running until it is ready")
+        prepared = self._models.take_prepared()
+        if prepared is None:
             return
-        try:
-            predictor = self._predictor_factory(request.path, request.runtime, request.device)
-        except Exception as exc:
-            what = request.path or "the default model"
-            raise RuntimeError(f"model {what} could not be loaded ({request.runtime}, {request.device}): "
-                               f"{exc}") from exc
-        self._use_predictor(predictor)
-
-    def _prepare_model(self, request: _ModelRequest, generation: int) -> None:
-        """Loader thread: build the predictor and leave it (or the error) for the worker to take."""
-        try:
-            predictor = self._predictor_factory(request.path, request.runtime, request.device)
-            outcome = (generation, predictor, None)
-        except Exception as exc:  # noqa: BLE001 - reported by the worker as an "error" event
-            log.exception("model %s could not be loaded", request.path or "the default model")
-            outcome = (generation, None, exc)
-        with self._lock:
-            self._prepared = outcome
-
-    def _swap_prepared_model(self) -> None:
-        """Worker side: use a model the loader thread prepared, unless a newer request superseded it."""
-        with self._lock:
-            (generation, predictor, error), self._prepared = self._prepared, None
-            current = generation == self._model_generation
-            request = self._model_request
-        if not current:
-            return
+        request, predictor, error = prepared
         if error is not None:
-            what = request.path or "the default model"
-            self._emit("error", f"Model {what} could not be loaded ({request.runtime}, {request.device}): "
-                       f"{error}. Still using {self.predictor.name}.", path=str(what))
+            self._emit("error", f"Model {request.describe()} could not be loaded ({request.runtime}, "
+                       f"{request.device}): {error}. Still using {self.predictor.name}.",
+                       path=request.describe())
             return
         self._use_predictor(predictor)
 
@@ -601,17 +477,8 @@ class LivePipeline:
         self._emit("info", f"model {predictor.name} on {predictor.runtime}/{predictor.device}{note}",
                    model=predictor.name, va_source=predictor.va_source, untrained=predictor.untrained)
 
-    def _run_commands(self) -> None:
-        """Run the controls queued for the worker thread (baseline starts, recorder open/close)."""
-        while True:
-            try:
-                command = self._commands.get_nowait()
-            except queue.Empty:
-                return
-            command()
-
     def _process(
-        self, item: _Captured, detector: FaceDetector, tracker: IoUTracker, rate: _RateMeter
+        self, item: _Captured, detector: FaceDetector, tracker: IoUTracker, rate: RateMeter
     ) -> FramePacket:
         """Detect, track, crop, predict (one batch), smooth and baseline-correct one frame."""
         t0 = time.perf_counter()
@@ -638,7 +505,7 @@ class LivePipeline:
                            f"arousal {status.arousal:+.2f}", face_id=face_id, valence=status.valence,
                            arousal=status.arousal)
             faces.append(with_post_processing(face, v_s, a_s, v_c, a_c))
-        marker = self._markers_for(item.captured_at)
+        marker = self._markers.take_for(item.captured_at)
         rate.tick(time.perf_counter())
         self._stats = replace(
             self._stats, capture_fps=self._capture_rate.fps, processing_fps=rate.fps,
@@ -650,23 +517,6 @@ class LivePipeline:
             faces=tuple(faces), stats=self._stats, va_source=predictor.va_source, marker=marker,
             captured_at=item.captured_at,
         )
-
-    def _markers_for(self, captured_at: float) -> str:
-        """The marker text of the frame captured at `captured_at`: the user's pending markers, and the
-        timed markers whose time has come: each goes on the first frame captured at or after it (the
-        first frame that can show the response to a stimulus), or on the next frame when it came late."""
-        with self._lock:
-            texts = [self._marker] if self._marker else []
-            self._marker = ""
-            due = [(at, text) for at, text in self._timed_markers if at <= captured_at]
-            self._timed_markers = [m for m in self._timed_markers if m not in due]
-            previous, self._last_captured_at = self._last_captured_at, captured_at
-        for at, text in due:
-            if previous is not None and at <= previous:
-                log.warning("marker %r arrived %.0f ms after its frame was written; put on the next frame",
-                            text, (captured_at - at) * 1000.0)
-            texts.append(text)
-        return "; ".join(texts)
 
     def _deliver(self, packet: FramePacket) -> None:
         """Hand the packet to the callback and the recorder; a recorder failure ends only the recording."""

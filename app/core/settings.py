@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.core.detection import MIN_CONFIDENCE
+from app.core.cropping import PAD_MODES
+from app.core.detection import DETECTOR_MODELS, LIVE_DETECTOR, LIVE_MAX_FACES, MIN_CONFIDENCE
 from app.core.face_finder import FILE_MAX_FACES, WHOLE_FRAME_MODELS, FinderPlan
 from model.io import PRIVATE_MODE
 from model.runtimes import DEFAULT_DEVICE, DEFAULT_RUNTIME, DEVICES, RUNTIMES
@@ -61,6 +62,32 @@ class DetectionSettings:
         tiles = self.min_face_px if self.detector == "auto" and still else 0.0
         return FinderPlan(whole=whole, min_face_px=tiles, verify=tiles > 0,
                           min_confidence=self.min_confidence, max_faces=self.max_faces)
+
+
+@dataclass
+class PipelineSettings:
+    """Detection, tracking and timing settings of the live pipeline (read when `start` is called)."""
+
+    detector_model: str = LIVE_DETECTOR  # "short" (faces within ~2 m) or "full" (smaller, farther faces)
+    min_confidence: float = MIN_CONFIDENCE  # detector score threshold
+    max_faces: int = LIVE_MAX_FACES  # most faces per frame sent to the model (highest scores)
+    crop_pad: str = "constant"  # how crops are padded past the frame border: "constant" or "replicate"
+    track_iou: float = 0.3  # least IoU for a box to keep its face id
+    track_timeout_s: float = 1.0  # unseen time after which a face id is retired
+    pace_files: bool = True  # play video files / image folders at their frame rate (else as fast as read)
+    join_timeout_s: float = 5.0  # how long stop() waits for each thread
+    shared_files: bool = OutputSettings.shared_files  # recordings readable by others (default: owner only)
+
+    def __post_init__(self) -> None:
+        if self.detector_model not in DETECTOR_MODELS:
+            raise ValueError(
+                f"unknown detector model {self.detector_model!r}; choose one of {sorted(DETECTOR_MODELS)}"
+            )
+        if self.crop_pad not in PAD_MODES:
+            raise ValueError(f"unknown crop padding {self.crop_pad!r}; choose one of {sorted(PAD_MODES)}")
+        if not 0.0 <= self.min_confidence <= 1.0 or self.max_faces < 1:
+            raise ValueError(f"min_confidence must be in [0, 1] and max_faces >= 1, got "
+                             f"{self.min_confidence} and {self.max_faces}")
 
 
 LSL_HELP = ("stream the results over Lab Streaming Layer (stream 'AffectScope', type FacialAffect, one "

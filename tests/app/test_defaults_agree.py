@@ -91,7 +91,8 @@ def test_analysis_and_streaming_commands_use_the_core_settings(command):
 
 def test_the_live_core_reads_the_same_defaults():
     p = PipelineSettings()
-    assert (p.detector_model, p.min_confidence, p.max_faces) == (LIVE_DETECTOR, MIN_CONFIDENCE, LIVE_MAX_FACES)
+    live = (LIVE_DETECTOR, MIN_CONFIDENCE, LIVE_MAX_FACES)
+    assert (p.detector_model, p.min_confidence, p.max_faces) == live
     assert LIVE_MAX_FACES >= 8 and DetectionSettings().min_confidence == MIN_CONFIDENCE
     assert FaceSmoothers().kind == SmoothingSettings().kind
     assert NeutralBaselines().duration_s == BaselineSettings().seconds
@@ -107,19 +108,19 @@ def test_the_gui_forms_start_from_the_core_defaults(qtbot, tmp_path):
     window = MainWindow(open_settings(tmp_path / "fresh.ini"))  # a user who never changed anything
     qtbot.addWidget(window)
     live, training = window.live_tab, window.training_tab
-    smooth = SmoothingSettings()
-    assert live.smoothing.current() == (smooth.kind, {})
-    assert (live.smoothing.alpha.value(), live.smoothing.min_cutoff.value(), live.smoothing.beta.value(),
-            live.smoothing.d_cutoff.value()) == (smooth.alpha, smooth.min_cutoff, smooth.beta, smooth.d_cutoff)
-    assert [live.smoothing.kind.itemData(i) for i in range(live.smoothing.kind.count())] == list(SMOOTHER_KINDS)
+    smooth, panel = SmoothingSettings(), live.smoothing
+    assert panel.current() == (smooth.kind, {})
+    assert (panel.alpha.value(), panel.min_cutoff.value(), panel.beta.value(), panel.d_cutoff.value()) == (
+        smooth.alpha, smooth.min_cutoff, smooth.beta, smooth.d_cutoff)
+    assert [panel.kind.itemData(i) for i in range(panel.kind.count())] == list(SMOOTHER_KINDS)
     assert live.calibration.seconds.value() == BaselineSettings().seconds
     model = ModelSettings()
     assert live.models.choice() == (model.path, model.runtime, model.device)
     lsl = LslSettings()
     assert (live.lsl.name.text(), live.lsl.slots.value(), live.lsl_link.enabled) == (
         lsl.stream_name, lsl.face_slots, lsl.enabled)
-    training.data_path.setText(str(tmp_path))
-    built, core = training.options(), TrainOptions(data=str(tmp_path))
+    training.form.data_path.setText(str(tmp_path))
+    built, core = training.form.options(), TrainOptions(data=str(tmp_path))
     for name in ("format", "val_source", "val_fraction", "stages", "epochs", "lr", "batch_size", "device"):
         assert getattr(built, name) == getattr(core, name), name
     window.close_without_asking()

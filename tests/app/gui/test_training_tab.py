@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from app.core.training_job import METRIC_ROWS
-from app.gui.tabs.training import START_CHECKPOINT, START_NEW, TrainingTab
+from app.gui.tabs.training import TrainingTab
+from app.gui.tabs.training_form import START_CHECKPOINT, START_NEW
 from model.checkpoint import load_checkpoint
 from model.data.synthetic_dataset import generate_dataset
 
@@ -43,15 +44,15 @@ def make_tab(qtbot, settings, data: Path, runs: Path) -> tuple[TrainingTab, list
     qtbot.addWidget(tab)
     messages: list[str] = []
     tab.status_message.connect(messages.append)
-    tab.data_path.setText(str(data))
-    tab.data_format.setCurrentText("affectnet")
-    tab.val_fraction.setValue(0.25)
-    tab.batch_size.setValue(4)
-    tab.epochs1.setValue(1)
-    tab.epochs2.setValue(1)
-    tab.workers.setValue(0)
-    tab.device.setCurrentText("cpu")
-    tab.runs_folder.setText(str(runs))
+    tab.form.data_path.setText(str(data))
+    tab.form.data_format.setCurrentText("affectnet")
+    tab.form.val_fraction.setValue(0.25)
+    tab.form.batch_size.setValue(4)
+    tab.form.epochs1.setValue(1)
+    tab.form.epochs2.setValue(1)
+    tab.form.workers.setValue(0)
+    tab.form.device.setCurrentText("cpu")
+    tab.form.runs_folder.setText(str(runs))
     return tab, messages
 
 
@@ -64,10 +65,10 @@ def table_text(tab: TrainingTab, title: str, column: int) -> str:
 def test_short_run_shows_curves_metrics_and_hands_over_the_model(qtbot, gui_settings, synthetic_faces,
                                                                  tmp_path):
     tab, messages = make_tab(qtbot, gui_settings, synthetic_faces, tmp_path / "runs")
-    tab.start_mode.setCurrentIndex(tab.start_mode.findData(START_NEW))
-    tab.backbone.setCurrentText("resnet18")
-    tab.input_size.setValue(64)
-    tab.max_steps.setValue(2)
+    tab.form.start_mode.setCurrentIndex(tab.form.start_mode.findData(START_NEW))
+    tab.form.backbone.setCurrentText("resnet18")
+    tab.form.input_size.setValue(64)
+    tab.form.max_steps.setValue(2)
     ready: list[str] = []
     tab.model_ready.connect(ready.append)
     with qtbot.waitSignal(tab.train_job.ended, timeout=RUN_TIMEOUT_MS) as ended:
@@ -113,10 +114,10 @@ def test_short_run_shows_curves_metrics_and_hands_over_the_model(qtbot, gui_sett
 def test_cancel_returns_to_idle_with_a_valid_checkpoint(qtbot, gui_settings, synthetic_faces, tiny_models,
                                                          tmp_path):
     tab, messages = make_tab(qtbot, gui_settings, synthetic_faces, tmp_path / "runs")
-    tab.start_mode.setCurrentIndex(tab.start_mode.findData(START_CHECKPOINT))
-    tab.checkpoint_path.setText(str(tiny_models["a"]))
-    tab.epochs1.setValue(5)
-    tab.evaluate_box.setChecked(False)
+    tab.form.start_mode.setCurrentIndex(tab.form.start_mode.findData(START_CHECKPOINT))
+    tab.form.checkpoint_path.setText(str(tiny_models["a"]))
+    tab.form.epochs1.setValue(5)
+    tab.form.evaluate_box.setChecked(False)
     tab.start()
     qtbot.waitUntil(lambda: tab.steps_done >= 1, timeout=RUN_TIMEOUT_MS)
     with qtbot.waitSignal(tab.train_job.ended, timeout=RUN_TIMEOUT_MS) as ended:
@@ -136,7 +137,7 @@ def test_form_errors_are_reported_without_starting(qtbot, gui_settings, tmp_path
     tab.start()
     assert not tab.running
     assert messages and "Cannot start training" in messages[-1] and "no_such_data" in messages[-1]
-    tab.data_path.setText("")
+    tab.form.data_path.setText("")
     tab.start()
     assert "choose a dataset" in messages[-1]
     tab.use_in_live_tab()
@@ -145,16 +146,16 @@ def test_form_errors_are_reported_without_starting(qtbot, gui_settings, tmp_path
 
 def test_new_model_starts_from_the_weights_its_backbone_ships(qtbot, gui_settings, tmp_path):
     tab, _ = make_tab(qtbot, gui_settings, tmp_path / "data", tmp_path / "runs")
-    tab.start_mode.setCurrentIndex(tab.start_mode.findData(START_NEW))
+    tab.form.start_mode.setCurrentIndex(tab.form.start_mode.findData(START_NEW))
     expected = {
         "efficientnet_lite0": ("imagenet", "ImageNet"),
         "faceapi_features": ("faceapi", "face-api"),
         "resnet18": (None, "random start"),
     }
     for backbone, (weights, label) in expected.items():
-        tab.backbone.setCurrentText(backbone)
-        assert label in tab.imagenet.text() and tab.imagenet.isEnabled() == (weights is not None)
-        assert tab._start_model()[1].backbone_weights == weights
+        tab.form.backbone.setCurrentText(backbone)
+        assert label in tab.form.imagenet.text() and tab.form.imagenet.isEnabled() == (weights is not None)
+        assert tab.form._start_model()[1].backbone_weights == weights
 
 
 def test_the_form_starts_from_the_cores_recipe_and_a_new_model_gets_its_learning_rate(qtbot, gui_settings,
@@ -166,13 +167,13 @@ def test_the_form_starts_from_the_cores_recipe_and_a_new_model_gets_its_learning
     tab = TrainingTab(gui_settings)
     qtbot.addWidget(tab)
     core = TrainOptions()
-    assert (tab.epochs1.value(), tab.epochs2.value()) == core.epochs
-    assert tab.batch_size.value() == core.batch_size and tab.lr.text() == "auto"
+    assert (tab.form.epochs1.value(), tab.form.epochs2.value()) == core.epochs
+    assert tab.form.batch_size.value() == core.batch_size and tab.form.lr.text() == "auto"
     (tmp_path / "data").mkdir()
-    tab.data_path.setText(str(tmp_path / "data"))
-    tab.runs_folder.setText(str(tmp_path / "runs"))
-    tab.start_mode.setCurrentIndex(tab.start_mode.findData(START_NEW))
-    options = tab.options()
+    tab.form.data_path.setText(str(tmp_path / "data"))
+    tab.form.runs_folder.setText(str(tmp_path / "runs"))
+    tab.form.start_mode.setCurrentIndex(tab.form.start_mode.findData(START_NEW))
+    options = tab.form.options()
     assert options.lr is None and options.epochs == core.epochs  # the core picks the rate
 
     class Starting:  # the two starting points of _Run.learning_rates
@@ -181,8 +182,8 @@ def test_the_form_starts_from_the_cores_recipe_and_a_new_model_gets_its_learning
 
     assert _Run.learning_rates(Starting(False)) == (NEW_MODEL_LR, NEW_MODEL_LR)  # new model: 1e-3
     assert _Run.learning_rates(Starting(True))[1] == FINE_TUNE_LR
-    tab.lr.setValue(5e-4)
-    assert tab.options().lr == 5e-4  # a rate the user typed is used as typed
+    tab.form.lr.setValue(5e-4)
+    assert tab.form.options().lr == 5e-4  # a rate the user typed is used as typed
 
 
 def test_a_dataset_with_its_own_validation_split_validates_on_it_by_default(qtbot, gui_settings, tmp_path):
@@ -194,9 +195,9 @@ def test_a_dataset_with_its_own_validation_split_validates_on_it_by_default(qtbo
     (official / "training.csv").write_text("")
     (official / "validation.csv").write_text("")
     (plain / "training.csv").write_text("")
-    tab.data_format.setCurrentText("affectnet")
-    tab.data_path.setText(str(official))
-    assert tab.val_source.currentText() == "validation" and not tab.val_fraction.isEnabled()
-    assert tab.options().val_source == "validation"
-    tab.data_path.setText(str(plain))
-    assert tab.val_source.currentText() == "holdout" and tab.val_fraction.isEnabled()
+    tab.form.data_format.setCurrentText("affectnet")
+    tab.form.data_path.setText(str(official))
+    assert tab.form.val_source.currentText() == "validation" and not tab.form.val_fraction.isEnabled()
+    assert tab.form.options().val_source == "validation"
+    tab.form.data_path.setText(str(plain))
+    assert tab.form.val_source.currentText() == "holdout" and tab.form.val_fraction.isEnabled()
