@@ -14,6 +14,10 @@ in its own thread and hands markers to the pipeline, which puts them on frames (
 
 Errors from the pipeline are shown non-modally: in the video view, the status bar and the log
 (`status_message`). The selected face drives the attention panel, timelines and expression bars.
+
+Length: about 600 lines in one class, kept whole because painting (one group per tick), the recording
+flow and the pipeline's events share the tab's state. Its panels live in app/gui/widgets/ (the side
+column in `live_side_panel.py`).
 """
 
 from __future__ import annotations
@@ -33,7 +37,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QTabWidget,
     QTextBrowser,
@@ -47,26 +50,17 @@ from app.core.lsl import LslLink
 from app.core.packets import FaceResult, FramePacket, PipelineEvent, PipelineState
 from app.core.pipeline import LivePipeline, PipelineError
 from app.core.recorder import default_session_name
-from app.core.settings import BaselineSettings, LslSettings, ModelSettings, SmoothingSettings
 from app.core.sources import make_source
 from app.core.summary import summary_markdown
 from app.gui import settings as keys
 from app.gui.widgets.attention_panel import AttentionPanel
 from app.gui.widgets.circumplex import CircumplexPlot
 from app.gui.widgets.expression_bars import ExpressionBars
-from app.gui.widgets.live_controls import (
-    CalibrationControls,
-    ModelControls,
-    RecordControls,
-    SmoothingControls,
-)
-from app.gui.widgets.lsl_controls import LslPanel
+from app.gui.widgets.live_side_panel import LiveSidePanel
 from app.gui.widgets.source_picker import SourcePicker
 from app.gui.widgets.timelines import Timelines
 from app.gui.widgets.video_view import VideoView
-from app.gui.widgets.wheel_guard import guard_wheel
 from app.gui.workers.live_bridge import JobResult, LiveBridge
-from model.runtimes import available_devices
 
 # The one display timer. Each tick draws at most one panel group (PANEL_GROUPS) that is behind the latest
 # packet and does nothing otherwise, so a fast tick costs nothing while idle; at 10 ms all four groups
@@ -179,11 +173,9 @@ class LiveTab(QWidget):
         self.attention = AttentionPanel()
         self.expressions = ExpressionBars()
         self.timelines = Timelines(window_s=30.0)
-        self.smoothing = SmoothingControls()
-        self.calibration = CalibrationControls()
-        self.models = ModelControls(available_devices())
-        self.recording = RecordControls()
-        self.lsl = LslPanel()
+        self.side = LiveSidePanel()
+        self.recording, self.calibration = self.side.recording, self.side.calibration
+        self.smoothing, self.models, self.lsl = self.side.smoothing, self.side.models, self.side.lsl
         self.summary_view = QTextBrowser()
         self.summary_view.setPlaceholderText("The summary of a recording appears here when it stops.")
         self.lower_tabs = QTabWidget()
@@ -212,20 +204,10 @@ class LiveTab(QWidget):
         middle.setStretchFactor(0, 5)
         middle.setStretchFactor(1, 3)
         middle.setStretchFactor(2, 3)
-        controls = QWidget()
-        column = QVBoxLayout(controls)
-        for group in (self.recording, self.calibration, self.smoothing, self.models, self.lsl):
-            column.addWidget(group)
-        column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(controls)
-        scroll.setMinimumWidth(300)
-        guard_wheel(scroll)  # scrolling the panel never changes a control under the pointer
         body = QSplitter(Qt.Orientation.Horizontal)
         body.addWidget(left)
         body.addWidget(middle)
-        body.addWidget(scroll)
+        body.addWidget(self.side)
         body.setStretchFactor(0, 5)
         body.setStretchFactor(1, 3)
         body.setStretchFactor(2, 2)
@@ -248,49 +230,17 @@ class LiveTab(QWidget):
     def _restore_settings(self) -> None:
         s = self.settings
         self.source_picker.set_spec(keys.value_str(s, keys.LIVE_SOURCE, "demo"))
-        smooth, model = SmoothingSettings(), ModelSettings()
-        self.smoothing.set_current(keys.value_str(s, keys.LIVE_SMOOTHING, smooth.kind), {
-            "alpha": keys.value_float(s, keys.LIVE_EMA_ALPHA, smooth.alpha),
-            "min_cutoff": keys.value_float(s, keys.LIVE_EURO_MIN_CUTOFF, smooth.min_cutoff),
-            "beta": keys.value_float(s, keys.LIVE_EURO_BETA, smooth.beta),
-            "d_cutoff": keys.value_float(s, keys.LIVE_EURO_D_CUTOFF, smooth.d_cutoff),
-        })
-        seconds = keys.value_float(s, keys.LIVE_BASELINE_SECONDS, BaselineSettings.seconds)
-        self.calibration.seconds.setValue(seconds)
         self.overlay_box.setChecked(keys.value_bool(s, keys.LIVE_ATTENTION_OVERLAY, False))
         self.loop_box.setChecked(keys.value_bool(s, keys.LIVE_LOOP_VIDEO, False))
-        self.models.set_choice(keys.value_str(s, keys.MODEL_PATH, model.path),
-                               keys.value_str(s, keys.MODEL_RUNTIME, model.runtime),
-                               keys.value_str(s, keys.MODEL_DEVICE, model.device))
-        self.recording.participant.setText(keys.value_str(s, keys.RECORD_PARTICIPANT))
-        self.recording.folder.setText(keys.value_str(s, keys.RECORD_FOLDER, str(default_output_folder())))
-        lsl = LslSettings()
-        self.lsl.name.setText(keys.value_str(s, keys.LSL_STREAM_NAME, lsl.stream_name) or lsl.stream_name)
-        self.lsl.slots.setValue(int(keys.value_float(s, keys.LSL_FACE_SLOTS, lsl.face_slots)))
-        self.lsl.set_streaming(keys.value_bool(s, keys.LSL_ENABLED, lsl.enabled))
+        self.side.restore(s, default_output_folder())
 
     def save_settings(self) -> None:
-        """Store the source, smoothing, calibration, model and recording choices."""
+        """Store the source, view, smoothing, calibration, model, recording and LSL choices."""
         s = self.settings
         s.setValue(keys.LIVE_SOURCE, self.source_picker.spec())
-        kind, params = self.smoothing.current()
-        s.setValue(keys.LIVE_SMOOTHING, kind)
-        s.setValue(keys.LIVE_EMA_ALPHA, self.smoothing.alpha.value())
-        s.setValue(keys.LIVE_EURO_MIN_CUTOFF, self.smoothing.min_cutoff.value())
-        s.setValue(keys.LIVE_EURO_BETA, self.smoothing.beta.value())
-        s.setValue(keys.LIVE_EURO_D_CUTOFF, self.smoothing.d_cutoff.value())
-        s.setValue(keys.LIVE_BASELINE_SECONDS, self.calibration.seconds.value())
         s.setValue(keys.LIVE_ATTENTION_OVERLAY, self.overlay_box.isChecked())
         s.setValue(keys.LIVE_LOOP_VIDEO, self.loop_box.isChecked())
-        path, runtime, device = self.models.choice()
-        s.setValue(keys.MODEL_PATH, path)
-        s.setValue(keys.MODEL_RUNTIME, runtime)
-        s.setValue(keys.MODEL_DEVICE, device)
-        s.setValue(keys.RECORD_PARTICIPANT, self.recording.participant.text().strip())
-        s.setValue(keys.RECORD_FOLDER, self.recording.folder.text().strip())
-        s.setValue(keys.LSL_ENABLED, self.lsl_link.enabled)
-        s.setValue(keys.LSL_STREAM_NAME, self.lsl.name.text().strip())
-        s.setValue(keys.LSL_FACE_SLOTS, self.lsl.slots.value())
+        self.side.save(s, self.lsl_link.enabled)
 
     # ---------------------------------------------------------------------------------- controls
 
