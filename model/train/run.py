@@ -62,6 +62,8 @@ from model.train.stage_probes import ProbedNetwork, build_probes
 from model.train.state import (
     StageState,
     atomic_torch_save,
+    check_resume_state,
+    checkpoint_metadata,
     config_and_state,
     json_safe,
     rng_state,
@@ -151,17 +153,7 @@ class _Run:
     def _read_resume(self) -> dict[str, Any]:
         path = self.out_dir / RESUME_FILE
         state = self._agree(self._read_resume_file)
-        if state.get("format") != RESUME_FORMAT:
-            raise ValueError(f"{path} was written by another version of AffectScope; start a new run")
-        if state["finished"]:
-            raise ValueError(
-                f"the run in {self.out_dir} already finished; its model is {state['model_path']}"
-            )
-        if state["stages"] != self.options.stages:
-            raise ValueError(
-                f"the run in {self.out_dir} trains stages {state['stages']}, not "
-                f"{self.options.stages}; resume with the same --stages"
-            )
+        check_resume_state(state, self.options, path)
         return state
 
     def _broadcast(self, obj: Any) -> Any:
@@ -250,37 +242,8 @@ class _Run:
 
     # ---- output files (rank 0) ---------------------------------------------------------------
     def _metadata(self, stage: int, epoch: int, metrics: Mapping[str, float]) -> dict[str, Any]:
-        cfg = self.model.config
-        base_name = self.options.model_name or (
-            f"{self.start_meta['name']} fine-tuned"
-            if self.start_meta.get("name")
-            else f"2Att-2Mt {cfg.backbone} {cfg.input_size}px"
-        )
-        va_trained = stage >= 2 or self.start_meta.get("va_source") == "measured"
-        description = f"trained by `affectscope train`: stage {stage}, epoch {epoch + 1}"
-        if not va_trained:
-            description += "; the V/A head has not been trained on valence/arousal labels"
-        return {
-            "name": base_name,
-            "va_source": "measured" if va_trained else "derived",
-            "untrained": False,
-            "description": description,
-            "training": json_safe(
-                {
-                    "stage": stage,
-                    "epoch": epoch + 1,
-                    "stages": self.options.stages,
-                    "metrics": dict(metrics),
-                    "va_trained": va_trained,
-                    "world_size": self.ctx.world_size,
-                    "seed": self.options.seed,
-                    "data": str(self.options.data) if self.options.data is not None else "in-memory dataset",
-                    "format": self.options.format,
-                    "val_source": self.options.val_source,
-                    "start_checkpoint": self.start_meta.get("path"),
-                }
-            ),
-        }
+        return checkpoint_metadata(self.options, self.start_meta, self.model.config, self.ctx.world_size,
+                                   stage, epoch, metrics)
 
     def _save_model(self, name: str, stage: int, epoch: int, metrics: Mapping[str, float]) -> str:
         path = self.out_dir / name

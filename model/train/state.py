@@ -1,4 +1,5 @@
-"""What a run saves and restores besides weights: atomic torch files, JSON-safe values, RNG state, seeding."""
+"""What a run saves and restores besides weights: atomic torch files, checkpoint metadata, the resume
+file's checks, JSON-safe values, RNG state, seeding."""
 
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from model.config import ModelConfig
 from model.io import atomic_write
 from model.network import TwoAttTwoMt
+from model.train.options import RESUME_FORMAT, TrainOptions
 
 
 # --- files ---------------------------------------------------------------------------------------
@@ -83,3 +86,54 @@ class StageState:
     scheduler: dict | None = None
     scaler: dict | None = None
 
+
+def checkpoint_metadata(
+    options: TrainOptions, start_meta: Mapping[str, Any], cfg: ModelConfig, world_size: int,
+    stage: int, epoch: int, metrics: Mapping[str, float],
+) -> dict[str, Any]:
+    """The metadata a run's checkpoint of `stage`/`epoch` carries (name, V/A source, the recipe)."""
+    base_name = options.model_name or (
+        f"{start_meta['name']} fine-tuned"
+        if start_meta.get("name")
+        else f"2Att-2Mt {cfg.backbone} {cfg.input_size}px"
+    )
+    va_trained = stage >= 2 or start_meta.get("va_source") == "measured"
+    description = f"trained by `affectscope train`: stage {stage}, epoch {epoch + 1}"
+    if not va_trained:
+        description += "; the V/A head has not been trained on valence/arousal labels"
+    return {
+        "name": base_name,
+        "va_source": "measured" if va_trained else "derived",
+        "untrained": False,
+        "description": description,
+        "training": json_safe(
+            {
+                "stage": stage,
+                "epoch": epoch + 1,
+                "stages": options.stages,
+                "metrics": dict(metrics),
+                "va_trained": va_trained,
+                "world_size": world_size,
+                "seed": options.seed,
+                "data": str(options.data) if options.data is not None else "in-memory dataset",
+                "format": options.format,
+                "val_source": options.val_source,
+                "start_checkpoint": start_meta.get("path"),
+            }
+        ),
+    }
+
+
+def check_resume_state(state: Mapping[str, Any], options: TrainOptions, path: Path) -> None:
+    """ValueError unless the resume file `path` (read as `state`) can continue the run `options` describe."""
+    if state.get("format") != RESUME_FORMAT:
+        raise ValueError(f"{path} was written by another version of AffectScope; start a new run")
+    if state["finished"]:
+        raise ValueError(
+            f"the run in {path.parent} already finished; its model is {state['model_path']}"
+        )
+    if state["stages"] != options.stages:
+        raise ValueError(
+            f"the run in {path.parent} trains stages {state['stages']}, not "
+            f"{options.stages}; resume with the same --stages"
+        )
