@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime
 import json
+import logging
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,7 +30,10 @@ from torch.utils.data import Dataset
 from model.config import CLASS_NAMES
 from model.data.loader import make_loader
 from model.evaluate_options import EvaluateOptions
+from model.io import atomic_write, write_text_atomic
 from model.metrics import classification_report, regression_report
+
+log = logging.getLogger(__name__)
 
 # MODEL_SPEC.md "Reference numbers on AffectNet valence/arousal", with the paper's own row left open.
 PAPER_ROW = {
@@ -263,6 +267,7 @@ def evaluate(
         "reference": {"paper": PAPER_ROW, "others": list(REFERENCE_ROWS)},
         "timing": {"seconds": elapsed, "images_per_s": len(predictions.index) / max(elapsed, 1e-9)},
     }
+    log.info("evaluated %d images in %.1f s: %s", len(predictions.index), elapsed, report["summary"])
     return EvaluationResult(report, predictions)
 
 
@@ -351,9 +356,9 @@ def write_report(report: Mapping[str, Any], json_path: str | Path) -> tuple[Path
     """Write REPORT.json and the Markdown REPORT.md beside it; returns both paths."""
     json_path = Path(json_path)
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")
     md_path = json_path.with_suffix(".md")
-    md_path.write_text(report_markdown(report), encoding="utf-8")
+    write_text_atomic(md_path, report_markdown(report))
     return json_path, md_path
 
 
@@ -375,7 +380,7 @@ def write_predictions(
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     targets = expression_targets(predictions)  # (N,)
     predicted = predictions.probabilities.argmax(axis=1)  # (N,)
-    with open(csv_path, "w", newline="", encoding="utf-8") as fh:
+    with atomic_write(csv_path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow([*PREDICTION_COLUMNS, *(f"p_{name}" for name in class_names)])
         for i in range(len(predictions.index)):

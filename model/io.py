@@ -114,6 +114,18 @@ def remove_stale_temp_files(folder: str | Path) -> list[Path]:
     return removed
 
 
+def append_line(path: str | Path, line: str) -> None:
+    """Append one whole line (a log entry) to `path`, creating it, in one `os.write` under O_APPEND, so
+    concurrent or killed writers never leave half a line."""
+    data = (line.rstrip("\n") + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, default_mode())
+    try:
+        if os.write(fd, data) != len(data):
+            raise OSError(errno.ENOSPC, f"{path}: the line was not written whole")
+    finally:
+        os.close(fd)
+
+
 def _write_some(fd: int, data: bytes) -> int:
     """One `os.write` (it may write fewer bytes than asked); tests replace it to fill the disk."""
     return os.write(fd, data)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 NAME = "attention"
 HELP = "measure how much first-level attention falls on eyes, brows and mouth of synthetic faces"
@@ -71,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
             "size": args.size,
             "stages": as_rows(results),
         }
-        Path(args.json).write_text(json.dumps(payload, indent=2))
+        from model.io import write_text_atomic
+
+        write_text_atomic(args.json, json.dumps(payload, indent=2))
         print(f"wrote {args.json}")
     return 0

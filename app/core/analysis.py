@@ -19,6 +19,7 @@ and crops taken, in the original pixels.
 from __future__ import annotations
 
 import csv
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -37,7 +38,9 @@ from app.core.recorder import ANALYSIS_COLUMNS, face_cells
 from app.core.settings import DetectionSettings
 from app.core.sources import IMAGE_EXTENSIONS, SourceError, VideoFileSource, read_image_rgb
 from app.core.tracking import IoUTracker
-from model.io import atomic_write, describe_os_error
+from model.io import atomic_write, describe_os_error, write_bytes_atomic
+
+log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 DETECT_MAX_SIDE = 1920  # longest image side handed to the detector; larger images are downscaled for it
@@ -202,11 +205,13 @@ def analyze_paths(
                     return
             else:
                 yield from _analyze_image(path, root, index, total, predictor, image_finder, annotated)
+    log.info("analysed %d file(s)", total)
     yield AnalysisEvent("finished", total)
 
 
 def _error_events(path: Path, index: int, total: int, message: str) -> Iterator[AnalysisEvent]:
     """The error row of a file that could not be analysed, then its file_done event."""
+    log.warning("%s", message)
     row = _row(path, status="error", error=message)
     yield AnalysisEvent("result", total, index, path, rows=(row,), ok=False, error=message)
     yield AnalysisEvent("file_done", total, index, path, ok=False, error=message)
@@ -236,6 +241,7 @@ def _analyze_image(
         detections = _detect(finder, frame)
         faces = predict_faces(frame, detections, range(1, len(detections) + 1), predictor)
     except Exception as exc:  # a detector/model failure on this image must not end the run
+        log.exception("analysis of %s failed", path)
         yield from _error_events(path, index, total, f"analysis of {path} failed: {exc}")
         return
     latency = f"{(time.perf_counter() - start) * 1000.0:.2f}"
@@ -248,7 +254,9 @@ def _analyze_image(
     out = annotated.path_for(path, root, ".jpg")
     if out is not None:
         image = annotate_frame(frame, faces, predictor.config.crop_margin, note="" if faces else NO_FACE)
-        cv2.imwrite(str(out), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        if ok:
+            write_bytes_atomic(out, encoded.tobytes())
     yield AnalysisEvent("file_done", total, index, path, error="" if faces else NO_FACE, annotated_path=out)
 
 
@@ -300,6 +308,7 @@ def _analyze_video(
                     writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
                 n_frames += 1
     except Exception as exc:  # a decoder/detector/model failure midway: keep the rows so far, report it
+        log.exception("analysis of %s stopped at frame %d", path, n_frames)
         message = f"analysis of {path} stopped at frame {n_frames}: {exc}"
         yield from _error_events(path, index, total, message)
         return True

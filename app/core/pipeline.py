@@ -60,6 +60,7 @@ PacketCallback = Callable[[FramePacket], None]
 EventCallback = Callable[[PipelineEvent], None]
 
 log = logging.getLogger(__name__)
+_LOG_LEVELS = {"error": logging.ERROR, "warning": logging.WARNING}  # other events are INFO
 
 
 def open_default_predictor(path: str | Path | None, runtime: str, device: str) -> Any:
@@ -141,7 +142,8 @@ class LivePipeline:
         return self._fault
 
     def _emit(self, kind: str, message: str, state: PipelineState | None = None, **detail: Any) -> None:
-        """Send an event to `on_event`; a failing callback must not take the pipeline down."""
+        """Log an event and send it to `on_event`; a failing callback must not take the pipeline down."""
+        log.log(_LOG_LEVELS.get(kind, logging.INFO), "%s: %s", kind, message)
         if self.on_event is None:
             return
         try:
@@ -363,6 +365,7 @@ class LivePipeline:
         try:
             self._read_frames(source)
         except Exception as exc:  # noqa: BLE001
+            log.exception("reading from %s failed", source.name)
             self._fail(f"Reading from {source.name} failed: {exc}", source=source.name)
         finally:
             try:
@@ -426,6 +429,7 @@ class LivePipeline:
                 self._deliver(packet)
             self._calls.run_pending()
         except Exception as exc:  # noqa: BLE001 - model/detector failures become an error event
+            log.exception("the inference worker stopped")
             self._fail(f"Processing stopped: {exc}")
         finally:
             if detector is not None:

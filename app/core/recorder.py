@@ -26,6 +26,7 @@ import csv
 import errno
 import io
 import json
+import logging
 import os
 import threading
 import time
@@ -43,6 +44,8 @@ from app.core.packets import FaceResult, FramePacket, PipelineEvent
 from app.core.summary import summarize_csv, write_summary
 from model.config import CLASS_NAMES
 from model.io import PRIVATE_MODE, LineFile, write_text_atomic
+
+log = logging.getLogger(__name__)
 
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{name}" for name in CLASS_NAMES)
 SESSION_COLUMNS: tuple[str, ...] = (
@@ -235,6 +238,7 @@ class SessionRecorder:
         self._video = None
         self._video_size: tuple[int, int] | None = None
         self._stopped = False
+        log.info("recording session %s of %r", self.session_id, participant)
         self._summary: dict[str, Any] | None = None
         self._lock = threading.Lock()
         try:
@@ -348,6 +352,7 @@ class SessionRecorder:
                 "end_time": datetime.now().astimezone().isoformat(),
                 "complete": self.error is None,
             })
+            log.info("recording %s stopped: %d rows", self.paths.csv, self.rows_written)
             try:
                 write_summary(summary, self.paths.summary_json, self.paths.summary_md, self.permissions)
             except OSError as exc:

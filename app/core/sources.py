@@ -16,6 +16,7 @@ frames as fast as they are read (the live pipeline paces them to their timestamp
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
@@ -28,6 +29,8 @@ import numpy as np
 
 from model.assets import asset_path
 from model.data.image_io import IMAGE_SUFFIXES
+
+log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = IMAGE_SUFFIXES  # the image files the app opens: those the dataset reader decodes
 DEMO_DIR = asset_path("demo")
@@ -178,6 +181,7 @@ class CameraSource(FrameSource):
         self.name = f"camera {self.index} ({camera_name(self.index)})"
         capture = cv2.VideoCapture(self.index)
         if not capture.isOpened():
+            log.warning("%s could not be opened", self.name)
             capture.release()
             raise SourceError(
                 f"Could not open {self.name}: no camera at this index, or it is in use by another program, "
@@ -193,6 +197,7 @@ class CameraSource(FrameSource):
             capture.set(cv2.CAP_PROP_FPS, float(fps))
         ok, bgr = capture.read()
         if not ok or bgr is None:
+            log.warning("%s opened but delivered no frame", self.name)
             capture.release()
             raise SourceError(
                 f"{self.name} opened but delivered no frame. It may be in use by another program or not "

@@ -11,6 +11,7 @@ the metric table compare like with like. They stop between batches when `cancel`
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -21,11 +22,13 @@ import torch
 
 from model.checkpoint import load_checkpoint
 from model.data import make_loader
-from model.evaluate import IndexedDataset, collect_predictions, compute_metrics
+from model.evaluate import IndexedDataset, collect_predictions, compute_metrics, headline
 from model.export import ExportReport, export_onnx
 from model.io import copy_file_atomic, describe_os_error
 from model.network import TwoAttTwoMt, build_model
 from model.train import RunFinished, TrainOptions, open_train_val, train
+
+log = logging.getLogger(__name__)
 
 # (row title, path into model.evaluate.compute_metrics' result) of the before/after metric table
 METRIC_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -119,6 +122,8 @@ def training_events(options: TrainOptions, evaluate: bool, cancel: threading.Eve
         metrics = evaluate_model(model, val_view, options, cancel)
         del model
         if metrics is not None:
+            log.info("before training, %s on %d validation images: %s", name, len(val_view),
+                     headline(metrics))
             yield EvaluationDone("before", metrics, name)
     if cancel.is_set():
         return
@@ -133,6 +138,7 @@ def training_events(options: TrainOptions, evaluate: bool, cancel: threading.Eve
     yield EvaluationStarted("after", len(val_view))
     metrics = evaluate_model(loaded.model, val_view, options, cancel)
     if metrics is not None:
+        log.info("after training, %s: %s", result, headline(metrics))
         yield EvaluationDone("after", metrics, loaded.metadata["name"])
 
 
@@ -151,4 +157,6 @@ def copy_checkpoint(source: Path, target: Path, cancel: threading.Event) -> Iter
 def export_checkpoint(source: Path, target: Path, cancel: threading.Event) -> Iterator[ExportReport]:
     """Export a checkpoint file to one ONNX file at `target`, checked against torch."""
     loaded = load_checkpoint(source)
-    yield export_onnx(loaded.model, target, loaded.metadata)
+    report = export_onnx(loaded.model, target, loaded.metadata)
+    log.info("exported %s to %s", source, target)
+    yield report

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
+from app.core.logs import log_dir
 from app.core.recorder import app_version
 from model.assets import asset_path
 
@@ -74,7 +75,9 @@ class AboutDialog(QDialog):
         self.tabs = QTabWidget()
         about = (f"# AffectScope {app_version()}\n\nContinuous valence/arousal and the 8 AffectNet "
                  "expressions with the 2Att-2Mt network (Wang et al., arXiv:1811.12139), offline.\n\n"
-                 f"**Model in use:** {model_summary}\n")
+                 f"**Model in use:** {model_summary}\n\n"
+                 f"**Log files:** `{log_dir()}` (Help > Open the log folder; run with `--verbose` to see "
+                 "them in the terminal)\n")
         pages = (("About", about), ("Model card", model_card_text()), ("Licences", licences_text()))
         for title, text in pages:
             view = QTextBrowser()

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QPlainTextEdit, QTabWidget, QWidget
 
+from app.core.logs import log_dir
 from app.gui import settings as keys
 from app.gui.about import AboutDialog
 from app.gui.analysis_results import ModelChoice
@@ -136,6 +137,7 @@ class MainWindow(QMainWindow):
         live.models.device.currentTextChanged.connect(self._sync_model_menu)
 
         help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "Open the &log folder", self.open_log_folder)
         self._action(help_menu, "&About AffectScope", self.show_about)
 
     # ------------------------------------------------------------------------------------ actions
@@ -190,6 +192,17 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.live_tab)
 
     @Slot()
+    def open_log_folder(self) -> None:
+        """Show the folder of the log files in the desktop's file manager (created when missing)."""
+        folder = log_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.log_message(f"The log folder {folder} cannot be created: {exc}")
+            return
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.log_message(f"No file manager could open {folder}; the log files are there")
+
     def show_about(self) -> None:
         """Open (or raise) the non-modal About window."""
         live = self.live_tab

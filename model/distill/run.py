@@ -19,6 +19,7 @@ training run, `HeldoutMeasured`, `StarterWritten`, then `DistillFinished` or `Di
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Generator, Iterator
@@ -53,9 +54,12 @@ from model.distill.teachers import FacePool, TeacherEnsemble, load_teacher_ensem
 from model.distill.teachers.faceapi_expression import DEFAULT_FACEAPI_MANIFEST
 from model.distill.teachers.fer_xception import DEFAULT_FER_WEIGHTS
 from model.distill.views import FaceSource
+from model.io import write_text_atomic
 from model.network import TwoAttTwoMt
 from model.predictor import load_predictor
 from model.train import Cancelled, RunFinished, StepDone, TrainEvent, TrainOptions, train
+
+log = logging.getLogger(__name__)
 
 TEACHER_FILES = {  # teacher -> (weight files, licence, source)
     "fer_mini_xception": (
@@ -350,12 +354,23 @@ def distill(
 
     `cancel` is checked while pools are built and between training steps; when set, the run stops
     with `DistillCancelled` and the output folder is left untouched. Raises ValueError for bad options.
+    Each distillation event also goes to the log.
     """
+    for event in _distill_events(options, cancel):
+        if isinstance(event, DistillEvent):
+            log.info("%s", event)
+        yield event
+
+
+def _distill_events(
+    options: DistillOptions, cancel: threading.Event | None
+) -> Iterator[DistillEvent | PoolProgress | TrainEvent]:
+    """The body of `distill`."""
     options.validate()
     started = time.monotonic()
     out_dir = Path(options.out_dir).expanduser()
     run_dir = _run_dir(Path(options.work_dir).expanduser())
-    (run_dir / "options.json").write_text(json.dumps(options.to_json(), indent=2))
+    write_text_atomic(run_dir / "options.json", json.dumps(options.to_json(), indent=2))
     yield DistillStarted(str(run_dir), str(out_dir), options.quick)
     if cancel is not None and cancel.is_set():
         yield DistillCancelled("pool", str(run_dir))
@@ -370,7 +385,7 @@ def distill(
         yield DistillCancelled("pool", str(run_dir))
         return
     pool_summaries = {name: _pool_summary(views) for name, views in pools.items()}
-    (run_dir / "pools.json").write_text(json.dumps(pool_summaries, indent=2))
+    write_text_atomic(run_dir / "pools.json", json.dumps(pool_summaries, indent=2))
 
     finished: RunFinished | None = None
     steps: dict[str, int] = {}
@@ -387,7 +402,7 @@ def distill(
 
     report = _measure(options, model, ensemble, face_pool)
     report_path = run_dir / "heldout_report.json"
-    report_path.write_text(json.dumps(report, indent=2))
+    write_text_atomic(report_path, json.dumps(report, indent=2))
     summary = summary_numbers(report)
     yield HeldoutMeasured(summary, report["latency"], str(report_path))
 
@@ -396,8 +411,8 @@ def distill(
     out_dir.mkdir(parents=True, exist_ok=True)
     path = save_checkpoint(out_dir / STARTER_FILE, model, metadata)
     sha = sha256_file(path)
-    (out_dir / SHA_FILE).write_text(f"{sha}  {STARTER_FILE}\n")
+    write_text_atomic(out_dir / SHA_FILE, f"{sha}  {STARTER_FILE}\n")
     card = out_dir / CARD_FILE
-    card.write_text(model_card(options, metadata, report, sha, path.stat().st_size))
+    write_text_atomic(card, model_card(options, metadata, report, sha, path.stat().st_size))
     yield StarterWritten(str(path), sha, path.stat().st_size, str(card))
     yield DistillFinished(str(path), summary, time.monotonic() - started)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import threading
 import time
@@ -39,7 +40,7 @@ from model.checkpoint import load_checkpoint, save_checkpoint
 from model.config import FINE_TUNE_BACKBONE_LR, FINE_TUNE_LR, NEW_MODEL_LR, ModelConfig
 from model.data import make_loader
 from model.evaluate import IndexedDataset, collect_predictions, compute_metrics, headline
-from model.io import remove_stale_temp_files
+from model.io import append_line, remove_stale_temp_files, write_text_atomic
 from model.losses import (
     class_weights_from_counts,
 )
@@ -70,6 +71,8 @@ from model.train.state import (
     seed_everything,
     set_rng_state,
 )
+
+log = logging.getLogger(__name__)
 
 
 class _Run:
@@ -275,10 +278,10 @@ class _Run:
         self.resume_save_seconds = time.monotonic() - started
 
     def _log(self, event: TrainEvent) -> None:
+        log.info("%s", event)
         if self.ctx.is_main:
             line = {"event": type(event).__name__, "time": time.time(), **dataclasses.asdict(event)}
-            with open(self.out_dir / LOG_FILE, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(json_safe(line)) + "\n")
+            append_line(self.out_dir / LOG_FILE, json.dumps(json_safe(line)))
 
     # ---- the loop ---------------------------------------------------------------------------
     def elapsed(self) -> float:
@@ -324,9 +327,8 @@ class _Run:
         """Run every stage not yet completed, yielding progress events."""
         if self.ctx.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            (self.out_dir / "options.json").write_text(
-                json.dumps(json_safe(self.options.to_json()), indent=2)
-            )
+            options_json = json.dumps(json_safe(self.options.to_json()), indent=2)
+            write_text_atomic(self.out_dir / "options.json", options_json)
         started = RunStarted(
             out_dir=str(self.out_dir),
             device=str(self.device),

@@ -17,12 +17,15 @@ its `@Slot` methods (the job is a QObject living in the GUI thread), so tabs onl
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 from superqt.utils import GeneratorWorker, create_worker
+
+log = logging.getLogger(__name__)
 
 FINISHED, CANCELLED, FAILED = "finished", "cancelled", "failed"
 
@@ -124,6 +127,7 @@ class GeneratorJob(QObject):
     @Slot(object)
     def _on_errored(self, exc: Exception) -> None:
         self._failed = True
+        log.error("%s failed", self.name, exc_info=exc.__cause__ or exc)  # with the traceback
         self.message.emit(f"{self.name} failed: {describe_error(exc)}")
 
     @Slot(tuple)
@@ -131,6 +135,7 @@ class GeneratorJob(QObject):
         message = str(args[0]) if args else ""
         if message and message not in self._warnings_seen:  # each distinct warning once per run
             self._warnings_seen.add(message)
+            log.warning("%s: %s", self.name, message)
             self.message.emit(f"{self.name} warning: {message}")
 
     @Slot()

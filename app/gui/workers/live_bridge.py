@@ -9,6 +9,7 @@ numpy arrays only, so nothing Qt crosses threads.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.core.packets import FramePacket, PipelineEvent
+
+log = logging.getLogger(__name__)
 
 
 class LiveBridge(QObject):
@@ -45,6 +48,7 @@ class LiveBridge(QObject):
             try:
                 result = JobResult(name, func(), None)
             except Exception as exc:  # noqa: BLE001 - handed to the GUI thread, shown to the user
+                log.exception("%s failed", name)
                 result = JobResult(name, None, exc)
             self.job_done.emit(result)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QKeySequence
 
+from app.core.logs import log_dir
 from app.gui.about import MODEL_CARD, AboutDialog
 from app.gui.main_window import MainWindow
 
@@ -101,6 +102,7 @@ def test_about_shows_the_model_card_and_licences_without_blocking(make_window) -
     else:  # no trained model ships: the window says what that means
         assert "No trained model is bundled" in card and "untrained model" in card
     assert "MIT License" in dialog.text_of("Licences")
+    assert str(log_dir()) in dialog.text_of("About")  # where to find the log when something went wrong
 
 
 def test_window_geometry_and_tab_are_remembered(make_window, monkeypatch) -> None:

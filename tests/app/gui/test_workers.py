@@ -36,14 +36,17 @@ def test_items_arrive_in_order_in_the_gui_thread(qtbot):
     assert threads[0] is not threading.main_thread() and not job.running
 
 
-def test_a_runtime_error_becomes_a_message_and_a_failed_outcome(qtbot):
+def test_a_runtime_error_becomes_a_message_and_a_failed_outcome(qtbot, caplog):
     def broken(cancel: threading.Event):
         yield "first"
         raise RuntimeError("tensor shapes do not match")
 
-    items, messages, outcome = run_job(qtbot, GeneratorJob("demo"), broken)
+    with caplog.at_level("ERROR", logger="app.gui.workers.jobs"):
+        items, messages, outcome = run_job(qtbot, GeneratorJob("demo"), broken)
     assert items == ["first"] and outcome == "failed"
     assert messages == ["demo failed: tensor shapes do not match"]
+    record = next(r for r in caplog.records if r.name == "app.gui.workers.jobs")  # with its traceback
+    assert record.exc_info is not None and "in broken" in caplog.text and "tensor shapes" in caplog.text
 
 
 def test_cancel_ends_the_generator_at_its_next_check(qtbot):
