@@ -15,9 +15,9 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, 
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QPlainTextEdit, QTabWidget, QWidget
 
 from app.core.logs import log_dir
+from app.core.settings import ModelSettings
 from app.gui import settings as keys
 from app.gui.about import AboutDialog
-from app.gui.analysis_results import ModelChoice
 from app.gui.tabs.images import ImagesTab
 from app.gui.tabs.live import LiveTab
 from app.gui.tabs.training import TrainingTab
@@ -38,7 +38,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.setWindowTitle("AffectScope")
         self.live_tab = LiveTab(settings, self)
-        self.images_tab = ImagesTab(settings, lambda: ModelChoice(*self.live_tab.models.choice()), self)
+        self.images_tab = ImagesTab(settings, lambda: ModelSettings(*self.live_tab.models.choice()), self)
         self.training_tab = TrainingTab(settings, self)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.live_tab, "Live")

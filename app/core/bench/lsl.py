@@ -18,12 +18,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from app.core.bench.pipeline import percentile, write_test_video
+from app.core.bench.pipeline import percentile, start_looping_pipeline, write_test_video
 from app.core.lsl import AffectOutlet
 from app.core.packets import FramePacket, PipelineEvent
-from app.core.pipeline import LivePipeline, PipelineSettings
 from app.core.settings import LslSettings
-from app.core.sources import VideoFileSource
 
 
 def _read_stream(name: str, results, stop) -> None:
@@ -97,11 +95,7 @@ def run_lsl_benchmark(predictor: Any, block_s: float = 10.0, blocks: int = 8,
     fps: dict[str, list[float]] = {"off": [], "on": []}
     with tempfile.TemporaryDirectory(prefix="affectscope-lsl-bench-") as tmp:
         video = write_test_video(Path(tmp) / "lsl.avi", faces=4, seconds=10.0)
-        pipeline = LivePipeline(on_packet=on_packet, on_event=on_event,
-                                settings=PipelineSettings(max_faces=4, pace_files=False),
-                                runtime=predictor.runtime, device=predictor.device,
-                                predictor_factory=lambda path, runtime, device: predictor)
-        pipeline.start(VideoFileSource(video, loop=True))
+        pipeline = start_looping_pipeline(video, predictor, on_packet, on_event)
         try:
             if not pipeline.wait_ready(120.0):
                 raise RuntimeError(f"the pipeline did not start: {pipeline.fault}")

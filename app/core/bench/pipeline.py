@@ -79,6 +79,19 @@ def write_test_video(path: Path, faces: int, seconds: float) -> Path:
     return path
 
 
+def start_looping_pipeline(
+    video: Path, predictor: Any, on_packet: Callable[[FramePacket], None],
+    on_event: Callable[[PipelineEvent], None],
+) -> LivePipeline:
+    """A LivePipeline running `predictor` on `video` in a loop, as fast as it can (up to 4 faces)."""
+    pipeline = LivePipeline(on_packet=on_packet, on_event=on_event,
+                            settings=PipelineSettings(max_faces=4, pace_files=False),
+                            runtime=predictor.runtime, device=predictor.device,
+                            predictor_factory=lambda path, runtime, device: predictor)
+    pipeline.start(VideoFileSource(video, loop=True))
+    return pipeline
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (0..100) of `values`; NaN when empty."""
     return float(np.percentile(values, q)) if values else float("nan")

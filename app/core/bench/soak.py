@@ -24,10 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.core.bench.pipeline import write_test_video
+from app.core.bench.pipeline import start_looping_pipeline, write_test_video
 from app.core.packets import FramePacket, PipelineEvent
-from app.core.pipeline import LivePipeline, PipelineSettings
-from app.core.sources import VideoFileSource
 
 GOAL_GROWTH_MB = 50.0  # over 100,000 frames
 
@@ -87,11 +85,7 @@ def run_soak(
 
     with tempfile.TemporaryDirectory(prefix="affectscope-soak-") as tmp:
         video = write_test_video(Path(tmp) / "soak.avi", faces=4, seconds=10.0)
-        pipeline = LivePipeline(on_packet=on_packet, on_event=on_event,
-                                settings=PipelineSettings(max_faces=4, pace_files=False),
-                                runtime=predictor.runtime, device=predictor.device,
-                                predictor_factory=lambda path, runtime, device: predictor)
-        pipeline.start(VideoFileSource(video, loop=True))
+        pipeline = start_looping_pipeline(video, predictor, on_packet, on_event)
         csv_path = pipeline.start_recording(Path(tmp) / "soak.csv", participant="soak")
         samples: list[dict[str, float]] = []
         started = time.monotonic()

@@ -35,22 +35,22 @@ from PySide6.QtWidgets import (
 
 from app.core.analysis import VIDEO_EXTENSIONS
 from app.core.face_history import FaceHistories
-from app.core.packets import FramePacket
-from app.core.sources import IMAGE_EXTENSIONS
-from app.gui import settings as keys
-from app.gui.analysis_results import (
+from app.core.image_batches import (
     AnalysedFrame,
-    ModelChoice,
     ModelReady,
     PreviewEntry,
     PreviewImage,
     PreviewStore,
-    ResultsTable,
     analysis_events,
     reload_preview,
     scaled_faces,
     write_csv,
 )
+from app.core.packets import FramePacket
+from app.core.settings import ModelSettings
+from app.core.sources import IMAGE_EXTENSIONS
+from app.gui import settings as keys
+from app.gui.analysis_results import ResultsTable
 from app.gui.widgets.circumplex import CircumplexPlot
 from app.gui.widgets.video_view import VideoView
 from app.gui.workers.jobs import CANCELLED, FAILED, FINISHED, GeneratorJob
@@ -77,7 +77,7 @@ class ImagesTab(QWidget):
     status_message = Signal(str)  # a non-modal message for the status bar and the log
 
     def __init__(
-        self, settings: QSettings, model_choice: Callable[[], ModelChoice], parent: QWidget | None = None
+        self, settings: QSettings, model_choice: Callable[[], ModelSettings], parent: QWidget | None = None
     ) -> None:
         """Build the controls, table and preview; nothing runs until files are added. `model_choice` gives
         the model a new batch uses (the window's one model choice, shown in the Live tab and Model menu)."""

@@ -14,7 +14,8 @@ from PySide6.QtGui import QDropEvent
 
 from app.core.attention_scale import fused_attention
 from app.core.recorder import ANALYSIS_COLUMNS
-from app.gui.analysis_results import TABLE_COLUMNS, ModelChoice
+from app.core.settings import ModelSettings
+from app.gui.analysis_results import TABLE_COLUMNS
 from app.gui.tabs.images import ImagesTab
 
 JOB_TIMEOUT_MS = 60_000
@@ -42,7 +43,7 @@ def mixed_folder(tmp_path: Path, astronaut_jpg: Path) -> Path:
 
 def make_tab(qtbot, settings, model_path: Path) -> tuple[ImagesTab, list[str]]:
     """An Images tab whose model choice is `model_path` on torch, and its messages."""
-    tab = ImagesTab(settings, lambda: ModelChoice(str(model_path), "torch", "cpu"))
+    tab = ImagesTab(settings, lambda: ModelSettings(str(model_path), "torch", "cpu"))
     qtbot.addWidget(tab)
     messages: list[str] = []
     tab.status_message.connect(messages.append)
