@@ -103,7 +103,7 @@ class PoolBuilt(DistillEvent):
 
 @dataclass(frozen=True)
 class HeldoutMeasured(DistillEvent):
-    """The trained student measured on the held-out faces (`report` from distill_eval)."""
+    """The trained student measured on the held-out faces (`report` from model.distill.heldout)."""
 
     summary: dict[str, Any]
     latency: dict[str, Any]
