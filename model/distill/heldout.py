@@ -1,7 +1,8 @@
 """How well a distilled model agrees with its teachers on the held-out real faces, and how fast it runs.
 
-`heldout_outputs` runs the student (through `model.predictor`, the app's inference path, on
-native-resolution crops) and the teachers on the same crops; `agreement_report` turns the outputs into
+`heldout_outputs` runs the student (through `model.predictor`, the app's inference path: the crops
+are resized by `model.preprocessing.resize_crop`, as the app's face step does) and the teachers on the
+same crops; `agreement_report` turns the outputs into
 plain numbers (JSON-able): top-1 agreement with the ensemble over all faces and over the faces where
 the teachers agree, a per-class table, the majority-class baseline, the same for each teacher alone,
 and the correlation of valence/arousal with the V/A derived from the ensemble's probabilities, plus
@@ -42,7 +43,7 @@ class HeldoutOutputs:
 
 
 def heldout_crops(pool: FacePool, faces: Sequence[PoolFace], margin: float) -> list[np.ndarray]:
-    """Native-resolution square uint8 RGB crops of `faces` with `margin` (what the app hands the model)."""
+    """Native-resolution square uint8 RGB crops of `faces` with `margin` (the predictor resizes them)."""
     return [pool.crop(face, margin) for face in faces]
 
 
