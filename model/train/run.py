@@ -412,10 +412,12 @@ class _Run:
         reason = "completed"
         while st.epoch < epochs:
             stop = yield from trainer.run_epoch(deadline)
+            if stop is None and self._stop_request(None) == "cancelled":
+                stop = "cancelled"  # cancelled during the epoch's last step: stop now, validate on resume
             if stop == "cancelled":
                 yield from self._cancel(st, optimizer, scheduler, scaler)
                 return True
-            if trainer.steps_this_epoch == 0 and st.best_epoch >= 0:  # nothing new to validate
+            if stop is not None and trainer.steps_this_epoch == 0 and st.best_epoch >= 0:  # nothing new
                 reason = stop
                 break
             yield from self._end_epoch(st, trainer, optimizer, scheduler, scaler)

@@ -195,6 +195,23 @@ def test_cancel_mid_epoch_then_resume_finishes_the_epoch(tmp_path):
     assert not same_weights(weights(out / "stage1_last.pt"), cancelled_weights)
 
 
+def test_cancel_in_the_last_step_of_an_epoch_stops_without_validating_and_resume_validates(tmp_path):
+    """Cancel must end the run within one step: no validation pass after it (it took 12 s in the GUI)."""
+    out = tmp_path / "run"
+    cancel = threading.Event()
+    events = []
+    for event in train(tiny_options(out, stages="1", epochs=(2, 1)), cancel):
+        events.append(event)
+        if isinstance(event, StepDone) and event.step == event.steps_per_epoch:  # the epoch's last step
+            cancel.set()
+    names = [type(e).__name__ for e in events]
+    assert names[-3:] == ["StepDone", "CheckpointWritten", "Cancelled"] and "EpochDone" not in names
+    resumed = list(train(tiny_options(out, stages="1", epochs=(2, 1), resume=True)))
+    epochs = [e.epoch for e in resumed if isinstance(e, EpochDone)]
+    assert epochs == [0, 1]  # the cancelled epoch is validated first, then the next one runs
+    assert sum(isinstance(e, StepDone) for e in resumed) == 2 and isinstance(resumed[-1], RunFinished)
+
+
 def test_crash_while_writing_best_checkpoint_keeps_the_old_best(tmp_path, monkeypatch):
     """torch.save failing halfway through the new best leaves the previous best file intact, no temp files."""
     scripted_validation(monkeypatch, [0.2, 0.7])  # epoch 1 is a new best

@@ -12,6 +12,7 @@ copied elsewhere (Save checkpoint), exported to ONNX, or handed to the Live tab 
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -35,7 +36,9 @@ from app.core.training_job import (
     METRIC_ROWS,
     EvaluationDone,
     EvaluationStarted,
+    RunProgress,
     copy_checkpoint,
+    describe_time_left,
     export_checkpoint,
     metric_value,
     training_events,
@@ -47,6 +50,7 @@ from app.gui.workers.jobs import CANCELLED, FINISHED, GeneratorJob
 from model import train as t
 from model.export import ExportReport
 
+PROGRESS_STEPS = 1000  # resolution of the whole-run progress bar
 PLOT_INTERVAL_MS = 250  # how often the curves are redrawn while a run goes on
 VALIDATION_CURVES = (("accuracy", "accuracy"), ("ccc_v", "CCC valence"), ("ccc_a", "CCC arousal"))
 
@@ -74,6 +78,7 @@ class TrainingTab(QWidget):
         self._validation: dict[str, list[float]] = {"epoch": [], **{k: [] for k, _ in VALIDATION_CURVES}}
         self._step_count = 0
         self._plots_dirty = False
+        self._progress = RunProgress(t.TrainOptions())
 
         self.train_job = GeneratorJob("training", self)
         self.train_job.item.connect(self._on_train_item)
@@ -189,6 +194,7 @@ class TrainingTab(QWidget):
             return
         self.form.save_settings()
         self._reset_run()
+        self._progress = RunProgress(options)
         evaluate = self.form.evaluate_box.isChecked()
         self.progress.setRange(0, 0)
         self.progress_label.setText(f"Starting; writing to {options.out_dir}")
@@ -224,6 +230,8 @@ class TrainingTab(QWidget):
         self._step_count = 0
         self._plots_dirty = True
         self.refresh_plots()
+        for plot in (self.loss_plot, self.val_plot):  # a new run's curves choose their own ranges
+            plot.enableAutoRange()
         self._fill_metric_table()
         self.result_label.setText("No trained model yet.")
 
@@ -246,8 +254,9 @@ class TrainingTab(QWidget):
             if skipped:
                 self.status_message.emit(f"Training data: rows skipped {skipped}")
         elif isinstance(event, t.StageStarted):
-            self.progress.setRange(0, max(1, event.steps_per_epoch))
-            self.progress.setValue(0)
+            self._progress.stage_started(event.stage, event.steps_per_epoch)
+            self.progress.setRange(0, PROGRESS_STEPS)
+            self._show_progress()
         elif isinstance(event, t.StepDone):
             self._on_step(event)
         elif isinstance(event, t.EpochDone):
@@ -255,6 +264,8 @@ class TrainingTab(QWidget):
         elif isinstance(event, t.CheckpointWritten):
             self._latest_checkpoint = event.path
         elif isinstance(event, t.StageDone):
+            self._progress.stage_done(event.stage, event.steps)
+            self._show_progress()
             self.status_message.emit(f"Stage {event.stage} done ({event.reason}): best "
                                      f"{event.best_criterion:.3f} at epoch {event.best_epoch + 1} -> "
                                      f"{event.best_path}")
@@ -269,10 +280,19 @@ class TrainingTab(QWidget):
         xs.append(float(self._step_count))
         ys.append(float(event.losses.get("total", math.nan)))
         self._plots_dirty = True
-        self.progress.setValue(event.step)
+        self._progress.step_done(event.stage, event.stage_step, time.monotonic())
+        self._show_progress()
+        epochs = self._progress.epochs[event.stage]
         self.progress_label.setText(
-            f"Stage {event.stage}, epoch {event.epoch + 1}, step {event.step}/{event.steps_per_epoch}: "
-            f"loss {ys[-1]:.4f}, {event.images_per_s:.1f} images/s")
+            f"Stage {event.stage}, epoch {event.epoch + 1} of {epochs}, step {event.step}/"
+            f"{event.steps_per_epoch}: loss {ys[-1]:.4f}, {event.images_per_s:.1f} images/s")
+
+    def _show_progress(self) -> None:
+        """The whole run's progress bar: share of all stages' steps, with the time left in its text."""
+        progress = self._progress
+        self.progress.setValue(round(progress.fraction() * PROGRESS_STEPS))
+        left = describe_time_left(progress.seconds_left())
+        self.progress.setFormat(f"%p% of the run{' · ' + left if left else ''}")
 
     def _on_epoch(self, event: t.EpochDone) -> None:
         self._validation["epoch"].append(float(len(self._validation["epoch"]) + 1))
@@ -309,8 +329,10 @@ class TrainingTab(QWidget):
         self._plot_timer.stop()
         self._plots_dirty = True
         self.refresh_plots()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1 if outcome == FINISHED else 0)
+        self.progress.setRange(0, PROGRESS_STEPS)
+        self.progress.setValue(PROGRESS_STEPS if outcome == FINISHED else round(
+            self._progress.fraction() * PROGRESS_STEPS))
+        self.progress.setFormat("%p% of the run")
         if self.result_checkpoint:
             self.result_label.setText(f"Result: {self.result_checkpoint}")
         if outcome == FINISHED and self.result_checkpoint:

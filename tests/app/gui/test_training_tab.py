@@ -71,10 +71,16 @@ def test_short_run_shows_curves_metrics_and_hands_over_the_model(qtbot, gui_sett
     tab.form.max_steps.setValue(2)
     ready: list[str] = []
     tab.model_ready.connect(ready.append)
+    bar: list[int] = []
+    tab.progress.valueChanged.connect(bar.append)
     with qtbot.waitSignal(tab.train_job.ended, timeout=RUN_TIMEOUT_MS) as ended:
         tab.start()
         assert tab.running and not tab.start_button.isEnabled() and not tab.form.isEnabled()
     assert ended.args == ["finished"], messages
+    # one bar for the whole run (2 stages x 2 steps): a quarter per step, never back, full at the end
+    steps = [v for v in bar if v > 0]
+    assert steps == sorted(steps) and steps[0] == 250 and 500 in steps and steps[-1] == 1000
+    assert "of the run" in tab.progress.format()
 
     # curves: 2 steps per stage, one validation point per epoch (stage 1, then stage 2)
     for stage in (1, 2):
@@ -109,6 +115,17 @@ def test_short_run_shows_curves_metrics_and_hands_over_the_model(qtbot, gui_sett
         tab.export_onnx_to(onnx_path)
     assert exported.args == ["finished"] and onnx_path.stat().st_size > 0
     assert any("parity PASS" in m for m in messages)
+
+    # a second run starts from fresh axes, however the user zoomed the last one
+    tab.loss_plot.setXRange(100, 200)
+    assert not tab.loss_plot.getViewBox().autoRangeEnabled()[0]
+    tab.form.evaluate_box.setChecked(False)
+    with qtbot.waitSignal(tab.train_job.ended, timeout=RUN_TIMEOUT_MS):
+        tab.start()
+    view = tab.loss_plot.getViewBox()
+    assert all(view.autoRangeEnabled())
+    view.updateAutoRange()  # what the next paint does (the tab is not on screen here)
+    assert view.viewRange()[0][1] < 100  # the new run's 4 steps, not the zoomed 100-200
 
 
 def test_cancel_returns_to_idle_with_a_valid_checkpoint(qtbot, gui_settings, synthetic_faces, tiny_models,
