@@ -45,6 +45,7 @@ from app.core.training_job import (
 )
 from app.gui.tabs.training_form import MODEL_FILTER, TrainingForm
 from app.gui.widgets.palette import FACE_COLORS
+from app.gui.widgets.plot_export import install_export_menu
 from app.gui.widgets.wheel_guard import guard_wheel
 from app.gui.workers.jobs import CANCELLED, FINISHED, GeneratorJob
 from model import train as t
@@ -99,6 +100,7 @@ class TrainingTab(QWidget):
 
     def _build_plots(self) -> pg.GraphicsLayoutWidget:
         plots = pg.GraphicsLayoutWidget()
+        install_export_menu(plots, "training_curves")  # right-click: save as PNG or SVG
         plots.setBackground("#1e1e1e")
         self.loss_plot = plots.addPlot(row=0, col=0, title="training loss")
         self.loss_plot.setLabel("bottom", "step")

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.core.attention_scale import attention_display
 from app.core.packets import FaceResult
+from app.gui.widgets.plot_export import install_export_menu
 
 LAYERS = 4
 MAP_OPACITY = 0.6
@@ -25,6 +26,7 @@ class AttentionPanel(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         """Create the crop/heatmap images of each layer and the weight bars once."""
         super().__init__(parent=parent)
+        install_export_menu(self, "attention")  # right-click: save as PNG or SVG
         self.setBackground("#1e1e1e")
         lut = pg.colormap.get("inferno").getLookupTable(0.0, 1.0, 256)
         self.crops: list[pg.ImageItem] = []

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsLineItem, QWidget
 from app.core.face_history import FaceHistories
 from app.core.packets import FramePacket
 from app.gui.widgets.palette import FACE_COLORS, face_color
+from app.gui.widgets.plot_export import install_export_menu
 
 TRAIL_POINTS = 45  # processed frames per trail (1.5 s at 30 fps)
 TRAIL_STEPS = 5  # age steps of a trail, each drawn more transparent than the next newer one
@@ -37,6 +38,7 @@ class CircumplexPlot(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None, trail_points: int = TRAIL_POINTS) -> None:
         """Create every plot item once; `trail_points` is the trail length in processed frames."""
         super().__init__(parent=parent, background="#1e1e1e")
+        install_export_menu(self, "circumplex")  # right-click: save as PNG or SVG
         self.trail_points = int(trail_points)
         item = self.getPlotItem()
         item.setMenuEnabled(False)

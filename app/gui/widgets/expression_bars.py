@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
+from app.gui.widgets.plot_export import install_export_menu
 from model.config import CLASS_NAMES
 
 
@@ -15,6 +16,7 @@ class ExpressionBars(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None, class_names: tuple[str, ...] = CLASS_NAMES) -> None:
         """Create the bar item once for `class_names`."""
         super().__init__(parent=parent, background="#1e1e1e")
+        install_export_menu(self, "expressions")  # right-click: save as PNG or SVG
         self.class_names = tuple(class_names)
         n = len(self.class_names)
         item = self.getPlotItem()

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.core.face_history import COLUMNS, FaceHistories
 from app.gui.widgets.palette import face_color
+from app.gui.widgets.plot_export import install_export_menu
 from model.config import VA_DIMENSIONS
 
 MAX_MARKER_LINES = 12  # markers drawn at once (the newest); a 30-s window rarely holds more
@@ -26,6 +27,7 @@ class Timelines(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None, window_s: float = 30.0) -> None:
         """Create both plots and their raw/smoothed curves once."""
         super().__init__(parent=parent)
+        install_export_menu(self, "timelines")  # right-click: save as PNG or SVG
         self.setBackground("#1e1e1e")
         self.window_s = float(window_s)
         self.plots: dict[str, pg.PlotItem] = {}
