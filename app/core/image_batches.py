@@ -23,6 +23,7 @@ from app.core.model_store import open_predictor
 from app.core.packets import FaceResult
 from app.core.settings import ModelSettings
 from app.core.sources import read_image_rgb
+from app.core.va_provenance import VaProvenance, va_provenance
 
 PREVIEW_MAX_SIDE = 640  # longest side of the frames kept for the preview
 PREVIEW_CACHE = 64  # analysed frames whose preview image is kept in memory
@@ -37,6 +38,7 @@ class ModelReady:
     va_source: str  # "measured" or "derived"
     untrained: bool
     crop_margin: float
+    provenance: VaProvenance  # what the model's V/A were learnt from
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ def analysis_events(
 ) -> Iterator[ModelReady | AnalysedFrame]:
     """Worker side of a batch: load the model, then analyse `paths` until done or `cancel` is set."""
     predictor = open_predictor(choice.path or None, runtime=choice.runtime, device=choice.device)
-    yield ModelReady(predictor.name, predictor.va_source, predictor.untrained, predictor.config.crop_margin)
+    yield ModelReady(predictor.name, predictor.va_source, predictor.untrained, predictor.config.crop_margin,
+                     va_provenance(predictor.metadata))
     for event in analyze_paths(paths, predictor, cancel=cancel):
         yield _light(event)
 

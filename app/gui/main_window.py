@@ -206,10 +206,9 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         """Open (or raise) the non-modal About window."""
         live = self.live_tab
-        notes = [n for flag, n in ((live.va_source == "derived", "V/A derived"),
-                                   (live.untrained, "untrained model")) if flag]
+        provenance = live.provenance
         summary = (f"{live.model_name or 'not loaded yet (loaded when a source starts)'}"
-                   + (f" — {', '.join(notes)}" if notes else ""))
+                   + (f" — {provenance.detail}" if provenance is not None else ""))
         self.about_dialog = AboutDialog(summary, self)
         self.about_dialog.show()
 

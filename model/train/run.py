@@ -67,6 +67,7 @@ from model.train.state import (
     checkpoint_metadata,
     config_and_state,
     json_safe,
+    label_counts,
     rng_state,
     seed_everything,
     set_rng_state,
@@ -105,6 +106,7 @@ class _Run:
             ddp.synchronize_batchnorm(self.model, self.device)
         self.ddp_model: nn.Module = self.net  # DDP-wrapped per stage (the trainable set changes)
         self.train_view, self.val_view = open_train_val(options, self.model.config)
+        self.label_counts = label_counts(self.train_view)
         for stage in self.stages:
             check_labels(stage, self.train_view, "training")
             check_labels(stage, self.val_view, "validation")
@@ -246,7 +248,7 @@ class _Run:
     # ---- output files (rank 0) ---------------------------------------------------------------
     def _metadata(self, stage: int, epoch: int, metrics: Mapping[str, float]) -> dict[str, Any]:
         return checkpoint_metadata(self.options, self.start_meta, self.model.config, self.ctx.world_size,
-                                   stage, epoch, metrics)
+                                   stage, epoch, metrics, self.label_counts)
 
     def _save_model(self, name: str, stage: int, epoch: int, metrics: Mapping[str, float]) -> str:
         path = self.out_dir / name

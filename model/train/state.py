@@ -89,9 +89,10 @@ class StageState:
 
 def checkpoint_metadata(
     options: TrainOptions, start_meta: Mapping[str, Any], cfg: ModelConfig, world_size: int,
-    stage: int, epoch: int, metrics: Mapping[str, float],
+    stage: int, epoch: int, metrics: Mapping[str, float], label_counts: Mapping[str, int],
 ) -> dict[str, Any]:
-    """The metadata a run's checkpoint of `stage`/`epoch` carries (name, V/A source, the recipe)."""
+    """The metadata a run's checkpoint of `stage`/`epoch` carries (name, V/A source, the recipe, and the
+    training rows with each kind of label, so the app can say what the V/A head learnt from)."""
     base_name = options.model_name or (
         f"{start_meta['name']} fine-tuned"
         if start_meta.get("name")
@@ -119,6 +120,7 @@ def checkpoint_metadata(
                 "format": options.format,
                 "val_source": options.val_source,
                 "start_checkpoint": start_meta.get("path"),
+                **dict(label_counts),
             }
         ),
     }
@@ -137,3 +139,11 @@ def check_resume_state(state: Mapping[str, Any], options: TrainOptions, path: Pa
             f"the run in {path.parent} trains stages {state['stages']}, not "
             f"{options.stages}; resume with the same --stages"
         )
+
+
+def label_counts(view: Any) -> dict[str, int]:
+    """Training rows in all, with an expression label, and with valence/arousal labels (a LabelledView)."""
+    va = view.valence_arousal_labels()  # (N,2), NaN where unlabelled
+    return {"training_rows": len(view), "expression_rows": int((view.expression_labels() >= 0).sum()),
+            "va_rows": int(np.isfinite(va).all(axis=1).sum())}
+

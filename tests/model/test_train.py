@@ -167,6 +167,7 @@ def test_two_stage_run_cancel_at_stage_two_then_resume(tmp_path, monkeypatch):
     assert finished.best_paths == {1: str(out / "stage1_best.pt"), 2: str(out / "stage2_best.pt")}
     final = load_checkpoint(finished.model_path)
     assert final.metadata["va_source"] == "measured" and final.metadata["training"]["stage"] == 2
+    assert final.metadata["training"]["va_rows"] == final.metadata["training"]["training_rows"] == 8
     log_lines = (out / "train_log.jsonl").read_text().splitlines()
     assert '"event": "RunFinished"' in log_lines[-1]
     with pytest.raises(ValueError, match="already finished"):

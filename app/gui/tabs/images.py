@@ -65,12 +65,6 @@ COLUMN_WIDTHS = (200, 45, 110, 110, 90)  # initial widths of file, face, V, A, e
 _BLANK = np.zeros((240, 320, 3), dtype=np.uint8)  # shown behind a message when there is no image
 
 
-def model_notes(va_source: str, untrained: bool) -> list[str]:
-    """The labels a model's results carry: "V/A derived" and/or "untrained model"."""
-    return [text for flag, text in ((va_source == "derived", "V/A derived"),
-                                    (untrained, "untrained model")) if flag]
-
-
 class ImagesTab(QWidget):
     """Batch analysis of image/video files with a results table, a preview and CSV export."""
 
@@ -291,8 +285,7 @@ class ImagesTab(QWidget):
 
     def _on_model(self, model: ModelReady) -> None:
         self.model = model
-        notes = model_notes(model.va_source, model.untrained)
-        self.model_label.setText(f"Model: {model.name}" + (f" — {', '.join(notes)}" if notes else ""))
+        self.model_label.setText(f"Model: {model.name} — {model.provenance.short}: {model.provenance.detail}")
         self.results.set_va_derived(model.va_source == "derived")
         self.circumplex.set_labels(model.va_source, model.untrained)
 
@@ -369,8 +362,7 @@ class ImagesTab(QWidget):
         derived = " (V/A derived)" if entry.model.va_source == "derived" else ""
         lines = [f"<b>{entry.path.name}</b>" + (f" — frame {entry.frame_index}"
                                                 if entry.frame_index is not None else "")]
-        notes = model_notes(entry.model.va_source, entry.model.untrained)
-        lines.append(f"model: {entry.model.name}" + (f" ({', '.join(notes)})" if notes else ""))
+        lines.append(f"model: {entry.model.name} ({entry.model.provenance.short})")
         for face in entry.faces:
             lines.append(f"#{face.face_id} {face.expression}: V {face.valence:+.3f}, "
                          f"A {face.arousal:+.3f}{derived}")

@@ -52,6 +52,7 @@ from app.core.pipeline import LivePipeline, PipelineError
 from app.core.recorder import default_session_name
 from app.core.sources import make_source
 from app.core.summary import summary_markdown
+from app.core.va_provenance import VaProvenance, va_provenance
 from app.gui import settings as keys
 from app.gui.widgets.attention_panel import AttentionPanel
 from app.gui.widgets.circumplex import CircumplexPlot
@@ -91,7 +92,7 @@ class LiveTab(QWidget):
 
     status_message = Signal(str)  # a non-modal message for the status bar and the log
     stats_updated = Signal(object, float)  # PipelineStats of the painted packet, displayed fps
-    model_changed = Signal(str, str, str, bool)  # model name, "runtime / device", va_source, untrained
+    model_changed = Signal(str, str, object)  # model name, "runtime / device", VaProvenance
     recording_changed = Signal(bool, str)  # recording?, CSV path
     running_changed = Signal(bool)
 
@@ -116,6 +117,7 @@ class LiveTab(QWidget):
         self.va_source = "measured"
         self.untrained = False
         self.model_name = ""
+        self.provenance: VaProvenance | None = None  # what the model in use learnt its V/A from
         self.recording_path = ""
         self.last_summary: dict[str, Any] | None = None
         # The packet each panel group shows; one group is drawn per display tick (see `paint`).
@@ -396,6 +398,7 @@ class LiveTab(QWidget):
             predictor = self.pipeline.predictor  # set by the worker before it sent this event
             if predictor is not None:
                 self.video.crop_margin = predictor.config.crop_margin  # where its crops come from
+                self.provenance = va_provenance(predictor.metadata)
             self._update_model_labels()
         elif event.kind == "recording":
             self._on_recording_event(event)
@@ -597,13 +600,12 @@ class LiveTab(QWidget):
 
     def _update_model_labels(self) -> None:
         device = f"{self.pipeline.stats.runtime} / {self.pipeline.stats.device}"
-        notes = [n for flag, n in ((self.va_source == "derived", "V/A derived"),
-                                   (self.untrained, "untrained model: results are meaningless")) if flag]
-        self.models.info.setText(f"In use: {self.model_name or '—'} ({device})"
-                                 + ("\n" + "; ".join(notes) if notes else ""))
+        provenance = self.provenance
+        about_va = f"\n{provenance.short}: {provenance.detail}" if provenance is not None else ""
+        self.models.info.setText(f"In use: {self.model_name or '—'} ({device}){about_va}")
         self.circumplex.set_labels(self.va_source, self.untrained)
         self.timelines.set_labels(self.va_source)
-        self.model_changed.emit(self.model_name, device, self.va_source, self.untrained)
+        self.model_changed.emit(self.model_name, device, provenance)
 
     def _report(self, message: str) -> None:
         self.status_message.emit(message)

@@ -10,8 +10,11 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from app.core.packets import PipelineStats
+from app.core.va_provenance import UNTRAINED, VaProvenance
 
 MESSAGE_TIMEOUT_MS = 10_000
+CAUTION_STYLE = "color: black; background: #f0c040;"  # derived V/A, or trained on few rows
+UNTRAINED_STYLE = "color: white; background: #8e24aa;"
 
 
 def _label(tooltip: str) -> QLabel:
@@ -37,18 +40,11 @@ class StatusPanel(QStatusBar):
         self.dropped = _label("Frames the analysis skipped because a newer one had arrived.")
         self.device = _label("Runtime and device running the model.")
         self.model = _label("The model in use.")
-        self.derived = _label("This model's valence/arousal are derived from its expression "
-                              "probabilities, not measured by a head trained on V/A labels.")
-        self.derived.setText("V/A derived")
-        self.derived.setStyleSheet("color: black; background: #f0c040;")
-        self.untrained = _label("The model has random weights: its outputs carry no meaning. Train or "
-                                "choose a trained model (Model menu).")
-        self.untrained.setText("untrained model")
-        self.untrained.setStyleSheet("color: white; background: #8e24aa;")
+        self.provenance = _label("")  # what the model's V/A were learnt from (app.core.va_provenance)
         for label in (self.recording, self.capture, self.processing, self.displayed, self.latency,
-                      self.dropped, self.device, self.model, self.derived, self.untrained):
+                      self.dropped, self.device, self.model, self.provenance):
             self.addPermanentWidget(label)
-        self.set_model_labels("", "", "measured", False)
+        self.set_model_labels("", "", None)
 
     def update_stats(self, stats: PipelineStats, displayed_fps: float) -> None:
         """Show the figures of the latest packet and the measured display rate."""
@@ -59,13 +55,19 @@ class StatusPanel(QStatusBar):
         self.dropped.setText(f"dropped {stats.dropped_frames}")
         self.device.setText(f"{stats.runtime} / {stats.device}")
 
-    def set_model_labels(self, name: str, device: str, va_source: str, untrained: bool) -> None:
-        """Show the model's name and device, and the "V/A derived" / "untrained model" labels."""
+    def set_model_labels(self, name: str, device: str, provenance: VaProvenance | None) -> None:
+        """Show the model's name and device, and what its V/A were learnt from (hidden before a model
+        loads; highlighted when its V/A should not be read as measurements)."""
         self.model.setText(f"model: {name}" if name else "model: (none loaded)")
         if device:
             self.device.setText(device)
-        self.derived.setVisible(va_source == "derived")
-        self.untrained.setVisible(bool(untrained))
+        self.provenance.setVisible(provenance is not None)
+        if provenance is None:
+            return
+        self.provenance.setText(provenance.short)
+        self.provenance.setToolTip(provenance.detail)
+        style = CAUTION_STYLE if provenance.caution else ""
+        self.provenance.setStyleSheet(UNTRAINED_STYLE if provenance.short == UNTRAINED else style)
 
     def set_recording(self, active: bool, path: str = "") -> None:
         """Show or hide the red recording indicator (with the CSV path in its tooltip)."""

@@ -90,7 +90,7 @@ def test_folder_with_broken_files_fills_table_preview_and_csv(qtbot, gui_setting
     # the model's labels: derived V/A and untrained
     v_column = [k for _, k in TABLE_COLUMNS].index("valence")
     assert "V/A derived" in tab.results.headerData(v_column, Qt.Orientation.Horizontal)
-    assert "V/A derived" in tab.model_label.text() and "untrained model" in tab.model_label.text()
+    assert "untrained model" in tab.model_label.text() and "no meaning" in tab.model_label.text()
 
     # a broken file's row shows its error; the face row's image is read again (it was dropped)
     tab.select_row(broken)

@@ -179,7 +179,7 @@ def test_switching_model_while_running_relabels_everything(qtbot, make_tab) -> N
     assert tab.painted_packet.va_source == "derived"
     assert "V/A derived" in tab.circumplex.getPlotItem().titleLabel.text
     assert "V/A derived" in tab.timelines.plots["valence"].getAxis("left").labelText
-    assert "V/A derived" in tab.models.info.text() and "untrained" in tab.models.info.text()
+    assert "untrained model" in tab.models.info.text() and "no meaning" in tab.models.info.text()
     tab.stop()
     assert tab.settings.value("model/path") == path_b  # remembered for the next run
 

@@ -46,7 +46,7 @@ def test_tabs_and_the_usual_shortcuts(make_window) -> None:
                 "Start / stop": "Space", "Quit": "Ctrl+Q", "Open images…": "Ctrl+Shift+O"}
     for text, key in expected.items():
         assert _action(window, text).shortcut() == QKeySequence(key), text
-    assert window.status.untrained.isHidden()  # nothing loaded yet
+    assert window.status.provenance.isHidden()  # nothing loaded yet
 
 
 def test_a_recorded_session_driven_from_the_menus(qtbot, make_window, tmp_path: Path) -> None:
@@ -63,7 +63,9 @@ def test_a_recorded_session_driven_from_the_menus(qtbot, make_window, tmp_path: 
     qtbot.waitUntil(lambda: live.packets_received >= seen + 3, timeout=WAIT_MS)
     assert window.status.processing.text().startswith("processing ")
     assert window.status.model.text() == "model: tiny A"
-    assert window.status.untrained.isVisible() and not window.status.derived.isVisible()
+    provenance = window.status.provenance
+    assert provenance.isVisible() and provenance.text() == "untrained model"
+    assert "no meaning" in provenance.toolTip()
     csv_path = Path(live.recording_path)
     window.record_action.trigger()  # Ctrl+R again stops
     qtbot.waitUntil(lambda: live.last_summary is not None, timeout=WAIT_MS)
