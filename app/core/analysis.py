@@ -36,13 +36,12 @@ from app.core.face_step import predict_faces
 from app.core.packets import FaceResult
 from app.core.recorder import ANALYSIS_COLUMNS, face_cells
 from app.core.settings import DetectionSettings
-from app.core.sources import IMAGE_EXTENSIONS, SourceError, VideoFileSource, read_image_rgb
+from app.core.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceError, VideoFileSource, read_image_rgb
 from app.core.tracking import IoUTracker
 from model.io import atomic_write, describe_os_error, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 DETECT_MAX_SIDE = 1920  # longest image side handed to the detector; larger images are downscaled for it
 NO_FACE = "no face detected"
 

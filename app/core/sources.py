@@ -33,6 +33,7 @@ from model.data.image_io import IMAGE_SUFFIXES
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = IMAGE_SUFFIXES  # the image files the app opens: those the dataset reader decodes
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 DEMO_DIR = asset_path("demo")
 DEMO_IMAGE = DEMO_DIR / "astronaut_head.jpg"
 V4L_SYSFS = Path("/sys/class/video4linux")

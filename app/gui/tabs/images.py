@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.analysis import VIDEO_EXTENSIONS
 from app.core.face_history import FaceHistories
 from app.core.image_batches import (
     AnalysedFrame,
@@ -48,7 +47,7 @@ from app.core.image_batches import (
 )
 from app.core.packets import FramePacket
 from app.core.settings import ModelSettings
-from app.core.sources import IMAGE_EXTENSIONS
+from app.core.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from app.gui import settings as keys
 from app.gui.analysis_results import ResultsTable
 from app.gui.widgets.circumplex import CircumplexPlot

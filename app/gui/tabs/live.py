@@ -620,6 +620,7 @@ class LiveTab(QWidget):
         self.save_settings()
         self.pipeline.stop()
         self.lsl.shutdown()
+        self.source_picker.shutdown()
         for job in self._jobs:
             job.join(timeout=15.0)
         self._jobs = []

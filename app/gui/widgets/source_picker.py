@@ -8,16 +8,19 @@ pipeline's thread).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.core.sources import list_cameras
+from app.core.sources import VIDEO_EXTENSIONS, CameraInfo, list_cameras
+from app.gui.workers.jobs import GeneratorJob
 
+NO_CAMERA = "No camera found. Plug one in and press Refresh, or use a video file or the demo source."
 FILE_SPECS = ("video:", "images:")  # source specs that name a file or folder (kept across a refresh)
 
-VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
+VIDEO_FILTER = f"Videos ({' '.join('*' + ext for ext in VIDEO_EXTENSIONS)});;All files (*)"
 
 
 def describe_spec(spec: str) -> str:
@@ -36,7 +39,8 @@ class SourcePicker(QWidget):
     spec_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        """Fill the list with the demo source and the cameras the OS lists (not opened)."""
+        """Fill the list with the demo source and the cameras the OS lists, then check them in the
+        background (each is opened once, quietly: OpenCV's messages go to the native log)."""
         super().__init__(parent)
         self.combo = QComboBox()
         self.combo.setMinimumContentsLength(28)
@@ -56,6 +60,8 @@ class SourcePicker(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(row)
         column.addWidget(self.camera_note)
+        self.probe_job = GeneratorJob("camera check", self)
+        self.probe_job.item.connect(self._show_cameras)
         self.refresh_button.clicked.connect(self.refresh_cameras)
         self.video_button.clicked.connect(self.choose_video_file)
         self.combo.currentIndexChanged.connect(self._on_index_changed)
@@ -63,22 +69,41 @@ class SourcePicker(QWidget):
 
     @Slot()
     def refresh_cameras(self) -> None:
-        """Rebuild the camera entries from the OS's list, keeping the current choice when it still exists."""
+        """List the cameras the OS names at once, then open each in the background and keep those that
+        work (the choice is kept when it still exists)."""
+        cameras = list_cameras(probe=False)
+        self._show_cameras(cameras)
+        if cameras and not self.probe_job.running:
+            self.refresh_button.setEnabled(False)
+            self.camera_note.setText("Checking the cameras…")
+            self.probe_job.ended.connect(self._probe_ended, Qt.ConnectionType.SingleShotConnection)
+            self.probe_job.start(_probe_cameras)
+
+    @Slot(object)
+    def _show_cameras(self, cameras: list[CameraInfo]) -> None:
+        """Rebuild the camera entries: those that opened, or (before the check) those the OS lists."""
         current = self.spec()
         files = [self.combo.itemData(i) for i in range(self.combo.count())
                  if str(self.combo.itemData(i)).startswith(FILE_SPECS)]
+        working = [c for c in cameras if c.available is not False]
         self.combo.blockSignals(True)
         self.combo.clear()
         self.combo.addItem(describe_spec("demo"), "demo")
-        cameras = list_cameras(probe=False)
-        for camera in cameras:
+        for camera in working:
             self.combo.addItem(f"Camera {camera.index}: {camera.name}", f"camera:{camera.index}")
         for spec in files:
             self.combo.addItem(describe_spec(spec), spec)
         self.combo.blockSignals(False)
-        self.camera_note.setText("" if cameras else "No camera found. Plug one in and press Refresh, or use "
-                                 "a video file or the demo source.")
+        self.camera_note.setText("" if working else NO_CAMERA)
         self.set_spec(current or "demo")
+
+    @Slot(str)
+    def _probe_ended(self, _outcome: str) -> None:
+        self.refresh_button.setEnabled(True)
+
+    def shutdown(self, timeout_s: float = 10.0) -> None:
+        """Wait for a camera check still running (closing the window)."""
+        self.probe_job.shutdown(timeout_s)
 
     def spec(self) -> str:
         """The chosen source spec ("" when the list is empty)."""
@@ -106,3 +131,9 @@ class SourcePicker(QWidget):
     @Slot(int)
     def _on_index_changed(self, _index: int) -> None:
         self.spec_changed.emit(self.spec())
+
+
+def _probe_cameras(cancel) -> Iterator[list[CameraInfo]]:
+    """Worker side of the camera check: the cameras with `available` set by opening each once."""
+    yield list_cameras(probe=True)
+

@@ -17,6 +17,9 @@ from app.core.cropping import square_region
 from app.core.packets import FaceResult, FramePacket
 from app.gui.widgets.palette import FACE_COLORS, face_color
 
+MESSAGE_WIDTH_SHARE = 0.85  # a message in the view wraps at this share of its width
+MESSAGE_MIN_WIDTH = 160  # px
+
 OVERLAY_OPACITY = 0.55
 OVERLAY_SIZE = 64  # side of the fused map drawn over a face (stretched over the crop square)
 
@@ -66,10 +69,23 @@ class VideoView(pg.GraphicsLayoutWidget):
     def show_message(self, text: str) -> None:
         """Write `text` in the middle of the view (e.g. why no video is shown); empty hides it."""
         self.message.setText(text)
+        self._wrap_message()
         rect = self.image.boundingRect() if self._frame_shape else QRectF(0, 0, 640, 480)
         self.message.setPos(rect.center())
         if not self._frame_shape:
             self.view.setRange(rect, padding=0)
+
+    def _wrap_message(self) -> None:
+        """Wrap the message to most of the view's width (a long camera error wraps, never gets cut)."""
+        self.message.textItem.setTextWidth(max(MESSAGE_MIN_WIDTH, MESSAGE_WIDTH_SHARE * self.width()))
+        self.message.updateTextPos()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Re-wrap the message for the new width."""
+        super().resizeEvent(event)
+        message = getattr(self, "message", None)  # Qt resizes the view once before __init__ ends
+        if message is not None and message.toPlainText():
+            self._wrap_message()
 
     def _label(self, i: int) -> pg.TextItem:
         while len(self.labels) <= i:
