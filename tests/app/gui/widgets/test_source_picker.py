@@ -34,7 +34,8 @@ def test_only_cameras_that_open_stay_and_the_check_runs_off_the_gui_thread(qtbot
 
 def test_no_camera_means_no_probe_and_a_clear_note(qtbot, monkeypatch):
     calls: list[bool] = []
-    monkeypatch.setattr(source_picker, "list_cameras", lambda max_index=8, probe=True: calls.append(probe) or [])
+    monkeypatch.setattr(source_picker, "list_cameras",
+                        lambda max_index=8, probe=True: calls.append(probe) or [])
     picker = SourcePicker()
     qtbot.addWidget(picker)
     assert entries(picker) == ["demo"] and picker.camera_note.text() == NO_CAMERA
