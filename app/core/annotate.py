@@ -15,6 +15,7 @@ import numpy as np
 
 from app.core.attention_scale import fused_attention
 from app.core.cropping import square_region
+from app.core.label_layout import place_labels
 from app.core.packets import FaceResult
 
 BOX_COLOR = (0, 220, 90)  # RGB
@@ -53,15 +54,18 @@ def annotate_frame(
     if heatmap:
         for face in faces:
             _overlay_heatmap(image, face, margin)
-    for face in faces:
+    labels = [face_label(face) for face in faces]
+    metrics = [cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, thickness) for text in labels]
+    sizes = [(tw + 4, th + base + 4) for (tw, th), base in metrics]
+    places = place_labels([face.box for face in faces], sizes, (w, h))
+    for face, text, ((_, th), _), (lw, lh), (lx, ly) in zip(faces, labels, metrics, sizes, places,
+                                                             strict=True):
         x, y, bw, bh = (int(v) for v in face.box)
         cv2.rectangle(image, (x, y), (x + bw, y + bh), BOX_COLOR, thickness)
-        label = face_label(face)
-        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, thickness)
-        ty = y - 4 if y - th - base - 4 >= 0 else y + bh + th + 4
-        cv2.rectangle(image, (x, ty - th - base), (x + tw, ty + base), (0, 0, 0), -1)
-        cv2.putText(image, label, (x, ty), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, BOX_COLOR, thickness,
-                    cv2.LINE_AA)
+        lx, ly = int(lx), int(ly)
+        cv2.rectangle(image, (lx, ly), (lx + int(lw), ly + int(lh)), (0, 0, 0), -1)
+        cv2.putText(image, text, (lx + 2, ly + 2 + th), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, BOX_COLOR,
+                    thickness, cv2.LINE_AA)
     if note:
         cv2.putText(image, note, (8, int(24 * scale) + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale,
                     (255, 60, 60), thickness, cv2.LINE_AA)

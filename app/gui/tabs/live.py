@@ -34,9 +34,11 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QTextBrowser,
@@ -67,6 +69,9 @@ from app.gui.workers.live_bridge import JobResult, LiveBridge
 # packet and does nothing otherwise, so a fast tick costs nothing while idle; at 10 ms all four groups
 # follow a 25 fps source, and the video alone could follow ~100 fps. (A 33 ms timer drawing everything
 # at once would drop packets of a 30 fps camera and block the GUI thread for a whole frame's drawing.)
+# Least sizes (px) of the panels: below them a chart stops being readable (at 1024x700 the tab scrolls).
+VIDEO_MIN, LOWER_MIN = (320, 220), (320, 190)
+CIRCUMPLEX_MIN, ATTENTION_MIN, EXPRESSIONS_MIN = (240, 230), (240, 170), (240, 165)
 DISPLAY_INTERVAL_MS = 10
 RATE_WINDOW_S = 5.0  # displayed fps is measured over the paints of this window
 PANEL_GROUPS = ("video", "circumplex", "attention", "details")  # drawn one per display tick, in order
@@ -184,16 +189,26 @@ class LiveTab(QWidget):
         self.lower_tabs.addTab(self.timelines, "Timelines (30 s)")
         self.lower_tabs.addTab(self.summary_view, "Recording summary")
 
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Source"))
-        top.addWidget(self.source_picker, 1)
-        top.addWidget(self.loop_box)
-        top.addWidget(self.start_button)
-        top.addSpacing(12)
-        top.addWidget(QLabel("Face"))
-        top.addWidget(self.face_choice)
-        top.addWidget(self.overlay_box)
+        source_row = QHBoxLayout()  # what to analyse
+        source_row.addWidget(QLabel("Source"))
+        source_row.addWidget(self.source_picker, 1)
+        source_row.addWidget(self.loop_box)
+        view_row = QHBoxLayout()  # run it, and what to show
+        view_row.addWidget(self.start_button)
+        view_row.addSpacing(12)
+        view_row.addWidget(QLabel("Face"))
+        view_row.addWidget(self.face_choice)
+        view_row.addWidget(self.overlay_box)
+        view_row.addStretch(1)
+        view_row.addWidget(self.source_picker.camera_note, 3)  # "no camera found" etc., wrapped
+        top = QVBoxLayout()
+        top.addLayout(source_row)
+        top.addLayout(view_row)
 
+        for widget, (width, height) in ((self.video, VIDEO_MIN), (self.lower_tabs, LOWER_MIN),
+                                        (self.circumplex, CIRCUMPLEX_MIN), (self.attention, ATTENTION_MIN),
+                                        (self.expressions, EXPRESSIONS_MIN)):
+            widget.setMinimumSize(width, height)  # readable at any window size; the tab scrolls instead
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.video)
         left.addWidget(self.lower_tabs)
@@ -213,9 +228,16 @@ class LiveTab(QWidget):
         body.setStretchFactor(0, 5)
         body.setStretchFactor(1, 3)
         body.setStretchFactor(2, 2)
+        for splitter in (left, middle, body):
+            splitter.setChildrenCollapsible(False)  # a dragged handle never squeezes a panel to nothing
+        outer = QScrollArea()  # below the panels' minimum sizes the tab scrolls rather than squeezing them
+        outer.setWidgetResizable(True)
+        outer.setFrameShape(QFrame.Shape.NoFrame)
+        outer.setWidget(body)
+        body.setMinimumSize(body.minimumSizeHint())  # the scroll area honours an explicit minimum
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(body, 1)
+        layout.addWidget(outer, 1)
 
     def _connect_controls(self) -> None:
         self.start_button.clicked.connect(self.toggle_running)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
 from app.core.settings import BaselineSettings, LslSettings, ModelSettings, SmoothingSettings
@@ -44,7 +44,10 @@ class LiveSidePanel(QScrollArea):
         column.addStretch(1)
         self.setWidgetResizable(True)
         self.setWidget(controls)
-        self.setMinimumWidth(MIN_WIDTH)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # as wide as the groups need, so nothing is cut and no sideways scrolling is ever needed
+        needed = controls.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+        self.setMinimumWidth(max(MIN_WIDTH, needed))
         guard_wheel(self)  # scrolling the panel never changes a control under the pointer
 
     def restore(self, s: QSettings, default_folder: Path) -> None:

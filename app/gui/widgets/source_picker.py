@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.core.sources import VIDEO_EXTENSIONS, CameraInfo, list_cameras
 from app.gui.workers.jobs import GeneratorJob
@@ -43,7 +43,7 @@ class SourcePicker(QWidget):
         background (each is opened once, quietly: OpenCV's messages go to the native log)."""
         super().__init__(parent)
         self.combo = QComboBox()
-        self.combo.setMinimumContentsLength(28)
+        self.combo.setMinimumContentsLength(16)
         self.combo.setToolTip("What to analyse: a camera (by its name), a video file, or the built-in demo.")
         self.refresh_button = QPushButton("Refresh cameras")
         self.refresh_button.setToolTip("Look again for cameras (after plugging one in).")
@@ -56,10 +56,7 @@ class SourcePicker(QWidget):
         row.addWidget(self.combo, 1)
         row.addWidget(self.refresh_button)
         row.addWidget(self.video_button)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addLayout(row)
-        column.addWidget(self.camera_note)
+        self.setLayout(row)  # `camera_note` is placed by the owner (the Live tab puts it beside Start)
         self.probe_job = GeneratorJob("camera check", self)
         self.probe_job.item.connect(self._show_cameras)
         self.refresh_button.clicked.connect(self.refresh_cameras)

@@ -33,34 +33,32 @@ class StatusPanel(QStatusBar):
         self.recording = _label("A recording is running: every processed frame is written to the CSV.")
         self.recording.setStyleSheet("color: white; background: #c62828; font-weight: bold;")
         self.recording.hide()
-        self.capture = _label("Frames per second delivered by the source.")
-        self.processing = _label("Frames per second analysed (detection + model).")
-        self.displayed = _label("Frames per second painted on screen.")
-        self.latency = _label("Capture to result, milliseconds.")
-        self.dropped = _label("Frames the analysis skipped because a newer one had arrived.")
-        self.device = _label("Runtime and device running the model.")
-        self.model = _label("The model in use.")
+        self.figures = _label("Frames per second: delivered by the source (in), analysed by detection and "
+                              "the model, and painted on screen (shown); capture-to-result latency; frames "
+                              "the analysis skipped because a newer one had arrived (dropped).")
+        self.model = _label("The model in use, and the runtime / device running it.")
+        self._name, self._device = "", ""
         self.provenance = _label("")  # what the model's V/A were learnt from (app.core.va_provenance)
-        for label in (self.recording, self.capture, self.processing, self.displayed, self.latency,
-                      self.dropped, self.device, self.model, self.provenance):
+        for label in (self.recording, self.figures, self.model, self.provenance):
             self.addPermanentWidget(label)
         self.set_model_labels("", "", None)
 
     def update_stats(self, stats: PipelineStats, displayed_fps: float) -> None:
         """Show the figures of the latest packet and the measured display rate."""
-        self.capture.setText(f"capture {stats.capture_fps:.1f} fps")
-        self.processing.setText(f"processing {stats.processing_fps:.1f} fps")
-        self.displayed.setText(f"display {displayed_fps:.1f} fps")
-        self.latency.setText(f"latency {stats.total_ms:.0f} ms")
-        self.dropped.setText(f"dropped {stats.dropped_frames}")
-        self.device.setText(f"{stats.runtime} / {stats.device}")
+        self.figures.setText(f"fps {stats.capture_fps:.1f} in · {stats.processing_fps:.1f} analysed · "
+                             f"{displayed_fps:.1f} shown | {stats.total_ms:.0f} ms | {stats.dropped_frames} "
+                             "dropped")
+        device = f"{stats.runtime} / {stats.device}"
+        if device != self._device:
+            self._device = device
+            self._show_model()
 
     def set_model_labels(self, name: str, device: str, provenance: VaProvenance | None) -> None:
         """Show the model's name and device, and what its V/A were learnt from (hidden before a model
         loads; highlighted when its V/A should not be read as measurements)."""
-        self.model.setText(f"model: {name}" if name else "model: (none loaded)")
-        if device:
-            self.device.setText(device)
+        self._name = name
+        self._device = device or self._device
+        self._show_model()
         self.provenance.setVisible(provenance is not None)
         if provenance is None:
             return
@@ -68,6 +66,10 @@ class StatusPanel(QStatusBar):
         self.provenance.setToolTip(provenance.detail)
         style = CAUTION_STYLE if provenance.caution else ""
         self.provenance.setStyleSheet(UNTRAINED_STYLE if provenance.short == UNTRAINED else style)
+
+    def _show_model(self) -> None:
+        device = f" ({self._device})" if self._device else ""
+        self.model.setText(f"model: {self._name}{device}" if self._name else "model: (none loaded)")
 
     def set_recording(self, active: bool, path: str = "") -> None:
         """Show or hide the red recording indicator (with the CSV path in its tooltip)."""

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.core.attention_scale import fused_attention
 from app.core.cropping import square_region
+from app.core.label_layout import place_labels
 from app.core.packets import FaceResult, FramePacket
 from app.gui.widgets.palette import FACE_COLORS, face_color
 
@@ -75,6 +76,20 @@ class VideoView(pg.GraphicsLayoutWidget):
         if not self._frame_shape:
             self.view.setRange(rect, padding=0)
 
+    def _place_labels(self, packet: FramePacket) -> None:
+        """Put each face's label beside its box, inside the frame, clear of the other labels."""
+        faces = packet.faces
+        if not faces:
+            return
+        sx, sy = self.view.viewPixelSize()  # frame pixels per screen pixel (labels are drawn unscaled)
+        sizes = []
+        for i in range(len(faces)):
+            rect = self.labels[i].textItem.boundingRect()
+            sizes.append((rect.width() * sx, rect.height() * sy))
+        height, width = packet.frame.shape[:2]
+        for i, (x, y) in enumerate(place_labels([f.box for f in faces], sizes, (width, height))):
+            self.labels[i].setPos(x, y)
+
     def _wrap_message(self) -> None:
         """Wrap the message to most of the view's width (a long camera error wraps, never gets cut)."""
         self.message.textItem.setTextWidth(max(MESSAGE_MIN_WIDTH, MESSAGE_WIDTH_SHARE * self.width()))
@@ -89,7 +104,7 @@ class VideoView(pg.GraphicsLayoutWidget):
 
     def _label(self, i: int) -> pg.TextItem:
         while len(self.labels) <= i:
-            label = pg.TextItem("", anchor=(0.0, 1.0), fill=pg.mkBrush(0, 0, 0, 160))
+            label = pg.TextItem("", anchor=(0.0, 0.0), fill=pg.mkBrush(0, 0, 0, 160))
             self.view.addItem(label)
             self.labels.append(label)
             self._label_state.append(("", -1))
@@ -113,14 +128,12 @@ class VideoView(pg.GraphicsLayoutWidget):
             self.view.setRange(QRectF(0, 0, frame.shape[1], frame.shape[0]), padding=0)
         per_color: list[list[tuple[int, int, int, int]]] = [[] for _ in FACE_COLORS]
         for i, face in enumerate(packet.faces):
-            x, y, w, h = (int(v) for v in face.box)
-            per_color[face.face_id % len(FACE_COLORS)].append((x, y, w, h))
+            per_color[face.face_id % len(FACE_COLORS)].append(tuple(int(v) for v in face.box))
             label = self._label(i)
             text = face_text(face, packet.va_source)
             if self._label_state[i] != (text, face.face_id):  # re-laying out text is the costly part
                 self._label_state[i] = (text, face.face_id)
                 label.setText(text, color=face_color(face.face_id))
-            label.setPos(x, y)
             label.show()
             overlay = self._overlay(i)
             if self.show_attention:
@@ -136,6 +149,7 @@ class VideoView(pg.GraphicsLayoutWidget):
                 x, y = _box_segments(boxes)
                 curve.setData(x, y, connect="pairs")
         self._colors_drawn = {c for c, boxes in enumerate(per_color) if boxes}
+        self._place_labels(packet)
         for item in self.labels[len(packet.faces):] + self.overlays[len(packet.faces):]:
             item.hide()
         if self.message.toPlainText():

@@ -61,8 +61,8 @@ def test_a_recorded_session_driven_from_the_menus(qtbot, make_window, tmp_path: 
     window.marker_action.trigger()  # M
     seen = live.packets_received
     qtbot.waitUntil(lambda: live.packets_received >= seen + 3, timeout=WAIT_MS)
-    assert window.status.processing.text().startswith("processing ")
-    assert window.status.model.text() == "model: tiny A"
+    assert window.status.figures.text().startswith("fps ") and " analysed" in window.status.figures.text()
+    assert window.status.model.text().startswith("model: tiny A (")
     provenance = window.status.provenance
     assert provenance.isVisible() and provenance.text() == "untrained model"
     assert "no meaning" in provenance.toolTip()
