@@ -71,7 +71,7 @@ from app.gui.workers.live_bridge import JobResult, LiveBridge
 # at once would drop packets of a 30 fps camera and block the GUI thread for a whole frame's drawing.)
 # Least sizes (px) of the panels: below them a chart stops being readable (at 1024x700 the tab scrolls).
 VIDEO_MIN, LOWER_MIN = (320, 220), (320, 190)
-CIRCUMPLEX_MIN, ATTENTION_MIN, EXPRESSIONS_MIN = (240, 230), (240, 170), (240, 165)
+CIRCUMPLEX_MIN, ATTENTION_MIN, EXPRESSIONS_MIN = (240, 230), (240, 230), (240, 165)
 DISPLAY_INTERVAL_MS = 10
 RATE_WINDOW_S = 5.0  # displayed fps is measured over the paints of this window
 PANEL_GROUPS = ("video", "circumplex", "attention", "details")  # drawn one per display tick, in order

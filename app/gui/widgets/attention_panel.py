@@ -1,8 +1,10 @@
-"""Attention of the selected face: its four first-level maps over the face crop and the layer weights.
+"""Attention of the selected face: its four first-level maps over the face crop, with a colour scale.
 
-Each map is drawn on the fixed 0..1 scale of `attention_scale.attention_display` with levels (0, 1),
-stretched over the crop the model saw, so the same colour always means the same share of attention.
-The second-level (layer) weights are bars on a fixed 0..1 axis.
+The maps fill a 2x2 grid (large enough to see which parts of the face each layer looks at). Each is
+drawn on the fixed 0..1 scale of `attention_scale.attention_display` with levels (0, 1), stretched over
+the crop the model saw, so the same colour always means the same share of attention: the colour bar
+reads "attention / uniform", from none to 4x or more. Each map's title carries its layer's
+second-level weight (how much the face's reading draws on that layer).
 """
 
 from __future__ import annotations
@@ -12,29 +14,43 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QWidget
 
-from app.core.attention_scale import attention_display
+from app.core.attention_scale import FULL_SCALE, attention_display
 from app.core.packets import FaceResult
 from app.gui.widgets.plot_export import install_export_menu
 
 LAYERS = 4
+STRIDES = (4, 8, 16, 32)  # backbone stride of each layer's map
 MAP_OPACITY = 0.6
+COLORMAP = "inferno"
+NO_FACE = "attention: no face selected"
+SCALE_LABEL = "attention / uniform"
+
+
+def scale_ticks() -> list[tuple[float, str]]:
+    """The colour bar's ticks: the display value of 0, 1x, 2x, 3x and 4x+ the uniform share."""
+    steps = int(FULL_SCALE)
+    return [(i / steps, "0" if i == 0 else f"{i}x" + ("+" if i == steps else "")) for i in range(steps + 1)]
 
 
 class AttentionPanel(pg.GraphicsLayoutWidget):
-    """Four views (crop + heatmap of layer l) and a bar plot of the four layer weights."""
+    """A 2x2 grid of (crop + heatmap of layer l) views, their titles with the layer weights, a colour bar."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        """Create the crop/heatmap images of each layer and the weight bars once."""
+        """Create the crop/heatmap images of each layer and the colour bar once."""
         super().__init__(parent=parent)
         install_export_menu(self, "attention")  # right-click: save as PNG or SVG
         self.setBackground("#1e1e1e")
-        lut = pg.colormap.get("inferno").getLookupTable(0.0, 1.0, 256)
+        cmap = pg.colormap.get(COLORMAP)
+        lut = cmap.getLookupTable(0.0, 1.0, 256)
+        self.title = self.addLabel(NO_FACE, row=0, col=0, colspan=2, size="9pt")
+        self.titles: list[pg.LabelItem] = []
         self.crops: list[pg.ImageItem] = []
         self.maps: list[pg.ImageItem] = []
         self.views: list[pg.ViewBox] = []
         for layer in range(LAYERS):
-            self.addLabel(f"layer {layer + 1}", row=0, col=layer, size="9pt")
-            view = self.addViewBox(row=1, col=layer, lockAspect=True, invertY=True, enableMouse=False,
+            row, col = 1 + 2 * (layer // 2), layer % 2
+            self.titles.append(self.addLabel(f"layer {layer + 1}", row=row, col=col, size="8pt"))
+            view = self.addViewBox(row=row + 1, col=col, lockAspect=True, invertY=True, enableMouse=False,
                                    enableMenu=False)
             crop = pg.ImageItem(axisOrder="row-major")
             heat = pg.ImageItem(axisOrder="row-major")
@@ -45,17 +61,12 @@ class AttentionPanel(pg.GraphicsLayoutWidget):
             self.views.append(view)
             self.crops.append(crop)
             self.maps.append(heat)
-        self.weights_plot = self.addPlot(row=2, col=0, colspan=LAYERS, title="layer weights")
-        self.weights_plot.setMenuEnabled(False)
-        self.weights_plot.hideButtons()
-        self.weights_plot.setMouseEnabled(False, False)
-        self.weights_plot.setYRange(0.0, 1.0, padding=0.02)
-        self.weights_plot.setXRange(0.4, LAYERS + 0.6, padding=0)
-        self.weights_plot.getAxis("bottom").setTicks([[(i + 1, f"L{i + 1}") for i in range(LAYERS)]])
-        self.weights_plot.getAxis("left").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]])
-        self.bars = pg.BarGraphItem(x=np.arange(1, LAYERS + 1), height=np.zeros(LAYERS), width=0.6,
-                                    brush=(120, 170, 230))
-        self.weights_plot.addItem(self.bars)
+        self.scale = pg.ColorBarItem(values=(0.0, 1.0), colorMap=cmap, interactive=False, width=12,
+                                     colorMapMenu=False)
+        self.scale.axis.setTicks([scale_ticks()])
+        self.scale.axis.setLabel(SCALE_LABEL)
+        self.addItem(self.scale, row=1, col=2, rowspan=4)
+        self.weights = np.zeros(LAYERS, dtype=np.float32)  # the shown face's second-level weights
         self._crop_side = 0
 
     def clear_face(self) -> None:
@@ -63,19 +74,25 @@ class AttentionPanel(pg.GraphicsLayoutWidget):
         for crop, heat in zip(self.crops, self.maps, strict=True):
             crop.clear()
             heat.clear()
-        self.bars.setOpts(height=np.zeros(LAYERS))
+        self.weights = np.zeros(LAYERS, dtype=np.float32)
+        self.title.setText(NO_FACE)
+        for layer, title in enumerate(self.titles):
+            title.setText(f"layer {layer + 1}")
 
     def update_from(self, face: FaceResult) -> None:
-        """Draw `face`'s crop under each of its maps (fixed 0..1 scale) and its layer weights."""
+        """Draw `face`'s crop under each of its maps (fixed 0..1 scale), titled with the layer weights."""
         crop = face.crop
         side = crop.shape[0]
+        self.weights = np.asarray(face.layer_attention, dtype=np.float32).reshape(-1)
+        self.title.setText(f"where face #{face.face_id}'s first-level attention falls, per layer")
         for layer, (crop_item, map_item) in enumerate(zip(self.crops, self.maps, strict=True)):
             crop_item.setImage(crop, autoLevels=False)  # uint8 RGB: drawn as is
             map_item.setImage(attention_display(face.spatial_attention[layer]), autoLevels=False,
                               levels=(0.0, 1.0))
             map_item.setRect(QRectF(0, 0, crop.shape[1], side))
+            self.titles[layer].setText(f"layer {layer + 1} (stride {STRIDES[layer]}) · weight "
+                                       f"{self.weights[layer]:.2f}")
         if side != self._crop_side:
             self._crop_side = side
             for view in self.views:
                 view.setRange(QRectF(0, 0, crop.shape[1], side), padding=0)
-        self.bars.setOpts(height=np.asarray(face.layer_attention, dtype=float).reshape(-1))

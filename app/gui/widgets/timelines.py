@@ -17,6 +17,9 @@ from app.gui.widgets.palette import face_color
 from app.gui.widgets.plot_export import install_export_menu
 from model.config import VA_DIMENSIONS
 
+DERIVED_TITLE = "V/A derived from the expression probabilities"
+AXIS_WIDTH = 52  # px for the tick labels and the rotated axis title
+
 MAX_MARKER_LINES = 12  # markers drawn at once (the newest); a 30-s window rarely holds more
 MARKER_PEN = (255, 200, 60)
 
@@ -41,6 +44,7 @@ class Timelines(pg.GraphicsLayoutWidget):
             plot.setXRange(-self.window_s, 0.0, padding=0)
             plot.setYRange(-1.0, 1.0, padding=0.05)
             plot.setLabel("left", name)
+            plot.getAxis("left").setWidth(AXIS_WIDTH)  # both plots align, the label clears the ticks
             plot.addLine(y=0.0, pen=pg.mkPen((90, 90, 90)))
             if row == 1:
                 plot.setLabel("bottom", "seconds before now")
@@ -63,10 +67,10 @@ class Timelines(pg.GraphicsLayoutWidget):
         self._pen_face: int | None = None
 
     def set_labels(self, va_source: str) -> None:
-        """Title the plots "V/A derived" when the model's V/A are derived from expressions."""
-        suffix = " (V/A derived)" if va_source == "derived" else ""
-        for name, plot in self.plots.items():
-            plot.setLabel("left", name + suffix)
+        """Say "V/A derived" above the plots when the model's V/A are derived from expressions (a title,
+        not the rotated axis labels: those must stay short enough for the plot's height)."""
+        self.plots[VA_DIMENSIONS[0]].setTitle(DERIVED_TITLE if va_source == "derived" else None,
+                                              size="8pt", color="#f0c040")
 
     def update_from(self, histories: FaceHistories, face_id: int | None) -> None:
         """Draw the last `window_s` seconds of `face_id` (nothing when None or unknown)."""

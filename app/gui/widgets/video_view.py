@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QWidget
 
-from app.core.attention_scale import fused_attention
+from app.core.attention_scale import FULL_SCALE, fused_attention
 from app.core.cropping import square_region
 from app.core.label_layout import place_labels
 from app.core.packets import FaceResult, FramePacket
@@ -21,7 +21,8 @@ from app.gui.widgets.palette import FACE_COLORS, face_color
 MESSAGE_WIDTH_SHARE = 0.85  # a message in the view wraps at this share of its width
 MESSAGE_MIN_WIDTH = 160  # px
 
-OVERLAY_OPACITY = 0.55
+OVERLAY_Z, LABEL_Z = 5, 10  # drawing order: frame, boxes, heatmaps, labels
+OVERLAY_MAX_ALPHA = 200  # of 255: the most a heatmap covers the face, at 4x uniform attention or more
 OVERLAY_SIZE = 64  # side of the fused map drawn over a face (stretched over the crop square)
 
 
@@ -30,6 +31,17 @@ def face_text(face: FaceResult, va_source: str) -> str:
     text = (f"#{face.face_id} {face.expression}  V {face.valence_smoothed:+.2f}  "
             f"A {face.arousal_smoothed:+.2f}")
     return text + ("  (V/A derived)" if va_source == "derived" else "")
+
+
+def overlay_lookup_table() -> np.ndarray:
+    """(256, 4) RGBA: inferno colours whose opacity grows from none at uniform attention (display 0.25)
+    to OVERLAY_MAX_ALPHA at 4x uniform, so only the parts the model looks at are tinted, not the whole
+    face (a flat wash said nothing)."""
+    rgb = pg.colormap.get("inferno").getLookupTable(0.0, 1.0, 256)[:, :3]  # (256,3) uint8
+    value = np.linspace(0.0, 1.0, 256)
+    uniform = 1.0 / FULL_SCALE
+    alpha = np.clip((value - uniform) / (1.0 - uniform), 0.0, 1.0) * OVERLAY_MAX_ALPHA  # (256,)
+    return np.concatenate([rgb, alpha[:, None].astype(np.uint8)], axis=1)  # (256,4)
 
 
 def _box_segments(boxes: list[tuple[int, int, int, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -60,7 +72,7 @@ class VideoView(pg.GraphicsLayoutWidget):
         self._label_state: list[tuple[str, int]] = []  # (text, face id) each label shows
         self._colors_drawn: set[int] = set()  # palette colours whose box curve holds boxes
         self.overlays: list[pg.ImageItem] = []
-        self._lut = pg.colormap.get("inferno").getLookupTable(0.0, 1.0, 256)
+        self._lut = overlay_lookup_table()
         self.show_attention = False
         self.crop_margin = 0.25  # ModelConfig.crop_margin of the model in use (where crops come from)
         self._frame_shape: tuple[int, ...] | None = None
@@ -105,6 +117,7 @@ class VideoView(pg.GraphicsLayoutWidget):
     def _label(self, i: int) -> pg.TextItem:
         while len(self.labels) <= i:
             label = pg.TextItem("", anchor=(0.0, 0.0), fill=pg.mkBrush(0, 0, 0, 160))
+            label.setZValue(LABEL_Z)  # above the boxes and heatmaps
             self.view.addItem(label)
             self.labels.append(label)
             self._label_state.append(("", -1))
@@ -114,7 +127,7 @@ class VideoView(pg.GraphicsLayoutWidget):
         while len(self.overlays) <= i:
             item = pg.ImageItem(axisOrder="row-major")
             item.setLookupTable(self._lut)
-            item.setOpacity(OVERLAY_OPACITY)
+            item.setZValue(OVERLAY_Z)
             self.view.addItem(item)
             self.overlays.append(item)
         return self.overlays[i]

@@ -84,7 +84,9 @@ def test_live_run_draws_each_face_from_the_latest_packet(qtbot, make_tab) -> Non
         np.testing.assert_allclose(item.image, attention_display(face.spatial_attention[layer]), atol=1e-7)
         assert item.levels is not None and tuple(np.ravel(item.levels)) == (0.0, 1.0)
         assert item.mapRectToParent(item.boundingRect()).width() == face.crop.shape[1]  # over the crop
-    np.testing.assert_allclose(tab.attention.bars.opts["height"], face.layer_attention, atol=1e-7)
+    np.testing.assert_allclose(tab.attention.weights, face.layer_attention, atol=1e-7)
+    for layer, title in enumerate(tab.attention.titles):  # each map says how much its layer counts
+        assert f"weight {face.layer_attention[layer]:.2f}" in title.text
     np.testing.assert_allclose(tab.expressions.values(), face.probabilities, atol=1e-7)
     labels = [label.toPlainText() for label in tab.video.labels if label.isVisible()]
     for f in packet.faces:  # each face labelled with its id, expression and smoothed V/A
@@ -178,7 +180,7 @@ def test_switching_model_while_running_relabels_everything(qtbot, make_tab) -> N
                     and tab.painted_packet.stats.model_name == "tiny B", timeout=WAIT_MS)
     assert tab.painted_packet.va_source == "derived"
     assert "V/A derived" in tab.circumplex.getPlotItem().titleLabel.text
-    assert "V/A derived" in tab.timelines.plots["valence"].getAxis("left").labelText
+    assert "V/A derived" in tab.timelines.plots["valence"].titleLabel.text
     assert "untrained model" in tab.models.info.text() and "no meaning" in tab.models.info.text()
     tab.stop()
     assert tab.settings.value("model/path") == path_b  # remembered for the next run
