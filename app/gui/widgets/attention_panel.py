@@ -3,8 +3,9 @@
 The maps fill a 2x2 grid (large enough to see which parts of the face each layer looks at). Each is
 drawn on the fixed 0..1 scale of `attention_scale.attention_display` with levels (0, 1), stretched over
 the crop the model saw, so the same colour always means the same share of attention: the colour bar
-reads "attention / uniform", from none to 4x or more. Each map's title carries its layer's
-second-level weight (how much the face's reading draws on that layer).
+reads "attention / uniform", from none to 4x or more. Each map's title is "L<layer> /<stride> · w
+<weight>": the layer, its backbone stride, and its second-level weight (how much the face's reading
+draws on that layer); the tooltip says so.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ class AttentionPanel(pg.GraphicsLayoutWidget):
         self.views: list[pg.ViewBox] = []
         for layer in range(LAYERS):
             row, col = 1 + 2 * (layer // 2), layer % 2
-            self.titles.append(self.addLabel(f"layer {layer + 1}", row=row, col=col, size="8pt"))
+            title = self.addLabel(f"L{layer + 1} /{STRIDES[layer]}", row=row, col=col, size="8pt")
+            self.titles.append(title)
             view = self.addViewBox(row=row + 1, col=col, lockAspect=True, invertY=True, enableMouse=False,
                                    enableMenu=False)
             crop = pg.ImageItem(axisOrder="row-major")
@@ -67,6 +69,9 @@ class AttentionPanel(pg.GraphicsLayoutWidget):
         self.scale.axis.setLabel(SCALE_LABEL)
         self.addItem(self.scale, row=1, col=2, rowspan=4)
         self.weights = np.zeros(LAYERS, dtype=np.float32)  # the shown face's second-level weights
+        self.setToolTip("First-level attention of the selected face over the crop the model saw, one map "
+                        "per backbone layer (L1..L4, stride 4 to 32). Colour: attention relative to a uniform "
+                        "spread (1x) up to 4x or more. w: the layer's second-level weight.")
         self._crop_side = 0
 
     def clear_face(self) -> None:
@@ -77,21 +82,20 @@ class AttentionPanel(pg.GraphicsLayoutWidget):
         self.weights = np.zeros(LAYERS, dtype=np.float32)
         self.title.setText(NO_FACE)
         for layer, title in enumerate(self.titles):
-            title.setText(f"layer {layer + 1}")
+            title.setText(f"L{layer + 1} /{STRIDES[layer]}")
 
     def update_from(self, face: FaceResult) -> None:
         """Draw `face`'s crop under each of its maps (fixed 0..1 scale), titled with the layer weights."""
         crop = face.crop
         side = crop.shape[0]
         self.weights = np.asarray(face.layer_attention, dtype=np.float32).reshape(-1)
-        self.title.setText(f"where face #{face.face_id}'s first-level attention falls, per layer")
+        self.title.setText(f"face #{face.face_id}: attention per layer")
         for layer, (crop_item, map_item) in enumerate(zip(self.crops, self.maps, strict=True)):
             crop_item.setImage(crop, autoLevels=False)  # uint8 RGB: drawn as is
             map_item.setImage(attention_display(face.spatial_attention[layer]), autoLevels=False,
                               levels=(0.0, 1.0))
             map_item.setRect(QRectF(0, 0, crop.shape[1], side))
-            self.titles[layer].setText(f"layer {layer + 1} (stride {STRIDES[layer]}) · weight "
-                                       f"{self.weights[layer]:.2f}")
+            self.titles[layer].setText(f"L{layer + 1} /{STRIDES[layer]} · w {self.weights[layer]:.2f}")
         if side != self._crop_side:
             self._crop_side = side
             for view in self.views:

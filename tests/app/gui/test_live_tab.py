@@ -86,7 +86,7 @@ def test_live_run_draws_each_face_from_the_latest_packet(qtbot, make_tab) -> Non
         assert item.mapRectToParent(item.boundingRect()).width() == face.crop.shape[1]  # over the crop
     np.testing.assert_allclose(tab.attention.weights, face.layer_attention, atol=1e-7)
     for layer, title in enumerate(tab.attention.titles):  # each map says how much its layer counts
-        assert f"weight {face.layer_attention[layer]:.2f}" in title.text
+        assert f"w {face.layer_attention[layer]:.2f}" in title.text
     np.testing.assert_allclose(tab.expressions.values(), face.probabilities, atol=1e-7)
     labels = [label.toPlainText() for label in tab.video.labels if label.isVisible()]
     for f in packet.faces:  # each face labelled with its id, expression and smoothed V/A
