@@ -70,8 +70,8 @@ class AttentionPanel(pg.GraphicsLayoutWidget):
         self.addItem(self.scale, row=1, col=2, rowspan=4)
         self.weights = np.zeros(LAYERS, dtype=np.float32)  # the shown face's second-level weights
         self.setToolTip("First-level attention of the selected face over the crop the model saw, one map "
-                        "per backbone layer (L1..L4, stride 4 to 32). Colour: attention relative to a uniform "
-                        "spread (1x) up to 4x or more. w: the layer's second-level weight.")
+                        "per backbone layer (L1..L4, stride 4 to 32). Colour: attention relative to a "
+                        "uniform spread (1x) up to 4x or more. w: the layer's second-level weight.")
         self._crop_side = 0
 
     def clear_face(self) -> None:
