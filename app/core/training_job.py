@@ -31,7 +31,9 @@ from model.train import RunFinished, TrainOptions, open_train_val, train
 log = logging.getLogger(__name__)
 
 # (row title, path into model.evaluate.compute_metrics' result) of the before/after metric table
-METRIC_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
+METRIC_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (  # the headline figures first (seen unscrolled)
+    ("accuracy", ("expression", "accuracy")),
+    ("macro-F1", ("expression", "macro_f1")),
     ("CCC valence", ("valence_arousal", "valence", "ccc")),
     ("CCC arousal", ("valence_arousal", "arousal", "ccc")),
     ("RMSE valence", ("valence_arousal", "valence", "rmse")),
@@ -40,8 +42,6 @@ METRIC_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("PCC arousal", ("valence_arousal", "arousal", "pcc")),
     ("SAGR valence", ("valence_arousal", "valence", "sagr")),
     ("SAGR arousal", ("valence_arousal", "arousal", "sagr")),
-    ("accuracy", ("expression", "accuracy")),
-    ("macro-F1", ("expression", "macro_f1")),
     ("images", ("n_images",)),
 )
 

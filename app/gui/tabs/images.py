@@ -49,7 +49,7 @@ from app.core.packets import FramePacket
 from app.core.settings import ModelSettings
 from app.core.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from app.gui import settings as keys
-from app.gui.analysis_results import ResultsTable
+from app.gui.analysis_results import TABLE_COLUMNS, ResultsTable
 from app.gui.widgets.circumplex import CircumplexPlot
 from app.gui.widgets.video_view import VideoView
 from app.gui.workers.jobs import CANCELLED, FAILED, FINISHED, GeneratorJob
@@ -60,7 +60,7 @@ FILE_FILTER = (
     "Images and videos (" + " ".join(f"*{ext}" for ext in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS) + ");;"
     "All files (*)"
 )
-COLUMN_WIDTHS = (200, 45, 110, 110, 90)  # initial widths of file, face, V, A, expression (error stretches)
+TABLE_MIN_WIDTH = 420  # px: file, face, V, A, expression and error all in view
 _BLANK = np.zeros((240, 320, 3), dtype=np.uint8)  # shown behind a message when there is no image
 
 
@@ -138,11 +138,13 @@ class ImagesTab(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate(COLUMN_WIDTHS):
-            header.resizeSection(column, width)
+        header = self.table.horizontalHeader()  # every column in view: the text ones share the room left
+        for column, (_, key) in enumerate(TABLE_COLUMNS):
+            mode = QHeaderView.ResizeMode.Stretch if key in ("source_path", "error") else \
+                QHeaderView.ResizeMode.ResizeToContents
+            header.setSectionResizeMode(column, mode)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # long names keep their start and end
+        self.table.setMinimumWidth(TABLE_MIN_WIDTH)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
 
         self.view = VideoView()
@@ -175,6 +177,8 @@ class ImagesTab(QWidget):
         splitter.addWidget(preview)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([TABLE_MIN_WIDTH, TABLE_MIN_WIDTH])  # half each to start with
+        splitter.setChildrenCollapsible(False)
 
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)

@@ -86,6 +86,11 @@ def test_folder_with_broken_files_fills_table_preview_and_csv(qtbot, gui_setting
     broken = next(i for i, r in enumerate(tab.results.rows) if r["source_path"].endswith("d_text.jpg"))
     assert "d_text.jpg" in cell(tab, broken, "error")
     assert any("4 of 4 files, 2 could not be read" in m for m in messages)
+    tab.resize(1024, 640)  # the smallest window we support: every column, the error included, in view
+    tab.show()
+    qtbot.waitExposed(tab)
+    assert tab.table.horizontalHeader().length() <= tab.table.viewport().width()
+    assert not tab.table.horizontalScrollBar().isVisible()
 
     # the model's labels: derived V/A and untrained
     v_column = [k for _, k in TABLE_COLUMNS].index("valence")

@@ -92,6 +92,8 @@ def test_short_run_shows_curves_metrics_and_hands_over_the_model(qtbot, gui_sett
     _, ccc_v = tab.val_curves["ccc_v"].getData()
     assert len(ccc_v) == 2 and math.isfinite(ccc_v[-1])
 
+    # the headline figures are the table's first rows (in view without scrolling)
+    assert [tab.metric_table.verticalHeaderItem(r).text() for r in range(2)] == ["accuracy", "macro-F1"]
     # before/after on the same 6 validation images
     assert table_text(tab, "images", 0) == table_text(tab, "images", 1) == "6"
     for title in ("accuracy", "CCC valence", "RMSE arousal"):
