@@ -114,8 +114,11 @@ class ImagesTab(QWidget):
         self.add_folder_button.setToolTip("Analyse every image and video in a folder and its subfolders")
         self.add_folder_button.clicked.connect(self.open_folder)
         self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the batch after the current file or frame; its rows so "
+                                      "far are kept")
         self.cancel_button.clicked.connect(self.cancel)
         self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Empty the table and the preview (export the rows first to keep them)")
         self.clear_button.clicked.connect(self.clear)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("Save every row with the columns of `python main.py analyze`")

@@ -130,10 +130,13 @@ class TrainingTab(QWidget):
         self.result_label.setWordWrap(True)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.save_button = QPushButton("Save checkpoint…")
+        self.save_button.setToolTip("Copy the resulting checkpoint (.pt) to a file of your choice")
         self.save_button.clicked.connect(self.save_checkpoint)
         self.export_button = QPushButton("Export ONNX…")
+        self.export_button.setToolTip("Write the result as one ONNX file, checked against torch (parity)")
         self.export_button.clicked.connect(self.export_onnx)
         self.use_button = QPushButton("Use this model in the Live tab")
+        self.use_button.setToolTip("Switch the Live tab (and the Images tab's next batch) to this model")
         self.use_button.clicked.connect(self.use_in_live_tab)
         buttons = QHBoxLayout()
         for button in (self.save_button, self.export_button, self.use_button):
@@ -149,6 +152,7 @@ class TrainingTab(QWidget):
 
     def _build(self) -> None:
         self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Train with the form's settings; each run writes to a new folder")
         self.start_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop after the current step; the weights so far are kept")

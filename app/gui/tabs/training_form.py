@@ -83,21 +83,28 @@ class TrainingForm(QWidget):
         self.restore()
         self.update_state()
 
-    def _browse_row(self, edit: QLineEdit, *buttons: tuple[str, Callable[[], None]]) -> QWidget:
+    def _browse_row(self, edit: QLineEdit, *buttons: tuple[str, Callable[[], None], str]) -> QWidget:
         row = QWidget()
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(edit, 1)
-        for text, slot in buttons:
+        for text, slot, tooltip in buttons:
             button = QPushButton(text)
+            button.setToolTip(tooltip)
             button.clicked.connect(slot)
             layout.addWidget(button)
         return row
 
     def _build_data_group(self) -> QGroupBox:
         self.data_path = QLineEdit()
+        self.data_path.setToolTip("An AffectNet folder (training.csv, validation.csv), a CSV with "
+                                  "image paths and "
+                                  "labels, or one folder per class (docs/DATA.md)")
         self.data_path.setPlaceholderText("AffectNet folder, a CSV file, or class folders")
         self.data_format = QComboBox()
+        self.data_format.setToolTip("affectnet: AffectNet's CSV layout; csv: a generic CSV (path, "
+                                    "expression, "
+                                    "valence, arousal); folder: one sub-folder per class")
         self.data_format.addItems(DATASET_FORMATS)
         self.data_format.setToolTip("affectnet: AffectNet CSV layout; csv: generic CSV; folder: one folder "
                                     "per expression class (docs/DATA.md)")
@@ -109,10 +116,12 @@ class TrainingForm(QWidget):
                                    "validation split as the test set)")
         self.val_fraction = QDoubleSpinBox(decimals=2, minimum=0.01, maximum=0.9, singleStep=0.05,
                                            value=TrainOptions().val_fraction)
+        self.val_fraction.setToolTip("Share of the training rows held out to pick the best epoch (holdout)")
         group = QGroupBox("Data")
         form = QFormLayout(group)
-        form.addRow("Dataset", self._browse_row(self.data_path, ("Folder…", self.choose_data_folder),
-                                                ("CSV…", self.choose_data_csv)))
+        form.addRow("Dataset", self._browse_row(
+            self.data_path, ("Folder…", self.choose_data_folder, "Choose a dataset folder"),
+            ("CSV…", self.choose_data_csv, "Choose a dataset CSV file")))
         form.addRow("Format", self.data_format)
         form.addRow("Validation", self.val_source)
         form.addRow("Hold-out share", self.val_fraction)
@@ -133,25 +142,33 @@ class TrainingForm(QWidget):
 
     def _build_model_group(self) -> QGroupBox:
         self.start_mode = QComboBox()
+        self.start_mode.setToolTip("Fine-tune the bundled model, fine-tune another checkpoint, or "
+                                   "train a new "
+                                   "model with the backbone chosen below")
         for value, text in START_CHOICES:
             self.start_mode.addItem(text, value)
         self.start_mode.currentIndexChanged.connect(self.update_state)
         self.checkpoint_path = QLineEdit()
+        self.checkpoint_path.setToolTip("The .pt checkpoint to fine-tune (any AffectScope checkpoint)")
         self.checkpoint_path.setPlaceholderText("a .pt checkpoint to fine-tune")
         self.backbone = QComboBox()
+        self.backbone.setToolTip("The CNN whose four stages feed the attention layers of a new model")
         self.backbone.addItems(sorted(BACKBONES))
         self.backbone.currentIndexChanged.connect(self.update_state)
         self.input_size = QSpinBox(minimum=64, maximum=512, singleStep=16, value=ModelConfig().input_size)
         self.input_size.setToolTip("Face crop side in pixels (a multiple of 16; 112, 160 and 224 are tested)")
         self.imagenet = QCheckBox(WEIGHTS_LABELS["imagenet"])
         self.imagenet.setChecked(True)
+        self.imagenet.setToolTip("A new model's backbone starts from the pretrained weights that ship with "
+                                 "the app for it (faster, better results); unticked: random weights")
         self.default_note = QLabel("")
         self.default_note.setWordWrap(True)
         group = QGroupBox("Start from")
         self._model_form = form = QFormLayout(group)
         form.addRow("Model", self.start_mode)
         form.addRow("", self.default_note)
-        self.checkpoint_row = self._browse_row(self.checkpoint_path, ("Browse…", self.choose_checkpoint))
+        self.checkpoint_row = self._browse_row(
+            self.checkpoint_path, ("Browse…", self.choose_checkpoint, "Choose the checkpoint to fine-tune"))
         form.addRow("Checkpoint", self.checkpoint_row)
         form.addRow("Backbone", self.backbone)
         form.addRow("Input size", self.input_size)
@@ -165,7 +182,9 @@ class TrainingForm(QWidget):
         self.stages.setToolTip("1: expressions; 2: valence/arousal; 1+2: stage 2 starts from stage 1's best")
         recipe = TrainOptions()  # the core's defaults seed the form
         self.epochs1 = QSpinBox(minimum=1, maximum=1000, value=recipe.epochs[0])
+        self.epochs1.setToolTip("Epochs of stage 1 (expressions)")
         self.epochs2 = QSpinBox(minimum=1, maximum=1000, value=recipe.epochs[1])
+        self.epochs2.setToolTip("Epochs of stage 2 (valence/arousal)")
         self.max_steps = QSpinBox(minimum=0, maximum=10_000_000, value=0)
         self.max_steps.setSpecialValueText("no limit")
         self.max_steps.setToolTip("Stop each stage after this many steps (for quick trials)")
@@ -173,13 +192,17 @@ class TrainingForm(QWidget):
         self.lr.setSpecialValueText("auto")  # 0 = None: the core picks by the starting point
         self.lr.setToolTip(f"Learning rate; {LR_AUTO_HELP}")
         self.batch_size = QSpinBox(minimum=1, maximum=4096, value=recipe.batch_size)
+        self.batch_size.setToolTip("Images per optimiser step; lower it when memory runs short")
         self.device = QComboBox()
+        self.device.setToolTip("Where to train: cpu, or cuda (an NVIDIA GPU) when this torch sees one")
         self.device.addItems(available_devices())
         self.workers = QSpinBox(minimum=0, maximum=64, value=min(recipe.workers, os.cpu_count() or 1))
         self.workers.setToolTip("Data-loading processes (0: load in the training thread)")
         self.runs_folder = QLineEdit(str(default_runs_folder()))
         self.runs_folder.setToolTip("Each run writes its checkpoints to a new run-DATE-TIME folder here")
         self.evaluate_box = QCheckBox("Evaluate before and after")
+        self.evaluate_box.setToolTip("Measure the start weights and the result on the same validation images "
+                                     "(the table on the right)")
         self.evaluate_box.setChecked(True)
         epochs = QWidget()
         row = QHBoxLayout(epochs)
@@ -196,7 +219,8 @@ class TrainingForm(QWidget):
         form.addRow("Batch size", self.batch_size)
         form.addRow("Device", self.device)
         form.addRow("Loader processes", self.workers)
-        form.addRow("Runs folder", self._browse_row(self.runs_folder, ("Browse…", self.choose_runs_folder)))
+        form.addRow("Runs folder", self._browse_row(
+            self.runs_folder, ("Browse…", self.choose_runs_folder, "Choose where the runs are written")))
         form.addRow("", self.evaluate_box)
         return group
 

@@ -143,6 +143,7 @@ class ModelControls(QGroupBox):
         """`devices`: the devices this machine offers ("cpu", plus "cuda" when available)."""
         super().__init__("Model", parent)
         self.path = QLineEdit()
+        self.path.setToolTip("A .pt checkpoint or .onnx export; empty = the bundled default model")
         self.path.setPlaceholderText("default model")
         self.path.setToolTip("A .pt checkpoint or .onnx export; empty uses the bundled default model.")
         self.browse_button = QPushButton("…")
@@ -240,8 +241,12 @@ class RecordControls(QGroupBox):
         """Inputs; the Live tab switches the button text and the indicator."""
         super().__init__("Recording", parent)
         self.participant = QLineEdit()
+        self.participant.setToolTip("A pseudonym written into the recording (no names: the files "
+                                    "hold emotion "
+                                    "data about a person)")
         self.participant.setPlaceholderText("pseudonym, e.g. P01 (no real names)")
         self.folder = QLineEdit()
+        self.folder.setToolTip("Where recordings go: NAME.csv plus its .json sidecar and summary")
         self.folder.setPlaceholderText("folder for the session files")
         self.folder_button = QPushButton("…")
         self.folder_button.setToolTip("Choose the folder for the session files")
@@ -253,6 +258,9 @@ class RecordControls(QGroupBox):
         self.indicator.hide()
         self.csv_path = PathLabel("not recording")
         self.marker_text = QLineEdit()
+        self.marker_text.setToolTip("Text of the next marker (a stimulus, an event): Return or M "
+                                    "adds it to the "
+                                    "current frame")
         self.marker_text.setPlaceholderText("marker text (optional)")
         self.marker_button = QPushButton("Marker (M)")
         self.marker_button.setToolTip("Write a marker (a user event) into the next CSV row; Return in the "

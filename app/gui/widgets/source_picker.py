@@ -48,6 +48,7 @@ class SourcePicker(QWidget):
         self.refresh_button = QPushButton("Refresh cameras")
         self.refresh_button.setToolTip("Look again for cameras (after plugging one in).")
         self.video_button = QPushButton("Video file…")
+        self.video_button.setToolTip("Analyse a video file as if it were a camera (played at its frame rate)")
         self.camera_note = QLabel("")
         self.camera_note.setWordWrap(True)
         self.camera_note.setStyleSheet("color: #c08000;")
