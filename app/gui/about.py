@@ -13,6 +13,7 @@ from app.core.recorder import app_version
 from model.assets import asset_path
 
 MODEL_CARD = asset_path("models", "MODEL_CARD.md")
+USER_GUIDE = asset_path("guide", "USER_GUIDE.md")
 # (title, file name): read from the installed package's metadata, else from the source checkout
 LICENCE_FILES = (
     ("AffectScope", "LICENSE"),
@@ -96,3 +97,25 @@ class AboutDialog(QDialog):
             if self.tabs.tabText(i) == title:
                 return self.tabs.widget(i).toPlainText()
         raise KeyError(f"no tab {title!r} in the About window")
+
+
+class GuideDialog(QDialog):
+    """The user guide (assets/guide/USER_GUIDE.md), shown non-modally (Help > User guide, F1)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """Read and show the guide; a missing file says how to restore it."""
+        super().__init__(parent)
+        self.setWindowTitle("AffectScope user guide")
+        self.resize(760, 640)
+        self.view = QTextBrowser()
+        try:
+            self.view.setMarkdown(USER_GUIDE.read_text(encoding="utf-8"))
+        except OSError as exc:
+            self.view.setPlainText(f"The user guide {USER_GUIDE} cannot be read ({exc}); reinstall "
+                                   "AffectScope or restore assets/guide/ from the repository.")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.view)
+        layout.addWidget(buttons)
+

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QPlainTextE
 from app.core.logs import log_dir
 from app.core.settings import ModelSettings
 from app.gui import settings as keys
-from app.gui.about import AboutDialog
+from app.gui.about import AboutDialog, GuideDialog
 from app.gui.tabs.images import ImagesTab
 from app.gui.tabs.live import LiveTab
 from app.gui.tabs.training import TrainingTab
@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self.log_dock.setWidget(self.log_view)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
         self.about_dialog: AboutDialog | None = None
+        self.guide_dialog: GuideDialog | None = None
         self.ask_before_close = True  # closing with work that would be lost asks first
         self._build_menus()
         guard_typing(self)  # Space and M type into text fields instead of starting/adding a marker
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         live.models.device.currentTextChanged.connect(self._sync_model_menu)
 
         help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&User guide", self.show_guide, "F1")
         self._action(help_menu, "Open the &log folder", self.open_log_folder)
         self._action(help_menu, "&About AffectScope", self.show_about)
 
@@ -190,6 +192,14 @@ class MainWindow(QMainWindow):
         _, runtime, device = self.live_tab.models.choice()
         self.live_tab.apply_model(path, runtime if not path.lower().endswith(".onnx") else "onnx", device)
         self.tabs.setCurrentWidget(self.live_tab)
+
+    @Slot()
+    def show_guide(self) -> None:
+        """Open (or raise) the non-modal user guide."""
+        if self.guide_dialog is None:
+            self.guide_dialog = GuideDialog(self)
+        self.guide_dialog.show()
+        self.guide_dialog.raise_()
 
     @Slot()
     def open_log_folder(self) -> None:

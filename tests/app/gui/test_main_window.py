@@ -43,7 +43,7 @@ def test_tabs_and_the_usual_shortcuts(make_window) -> None:
     window = make_window()
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Live", "Images", "Training"]
     expected = {"Open video…": "Ctrl+O", "Record / stop recording": "Ctrl+R", "Add marker": "M",
-                "Start / stop": "Space", "Quit": "Ctrl+Q", "Open images…": "Ctrl+Shift+O"}
+                "Start / stop": "Space", "Quit": "Ctrl+Q", "Open images…": "Ctrl+Shift+O", "User guide": "F1"}
     for text, key in expected.items():
         assert _action(window, text).shortcut() == QKeySequence(key), text
     assert window.status.provenance.isHidden()  # nothing loaded yet
@@ -173,3 +173,15 @@ def test_closing_with_unexported_results_asks_first(qtbot, make_window, tmp_path
     window.confirm_close = lambda lost: True  # the user presses Close
     window.close()
     assert not window.isVisible()
+
+
+def test_the_user_guide_explains_the_panels_and_the_tasks(make_window) -> None:
+    window = make_window()
+    _action(window, "User guide").trigger()  # F1
+    guide = window.guide_dialog
+    assert guide.isVisible() and not guide.isModal()
+    text = guide.view.toPlainText()
+    for topic in ("The Live tab", "Attention", "Recording a session", "Calibrating a neutral face",
+                  "V/A derived", "Fine-tuning", "Export ONNX", "PNG or SVG", "log folder"):
+        assert topic in text, topic
+
