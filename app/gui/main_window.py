@@ -21,6 +21,7 @@ from app.gui.about import AboutDialog, GuideDialog
 from app.gui.tabs.images import ImagesTab
 from app.gui.tabs.live import LiveTab
 from app.gui.tabs.training import TrainingTab
+from app.gui.theme import DEFAULT_THEME, THEMES, apply_theme
 from app.gui.widgets.status import StatusPanel
 from app.gui.widgets.typing_guard import guard_typing
 from model.runtimes import DEVICES, RUNTIMES, available_devices
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self.live_tab.model_changed.connect(self.status.set_model_labels)
         self.live_tab.recording_changed.connect(self._on_recording_changed)
         self.training_tab.model_ready.connect(self.use_trained_model)
+        self.theme = apply_theme(self, keys.value_str(settings, keys.VIEW_THEME, DEFAULT_THEME))
         self._restore_window()
 
     # -------------------------------------------------------------------------------------- menus
@@ -110,6 +112,14 @@ class MainWindow(QMainWindow):
         self.overlay_action.setChecked(live.overlay_box.isChecked())
         live.overlay_box.toggled.connect(self.overlay_action.setChecked)
         view_menu.addAction(self.log_dock.toggleViewAction())
+        theme_menu = view_menu.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        chosen = keys.value_str(self.settings, keys.VIEW_THEME, DEFAULT_THEME)
+        for name in THEMES:
+            action = self._action(theme_menu, name.capitalize(), lambda _=False, n=name: self.choose_theme(n))
+            action.setCheckable(True)
+            action.setChecked(name == chosen)
+            self.theme_group.addAction(action)
         self._action(view_menu, "&Full screen", self._toggle_full_screen, "F11")
 
         model_menu = bar.addMenu("&Model")
@@ -192,6 +202,11 @@ class MainWindow(QMainWindow):
         _, runtime, device = self.live_tab.models.choice()
         self.live_tab.apply_model(path, runtime if not path.lower().endswith(".onnx") else "onnx", device)
         self.tabs.setCurrentWidget(self.live_tab)
+
+    def choose_theme(self, name: str) -> None:
+        """Use theme `name` ("system", "dark", "light") for the widgets and every chart, and remember it."""
+        self.theme = apply_theme(self, name)
+        self.settings.setValue(keys.VIEW_THEME, name)
 
     @Slot()
     def show_guide(self) -> None:

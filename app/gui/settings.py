@@ -27,6 +27,7 @@ LIVE_EURO_D_CUTOFF = "live/one_euro_d_cutoff"
 LIVE_BASELINE_SECONDS = "live/baseline_seconds"
 LIVE_ATTENTION_OVERLAY = "live/attention_overlay"
 LIVE_LOOP_VIDEO = "live/loop_video"
+VIEW_THEME = "view/theme"  # "system", "dark" or "light"
 MODEL_PATH = "model/path"  # "" = the default model
 MODEL_RUNTIME = "model/runtime"
 MODEL_DEVICE = "model/device"
