@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsLineItem, QWidget
 
 from app.core.face_history import FaceHistories
 from app.core.packets import FramePacket
-from app.gui.widgets.palette import FACE_COLORS, face_color
+from app.gui.widgets.palette import CAUTION_TEXT, FACE_COLORS, face_color
 from app.gui.widgets.plot_export import install_export_menu
 
 TRAIL_POINTS = 45  # processed frames per trail (1.5 s at 30 fps)
@@ -73,7 +73,7 @@ class CircumplexPlot(pg.PlotWidget):
         """Mark the plot "V/A derived" and/or "untrained model" as the model's card says."""
         notes = [text for flag, text in ((va_source == "derived", "V/A derived"),
                                          (untrained, "untrained model")) if flag]
-        self.getPlotItem().setTitle(" · ".join(notes) or None, color="#e6c878", size="9pt")
+        self.getPlotItem().setTitle(" · ".join(notes) or None, color=CAUTION_TEXT, size="9pt")
 
     def update_from(self, packet: FramePacket | None, histories: FaceHistories) -> None:
         """Show the faces of `packet` (current points, baselines) and their trails from `histories`."""

@@ -16,6 +16,8 @@ FACE_COLORS: tuple[tuple[int, int, int], ...] = (
     (200, 200, 200),
 )
 
+CAUTION_TEXT = "#c88a10"  # chart notes such as "V/A derived": amber that reads on dark and light charts
+
 
 def face_rgb(face_id: int) -> tuple[int, int, int]:
     """The (r, g, b) colour of a face id (ids beyond the palette wrap around)."""

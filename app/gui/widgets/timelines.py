@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from app.core.face_history import COLUMNS, FaceHistories
-from app.gui.widgets.palette import face_color
+from app.gui.widgets.palette import CAUTION_TEXT, face_color
 from app.gui.widgets.plot_export import install_export_menu
 from model.config import VA_DIMENSIONS
 
@@ -70,7 +70,7 @@ class Timelines(pg.GraphicsLayoutWidget):
         """Say "V/A derived" above the plots when the model's V/A are derived from expressions (a title,
         not the rotated axis labels: those must stay short enough for the plot's height)."""
         self.plots[VA_DIMENSIONS[0]].setTitle(DERIVED_TITLE if va_source == "derived" else None,
-                                              size="8pt", color="#f0c040")
+                                              size="8pt", color=CAUTION_TEXT)
 
     def update_from(self, histories: FaceHistories, face_id: int | None) -> None:
         """Draw the last `window_s` seconds of `face_id` (nothing when None or unknown)."""
