@@ -1,6 +1,6 @@
 """Attention of the selected face: its four first-level maps over the face crop, with a colour scale.
 
-The maps fill a 2x2 grid (large enough to see which parts of the face each layer looks at). Each is
+The four maps sit side by side (the panel is wider than tall: one row gives each map the most room). Each is
 drawn on the fixed 0..1 scale of `attention_scale.attention_display` with levels (0, 1), stretched over
 the crop the model saw, so the same colour always means the same share of attention: the colour bar
 reads "attention / uniform", from none to 4x or more. Each map's title is "L<layer> /<stride> · w
@@ -34,7 +34,7 @@ def scale_ticks() -> list[tuple[float, str]]:
 
 
 class AttentionPanel(pg.GraphicsLayoutWidget):
-    """A 2x2 grid of (crop + heatmap of layer l) views, their titles with the layer weights, a colour bar."""
+    """A row of (crop + heatmap of layer l) views, their titles with the layer weights, and a colour bar."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         """Create the crop/heatmap images of each layer and the colour bar once."""
@@ -43,13 +43,13 @@ class AttentionPanel(pg.GraphicsLayoutWidget):
         self.setBackground("#1e1e1e")
         cmap = pg.colormap.get(COLORMAP)
         lut = cmap.getLookupTable(0.0, 1.0, 256)
-        self.title = self.addLabel(NO_FACE, row=0, col=0, colspan=2, size="9pt")
+        self.title = self.addLabel(NO_FACE, row=0, col=0, colspan=LAYERS, size="9pt")
         self.titles: list[pg.LabelItem] = []
         self.crops: list[pg.ImageItem] = []
         self.maps: list[pg.ImageItem] = []
         self.views: list[pg.ViewBox] = []
         for layer in range(LAYERS):
-            row, col = 1 + 2 * (layer // 2), layer % 2
+            row, col = 1, layer
             title = self.addLabel(f"L{layer + 1} /{STRIDES[layer]}", row=row, col=col, size="8pt")
             self.titles.append(title)
             view = self.addViewBox(row=row + 1, col=col, lockAspect=True, invertY=True, enableMouse=False,
@@ -67,7 +67,7 @@ class AttentionPanel(pg.GraphicsLayoutWidget):
                                      colorMapMenu=False)
         self.scale.axis.setTicks([scale_ticks()])
         self.scale.axis.setLabel(SCALE_LABEL)
-        self.addItem(self.scale, row=1, col=2, rowspan=4)
+        self.addItem(self.scale, row=1, col=LAYERS, rowspan=2)
         self.weights = np.zeros(LAYERS, dtype=np.float32)  # the shown face's second-level weights
         self.setToolTip("First-level attention of the selected face over the crop the model saw, one map "
                         "per backbone layer (L1..L4, stride 4 to 32). Colour: attention relative to a "
