@@ -172,7 +172,7 @@ class ImagesTab(QWidget):
         preview = QWidget()
         preview_layout = QVBoxLayout(preview)
         preview_layout.setContentsMargins(0, 0, 0, 0)
-        preview_layout.addWidget(self.view, 3)
+        preview_layout.addWidget(self.view, 5)  # the preview takes most of the height
         preview_layout.addLayout(below, 2)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
