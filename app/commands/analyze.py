@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.core.settings import DETECTOR_HELP, DETECTORS, SHARED_FILES_HELP, DetectionSettings
+from app.core.settings import CROPS_HELP, DETECTOR_HELP, DETECTORS, SHARED_FILES_HELP, DetectionSettings
 
 NAME = "analyze"
 HELP = "analyse image, folder and video files into a CSV"
@@ -48,6 +48,7 @@ def register(subparsers) -> None:
                              f"(default {defaults.min_confidence})")
     parser.add_argument("--detector", choices=DETECTORS, default=defaults.detector,
                         help=f"{DETECTOR_HELP} (default {defaults.detector})")
+    parser.add_argument("--crops", action="store_true", help=CROPS_HELP)
     parser.add_argument("--shared-files", action="store_true", help=SHARED_FILES_HELP)
     parser.set_defaults(func=run)
 
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from app.core.settings import OutputSettings
 
     try:
-        detection = DetectionSettings(args.detector, args.min_confidence, args.max_faces)
+        detection = DetectionSettings(args.detector, args.min_confidence, args.max_faces, crops=args.crops)
     except ValueError:
         return _fail(f"--max-faces must be >= 1 and --min-confidence in [0, 1] "
                      f"(got {args.max_faces}, {args.min_confidence})")
@@ -86,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         return _fail(f"cannot open the model: {exc}")
     try:
-        FaceFinder(detection.plan(still=True)).close()
+        if not detection.crops:  # face crops need no detector
+            FaceFinder(detection.plan(still=True)).close()
     except DetectorError as exc:
         return _fail(f"cannot create the face detector: {exc}")
     if predictor.untrained:

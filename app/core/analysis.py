@@ -31,7 +31,7 @@ import numpy as np
 
 from app.core.annotate import annotate_frame
 from app.core.detection import Detection, clip_box
-from app.core.face_finder import FaceFinder, FinderPlan
+from app.core.face_finder import FaceFinder
 from app.core.face_step import predict_faces
 from app.core.packets import FaceResult
 from app.core.recorder import ANALYSIS_COLUMNS, face_cells
@@ -131,8 +131,30 @@ def _row(path: Path, **cells: str) -> dict[str, str]:
     return {**dict.fromkeys(ANALYSIS_COLUMNS, ""), "source_path": str(path), **cells}
 
 
-def _detect(finder: FaceFinder, frame: np.ndarray) -> list[Detection]:
+class WholeImageFinder:
+    """For images that are face crops already (`DetectionSettings.crops`): the whole image is one face."""
+
+    def __enter__(self) -> WholeImageFinder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        """One face: the whole frame, score 1."""
+        h, w = frame.shape[:2]
+        return [Detection(box=(0, 0, int(w), int(h)), score=1.0)]
+
+
+def _finder(detection: DetectionSettings, still: bool) -> FaceFinder | WholeImageFinder:
+    """How the faces of a still (`still`) or of a video's frames are found under `detection`."""
+    return WholeImageFinder() if detection.crops else FaceFinder(detection.plan(still=still))
+
+
+def _detect(finder: FaceFinder | WholeImageFinder, frame: np.ndarray) -> list[Detection]:
     """Detect on a copy downscaled to DETECT_MAX_SIDE when larger; boxes come back in frame pixels."""
+    if isinstance(finder, WholeImageFinder):
+        return finder.detect(frame)
     h, w = frame.shape[:2]
     scale = DETECT_MAX_SIDE / max(h, w)
     if scale >= 1.0:
@@ -191,19 +213,22 @@ def analyze_paths(
     annotated = _AnnotatedOutput(Path(save_annotated_dir) if save_annotated_dir is not None else None)
     yield AnalysisEvent("started", total)
     detection = detection or DetectionSettings()
-    with FaceFinder(detection.plan(still=True)) as image_finder:
+    margin = 0.0 if detection.crops else None  # a crop is the face as the dataset framed it
+    with _finder(detection, still=True) as image_finder:
         for index, (path, root) in enumerate(files):
             if cancel is not None and cancel.is_set():
                 yield AnalysisEvent("cancelled", total, index)
                 return
             if path.suffix.lower() in VIDEO_EXTENSIONS:
                 completed = yield from _analyze_video(
-                    path, root, index, total, predictor, detection.plan(still=False), annotated, cancel)
+                    path, root, index, total, predictor, _finder(detection, still=False), margin, annotated,
+                    cancel)
                 if not completed:
                     yield AnalysisEvent("cancelled", total, index, path)
                     return
             else:
-                yield from _analyze_image(path, root, index, total, predictor, image_finder, annotated)
+                yield from _analyze_image(path, root, index, total, predictor, image_finder, margin,
+                                          annotated)
     log.info("analysed %d file(s)", total)
     yield AnalysisEvent("finished", total)
 
@@ -217,8 +242,8 @@ def _error_events(path: Path, index: int, total: int, message: str) -> Iterator[
 
 
 def _analyze_image(
-    path: Path, root: Path, index: int, total: int, predictor: Any, finder: FaceFinder,
-    annotated: _AnnotatedOutput,
+    path: Path, root: Path, index: int, total: int, predictor: Any,
+    finder: FaceFinder | WholeImageFinder, margin: float | None, annotated: _AnnotatedOutput,
 ) -> Iterator[AnalysisEvent]:
     """Events for one image file."""
     reason = unreadable_reason(path)
@@ -238,7 +263,7 @@ def _analyze_image(
     start = time.perf_counter()
     try:
         detections = _detect(finder, frame)
-        faces = predict_faces(frame, detections, range(1, len(detections) + 1), predictor)
+        faces = predict_faces(frame, detections, range(1, len(detections) + 1), predictor, margin=margin)
     except Exception as exc:  # a detector/model failure on this image must not end the run
         log.exception("analysis of %s failed", path)
         yield from _error_events(path, index, total, f"analysis of {path} failed: {exc}")
@@ -252,7 +277,8 @@ def _analyze_image(
                         error="" if faces else NO_FACE)
     out = annotated.path_for(path, root, ".jpg")
     if out is not None:
-        image = annotate_frame(frame, faces, predictor.config.crop_margin, note="" if faces else NO_FACE)
+        shown_margin = predictor.config.crop_margin if margin is None else margin
+        image = annotate_frame(frame, faces, shown_margin, note="" if faces else NO_FACE)
         ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         if ok:
             write_bytes_atomic(out, encoded.tobytes())
@@ -260,7 +286,8 @@ def _analyze_image(
 
 
 def _analyze_video(
-    path: Path, root: Path, index: int, total: int, predictor: Any, plan: FinderPlan,
+    path: Path, root: Path, index: int, total: int, predictor: Any,
+    finder_cm: FaceFinder | WholeImageFinder, margin: float | None,
     annotated: _AnnotatedOutput, cancel: Cancel | None,
 ) -> Iterator[AnalysisEvent]:
     """Events for one video file, one "result" per frame; returns False when cancelled midway."""
@@ -279,7 +306,7 @@ def _analyze_video(
     out = annotated.path_for(path, root, ".avi")
     n_frames = 0
     try:
-        with FaceFinder(plan) as finder:
+        with finder_cm as finder:
             while True:
                 if cancel is not None and cancel.is_set():
                     return False
@@ -289,7 +316,7 @@ def _analyze_video(
                 start = time.perf_counter()
                 detections = _detect(finder, frame)
                 ids = tracker.update([d.box for d in detections], timestamp)
-                faces = predict_faces(frame, detections, ids, predictor)
+                faces = predict_faces(frame, detections, ids, predictor, margin=margin)
                 common = {"frame": str(n_frames), "timestamp_s": f"{timestamp:.4f}",
                           "latency_ms": f"{(time.perf_counter() - start) * 1000.0:.2f}"}
                 if faces:
@@ -303,7 +330,8 @@ def _analyze_video(
                         fps = source.fps if source.fps > 0 else 30.0
                         size = (frame.shape[1], frame.shape[0])
                         writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
-                    image = annotate_frame(frame, faces, predictor.config.crop_margin)
+                    shown_margin = predictor.config.crop_margin if margin is None else margin
+                    image = annotate_frame(frame, faces, shown_margin)
                     writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
                 n_frames += 1
     except Exception as exc:  # a decoder/detector/model failure midway: keep the rows so far, report it

@@ -24,11 +24,14 @@ from model.preprocessing import resize_crop
 
 
 def model_crops(
-    frame: np.ndarray, boxes: Sequence[Sequence[int]], predictor: Any, pad: str = "constant"
+    frame: np.ndarray, boxes: Sequence[Sequence[int]], predictor: Any, pad: str = "constant",
+    margin: float | None = None,
 ) -> list[np.ndarray]:
-    """B x (S,S,3) uint8 crops, one per box, exactly as the network reads them."""
+    """B x (S,S,3) uint8 crops, one per box, exactly as the network reads them. `margin`: context around
+    each box (default the model's `crop_margin`; 0 for images that are face crops already)."""
     config = predictor.config
-    native = crop_faces(frame, boxes, config.crop_margin, pad=pad)  # B x (side,side,3)
+    margin = config.crop_margin if margin is None else margin
+    native = crop_faces(frame, boxes, margin, pad=pad)  # B x (side,side,3)
     return [resize_crop(crop, config.input_size) for crop in native]  # B x (S,S,3)
 
 
@@ -38,11 +41,13 @@ def predict_faces(
     face_ids: Sequence[int],
     predictor: Any,
     pad: str = "constant",
+    margin: float | None = None,
 ) -> tuple[FaceResult, ...]:
-    """Run the model once on every detected face of `frame`; raw readings (smoothed = raw, uncorrected)."""
+    """Run the model once on every detected face of `frame`; raw readings (smoothed = raw, uncorrected).
+    `margin` as in `model_crops`."""
     if not detections:
         return ()
-    crops = model_crops(frame, [d.box for d in detections], predictor, pad)
+    crops = model_crops(frame, [d.box for d in detections], predictor, pad, margin)
     pred = predictor.predict(crops)
     faces = []
     for i, (det, face_id) in enumerate(zip(detections, face_ids, strict=True)):

@@ -21,7 +21,7 @@ import numpy as np
 from app.core.analysis import AnalysisEvent, analyze_paths, write_analysis_csv
 from app.core.model_store import open_predictor
 from app.core.packets import FaceResult
-from app.core.settings import ModelSettings
+from app.core.settings import DetectionSettings, ModelSettings
 from app.core.sources import read_image_rgb
 from app.core.va_provenance import VaProvenance, va_provenance
 
@@ -75,13 +75,15 @@ def _light(event: AnalysisEvent) -> AnalysedFrame:
 
 
 def analysis_events(
-    paths: Sequence[str], choice: ModelSettings, cancel: threading.Event
+    paths: Sequence[str], choice: ModelSettings, cancel: threading.Event,
+    detection: DetectionSettings | None = None,
 ) -> Iterator[ModelReady | AnalysedFrame]:
-    """Worker side of a batch: load the model, then analyse `paths` until done or `cancel` is set."""
+    """Worker side of a batch: load the model, then analyse `paths` (faces found as `detection` says,
+    default DetectionSettings()) until done or `cancel` is set."""
     predictor = open_predictor(choice.path or None, runtime=choice.runtime, device=choice.device)
     yield ModelReady(predictor.name, predictor.va_source, predictor.untrained, predictor.config.crop_margin,
                      va_provenance(predictor.metadata))
-    for event in analyze_paths(paths, predictor, cancel=cancel):
+    for event in analyze_paths(paths, predictor, detection=detection, cancel=cancel):
         yield _light(event)
 
 

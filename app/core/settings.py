@@ -31,6 +31,8 @@ class OutputSettings:
 
 
 DETECTORS = ("auto", "short", "full")
+CROPS_HELP = ("treat every image (and video frame) as one already-cropped face, as in face datasets: no "
+              "detection, the whole image is the face (box = the image, no extra margin)")
 DETECTOR_HELP = (
     "face detector: auto finds every face near or far (MediaPipe's short- and full-range models on the "
     "whole image, plus, for still images, the full-range model on a pyramid of tiles down to "
@@ -47,6 +49,7 @@ class DetectionSettings:
     min_confidence: float = MIN_CONFIDENCE  # detector score threshold
     max_faces: int = FILE_MAX_FACES  # most faces per image or frame (highest scores)
     min_face_px: float = 24.0  # "auto" on stills: the smallest faces the tile pyramid looks for
+    crops: bool = False  # every image (and video frame) is one face crop already: nothing is detected
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:

@@ -46,7 +46,7 @@ from app.core.image_batches import (
     write_csv,
 )
 from app.core.packets import FramePacket
-from app.core.settings import ModelSettings
+from app.core.settings import CROPS_HELP, DetectionSettings, ModelSettings
 from app.core.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from app.gui import settings as keys
 from app.gui.analysis_results import TABLE_COLUMNS, ResultsTable
@@ -56,6 +56,7 @@ from app.gui.workers.jobs import CANCELLED, FAILED, FINISHED, GeneratorJob
 
 FOLDER_KEY = "images/folder"  # last folder the Add / Export dialogs showed
 OVERLAY_KEY = "images/attention_overlay"
+CROPS_KEY = "images/crops"  # the images are face crops: no detection
 FILE_FILTER = (
     "Images and videos (" + " ".join(f"*{ext}" for ext in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS) + ");;"
     "All files (*)"
@@ -130,10 +131,15 @@ class ImagesTab(QWidget):
         self.model_label = QLabel("Model: the one chosen in the Live tab (loaded when a batch starts)")
         self.model_label.setWordWrap(True)
 
+        self.crops_box = QCheckBox("Images are face crops")
+        self.crops_box.setToolTip(CROPS_HELP[0].upper() + CROPS_HELP[1:] + " (next batch)")
+        self.crops_box.setChecked(keys.value_bool(self.settings, CROPS_KEY, DetectionSettings.crops))
+        self.crops_box.toggled.connect(lambda checked: self.settings.setValue(CROPS_KEY, checked))
         buttons = QHBoxLayout()
         for button in (self.add_files_button, self.add_folder_button, self.cancel_button,
                        self.clear_button, self.export_button):
             buttons.addWidget(button)
+        buttons.addWidget(self.crops_box)
         buttons.addWidget(self.progress, 1)
 
         self.table = QTableView()
@@ -247,7 +253,8 @@ class ImagesTab(QWidget):
         self._batch_files = self._files_done = self._files_failed = 0
         self.progress.setRange(0, 0)  # busy until the file count is known
         self.progress_label.setText(f"Loading the model and looking for files in {len(paths)} path(s)…")
-        self.analysis_job.start(lambda cancel: analysis_events(paths, choice, cancel))
+        detection = DetectionSettings(crops=self.crops_box.isChecked())
+        self.analysis_job.start(lambda cancel: analysis_events(paths, choice, cancel, detection))
         self._update_buttons()
 
     @property

@@ -261,3 +261,35 @@ def test_with_no_detector_option_every_face_of_a_group_and_a_close_up_is_found_o
         score = score_frame(scene, found, 0.0)
         assert sum(score.hits.values()) == len(scene.faces), (name, score)
         assert score.false_positives == 0 and score.duplicates == 0, (name, score)
+
+
+def test_crops_treat_each_image_as_one_face_without_detection(tmp_path, astronaut_rgb, monkeypatch):
+    """`--crops`: dataset crops (the face fills the image) get one row each, the whole image as the face,
+    read exactly as the model reads that image, and no detector is ever created."""
+    from app.core import face_finder
+    from app.core.model_store import open_predictor
+    from model.preprocessing import resize_crop
+
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    head = np.ascontiguousarray(astronaut_rgb[20:200, 150:310])  # (180,160,3): a tight face crop
+    cv2.imwrite(str(folder / "a.png"), cv2.cvtColor(head, cv2.COLOR_RGB2BGR))
+    grey = np.full((64, 48, 3), 128, np.uint8)  # no face at all: still one row, as the user asked
+    cv2.imwrite(str(folder / "b.png"), grey)
+
+    def no_detector(*args, **kwargs):
+        raise AssertionError("--crops must not detect")
+
+    monkeypatch.setattr(face_finder, "FaceDetector", no_detector)
+    out = tmp_path / "crops.csv"
+    assert main(["analyze", str(folder), "--crops", "--out", str(out), "--runtime", "torch"]) == 0
+    rows = {os.path.basename(r["source_path"]): r for r in read_csv(out)[1]}
+    assert sorted(rows) == ["a.png", "b.png"]
+    assert [rows[n]["status"] for n in ("a.png", "b.png")] == ["ok", "ok"]
+    assert (rows["a.png"]["face_x"], rows["a.png"]["face_y"], rows["a.png"]["face_w"],
+            rows["a.png"]["face_h"]) == ("0", "0", "160", "180")
+    predictor = open_predictor(None, "torch", "cpu")
+    square = np.zeros((180, 180, 3), np.uint8)  # the image padded to a square, no extra margin
+    square[:, 10:170] = head
+    expected = predictor.predict([resize_crop(square, predictor.config.input_size)])
+    assert float(rows["a.png"]["valence"]) == pytest.approx(float(expected.valence_arousal[0, 0]), abs=1e-4)

@@ -164,3 +164,16 @@ def test_missing_model_is_reported_without_a_dialog(qtbot, gui_settings, astrona
     assert ended.args == ["failed"]
     assert any("analysis failed" in m and "gone.pt" in m for m in messages)
     assert tab.results.rowCount() == 0 and not tab.running
+
+
+def test_face_crops_are_analysed_whole_without_detection(qtbot, gui_settings, tiny_models, tmp_path):
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "grey.png"), np.full((40, 30, 3), 120, np.uint8))  # no face a detector sees
+    tab, _ = make_tab(qtbot, gui_settings, tiny_models["a"])
+    tab.crops_box.setChecked(True)
+    with qtbot.waitSignal(tab.analysis_job.ended, timeout=JOB_TIMEOUT_MS):
+        tab.add_paths([folder])
+    (row,) = tab.results.rows
+    assert row["status"] == "ok" and (row["face_w"], row["face_h"]) == ("30", "40")
+    assert gui_settings.value("images/crops") in (True, "true")  # remembered
