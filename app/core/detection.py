@@ -121,9 +121,11 @@ class FaceDetector:
         self.min_confidence = float(min_confidence)
         self.max_faces = int(max_faces)
         self._last_ms = -1  # VIDEO mode: last timestamp handed to mediapipe (strictly increasing)
+        self.last_found = 0  # faces the last `detect` found, before the `max_faces` cut
 
     def detect(self, frame: np.ndarray, timestamp_s: float | None = None) -> list[Detection]:
-        """Faces in one uint8 RGB frame (H,W,3), best first, at most `max_faces`.
+        """Faces in one uint8 RGB frame (H,W,3), best first, at most `max_faces` (`last_found` says how
+        many were found before that cut).
 
         VIDEO mode needs the frame's `timestamp_s`; it is turned into integer milliseconds and forced
         strictly increasing (a repeated or earlier time becomes last + 1 ms), as mediapipe requires.
@@ -151,6 +153,7 @@ class FaceDetector:
             box = clip_box(bb.origin_x, bb.origin_y, bb.width, bb.height, width, height)
             detections.append(Detection(box=box, score=score, keypoints=keypoints))
         detections.sort(key=lambda d: d.score, reverse=True)
+        self.last_found = len(detections)
         return detections[: self.max_faces]
 
     def close(self) -> None:

@@ -70,6 +70,7 @@ class FramePacket:
     va_source: str = "measured"  # "measured" or "derived" (from the model card)
     marker: str = ""  # user event text attached to this frame, if any
     captured_at: float = 0.0  # time.perf_counter() when the frame was grabbed (LSL timestamps map it)
+    faces_in_view: int = 0  # faces the detector found; more than len(faces) when the face limit cut some
 
 
 @dataclass(frozen=True)

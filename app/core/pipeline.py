@@ -519,7 +519,7 @@ class LivePipeline:
         return FramePacket(
             frame_index=item.index, timestamp_s=item.timestamp_s, wall_time=item.wall_time, frame=item.frame,
             faces=tuple(faces), stats=self._stats, va_source=predictor.va_source, marker=marker,
-            captured_at=item.captured_at,
+            captured_at=item.captured_at, faces_in_view=max(detector.last_found, len(faces)),
         )
 
     def _deliver(self, packet: FramePacket) -> None:

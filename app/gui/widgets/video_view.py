@@ -33,6 +33,14 @@ def face_text(face: FaceResult, va_source: str) -> str:
     return text + ("  (V/A derived)" if va_source == "derived" else "")
 
 
+def limit_notice(in_view: int, analysed: int) -> str:
+    """The video's notice when the face limit left faces out ("" when every face is analysed)."""
+    if in_view <= analysed:
+        return ""
+    return (f"{in_view} faces in view: the {analysed} most certain are analysed (live face limit "
+            f"{analysed}); the others have no rows")
+
+
 def overlay_lookup_table() -> np.ndarray:
     """(256, 4) RGBA: inferno colours whose opacity grows from none at uniform attention (display 0.25)
     to OVERLAY_MAX_ALPHA at 4x uniform, so only the parts the model looks at are tinted, not the whole
@@ -76,6 +84,10 @@ class VideoView(pg.GraphicsLayoutWidget):
         self.show_attention = False
         self.crop_margin = 0.25  # ModelConfig.crop_margin of the model in use (where crops come from)
         self._frame_shape: tuple[int, ...] | None = None
+        self.notice = pg.TextItem("", color=(255, 210, 120), anchor=(0.0, 0.0),
+                                  fill=pg.mkBrush(0, 0, 0, 190))  # "more faces in view than analysed"
+        self.notice.setZValue(LABEL_Z + 1)
+        self.view.addItem(self.notice)
         self.message = pg.TextItem("", color=(220, 220, 220), anchor=(0.5, 0.5))
         self.view.addItem(self.message)
 
@@ -87,6 +99,13 @@ class VideoView(pg.GraphicsLayoutWidget):
         self.message.setPos(rect.center())
         if not self._frame_shape:
             self.view.setRange(rect, padding=0)
+
+    def _show_notice(self, packet: FramePacket) -> None:
+        """Say so when more faces are in view than the face limit lets through (none dropped silently)."""
+        text = limit_notice(packet.faces_in_view, len(packet.faces))
+        if text != self.notice.toPlainText():
+            self.notice.setText(text)
+        self.notice.setPos(0, 0)
 
     def _place_labels(self, packet: FramePacket) -> None:
         """Put each face's label beside its box, inside the frame, clear of the other labels."""
@@ -163,6 +182,7 @@ class VideoView(pg.GraphicsLayoutWidget):
                 curve.setData(x, y, connect="pairs")
         self._colors_drawn = {c for c, boxes in enumerate(per_color) if boxes}
         self._place_labels(packet)
+        self._show_notice(packet)
         for item in self.labels[len(packet.faces):] + self.overlays[len(packet.faces):]:
             item.hide()
         if self.message.toPlainText():

@@ -274,8 +274,10 @@ def test_detector_settings_change_while_running():
     pipeline = make_pipeline(collector)
     pipeline.start(DemoSource(320, 240, fps=30, faces=2))
     wait_for(lambda: len(collector.packets) >= 1 and len(collector.packets[-1].faces) == 2)
+    assert collector.packets[-1].faces_in_view == 2
     pipeline.set_detector(max_faces=1)
     wait_for(lambda: len(collector.packets[-1].faces) == 1)
+    assert collector.packets[-1].faces_in_view == 2  # the face limit cut one: the GUI says so
     with pytest.raises(ValueError, match="unknown detector model"):
         pipeline.set_detector(model="tiny")
     with pytest.raises(ValueError, match="max_faces"):
