@@ -47,6 +47,8 @@ class ModelSwitcher:
         self._pending = False
         self._generation = 0  # bumped per load; a background load of an older request is dropped
         self._prepared: tuple[int, Any, Exception | None] | None = None
+        self._preloaded: tuple[ModelRequest, Any] | None = None  # built before the first start
+        self._preloading: threading.Event | None = None  # set once a preload has ended
 
     @property
     def pending(self) -> bool:
@@ -65,9 +67,39 @@ class ModelSwitcher:
             self._generation += 1
             return self._request, self._generation
 
+    def preload(self, on_ready: Callable[[Any], None] | None = None) -> None:
+        """Build the requested predictor in a loader thread now (at launch), so the first start finds it
+        ready; `on_ready(predictor)` is called from that thread when it is. A failure is left for the
+        start to report (it loads again and says why)."""
+        with self._lock:
+            request = self._request
+            self._preloading = done = threading.Event()
+
+        def run() -> None:
+            try:
+                predictor = self._factory(request.path, request.runtime, request.device)
+            except Exception:  # noqa: BLE001 - the start loads again and reports the error
+                log.exception("preloading %s failed", request.describe())
+                done.set()
+                return
+            with self._lock:
+                self._preloaded = (request, predictor)
+            done.set()
+            if on_ready is not None:
+                on_ready(predictor)
+
+        threading.Thread(target=run, name="model-preloader", daemon=True).start()
+
     def load_now(self) -> Any:
-        """Build the requested predictor in this thread; RuntimeError naming the model when it fails."""
+        """The requested predictor, built in this thread (or taken from a preload of the same request);
+        RuntimeError naming the model when it fails."""
         request, _ = self._next()
+        if self._preloading is not None:
+            self._preloading.wait()  # the loader is building it: waiting is quicker than building again
+        with self._lock:
+            preloaded, self._preloaded, self._preloading = self._preloaded, None, None
+        if preloaded is not None and preloaded[0] == request:
+            return preloaded[1]
         try:
             return self._factory(request.path, request.runtime, request.device)
         except Exception as exc:

@@ -242,6 +242,19 @@ class LivePipeline:
         """
         self._models.request(path, runtime, device)
 
+    def preload_model(self) -> None:
+        """Load the chosen model in the background now (at launch) so the first start is quick; an "info"
+        event with the model's details (as at start, plus `predictor`) says when it is ready."""
+        def ready(predictor: Any) -> None:
+            if self._state is PipelineState.STOPPED:  # the figures say what will run (no worker yet)
+                self._stats = replace(self._stats, model_name=predictor.name, runtime=predictor.runtime,
+                                      device=predictor.device)
+            self._emit("info", f"model {predictor.name} loaded ({predictor.runtime}/{predictor.device}); "
+                       "press Start", model=predictor.name, va_source=predictor.va_source,
+                       untrained=predictor.untrained, predictor=predictor)
+
+        self._models.preload(ready)
+
     def set_detector(
         self, model: str | None = None, min_confidence: float | None = None, max_faces: int | None = None
     ) -> None:

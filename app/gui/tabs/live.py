@@ -147,6 +147,7 @@ class LiveTab(QWidget):
         kind, params = self.smoothing.current()
         self.pipeline.set_smoothing(kind, **params)
         self.video.show_attention = self.overlay_box.isChecked()
+        self.pipeline.preload_model()  # the remembered model loads now, while the window opens
         self.lsl_link = LslLink(self.pipeline, self._report_from_thread)
         self.lsl.attach(self.lsl_link, self.bridge)
         self._connect_controls()
@@ -346,6 +347,8 @@ class LiveTab(QWidget):
             return
         self.models.set_choice(path, runtime, device)
         self.pipeline.set_model(path or None, runtime, device)
+        if not self.running:
+            self.pipeline.preload_model()  # ready (and named in the status bar) before Start
         what = Path(path).name if path else "the default model"
         self._report(f"Model {what} ({runtime}, {device}) will be used from the next frame"
                      if self.running else f"Model {what} ({runtime}, {device}) will be loaded at start")
@@ -417,7 +420,8 @@ class LiveTab(QWidget):
             self.model_name = str(event.detail["model"])
             self.va_source = str(event.detail.get("va_source", self.va_source))
             self.untrained = bool(event.detail.get("untrained", False))
-            predictor = self.pipeline.predictor  # set by the worker before it sent this event
+            # the preloaded model comes with the event; at start the worker has set it before this event
+            predictor = event.detail.get("predictor") or self.pipeline.predictor
             if predictor is not None:
                 self.video.crop_margin = predictor.config.crop_margin  # where its crops come from
                 self.provenance = va_provenance(predictor.metadata)

@@ -39,14 +39,16 @@ def _action(window: MainWindow, text: str):
     return next(a for a in actions if a.text().replace("&", "") == text)
 
 
-def test_tabs_and_the_usual_shortcuts(make_window) -> None:
+def test_tabs_and_the_usual_shortcuts(qtbot, make_window) -> None:
     window = make_window()
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Live", "Images", "Training"]
     expected = {"Open video…": "Ctrl+O", "Record / stop recording": "Ctrl+R", "Add marker": "M",
                 "Start / stop": "Space", "Quit": "Ctrl+Q", "Open images…": "Ctrl+Shift+O", "User guide": "F1"}
     for text, key in expected.items():
         assert _action(window, text).shortcut() == QKeySequence(key), text
-    assert window.status.provenance.isHidden()  # nothing loaded yet
+    # the remembered model loads at launch, in the background: named before anything is started
+    qtbot.waitUntil(lambda: window.status.model.text().startswith("model: tiny A"), timeout=WAIT_MS)
+    assert window.status.provenance.isVisible() and not window.live_tab.running
 
 
 def test_a_recorded_session_driven_from_the_menus(qtbot, make_window, tmp_path: Path) -> None:
