@@ -89,7 +89,7 @@ class Probe:
         elif time.monotonic() > self._deadline:
             self.poller.stop()
             self.results["error"] = "the live run or the recording did not start in time"
-            self.window.close()
+            self.window.close_without_asking()  # the batch's rows are not exported: do not ask
 
     def _start_measuring(self) -> None:
         from PySide6.QtCore import QTimer
@@ -192,7 +192,7 @@ class Probe:
         self.live.overlay_box.setChecked(True)
         self.live.paint()
         self._shoot("live_summary.png")
-        self.window.close()
+        self.window.close_without_asking()  # the batch's rows are not exported: do not ask
 
 
 def make_images(folder: Path) -> list[Path]:

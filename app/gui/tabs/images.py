@@ -165,6 +165,7 @@ class ImagesTab(QWidget):
         self.circumplex = CircumplexPlot(trail_points=1)
         self.circumplex.setMinimumSize(200, 200)
         self.circumplex.setMaximumWidth(320)
+        self.circumplex.setMaximumHeight(320)  # the preview image gets the rest of the height
         self.details = QLabel("")
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

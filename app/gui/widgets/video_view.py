@@ -88,6 +88,9 @@ class VideoView(pg.GraphicsLayoutWidget):
                                   fill=pg.mkBrush(0, 0, 0, 190))  # "more faces in view than analysed"
         self.notice.setZValue(LABEL_Z + 1)
         self.view.addItem(self.notice)
+        self._shown: FramePacket | None = None  # the packet drawn last (its labels follow a zoom/resize)
+        self.view.sigResized.connect(self._replace_labels)
+        self.view.sigRangeChanged.connect(self._replace_labels)
         self.message = pg.TextItem("", color=(220, 220, 220), anchor=(0.5, 0.5))
         self.view.addItem(self.message)
 
@@ -106,6 +109,11 @@ class VideoView(pg.GraphicsLayoutWidget):
         if text != self.notice.toPlainText():
             self.notice.setText(text)
         self.notice.setPos(0, 0)
+
+    def _replace_labels(self, *_args: object) -> None:
+        """The view's scale changed: lay the labels out again (their size in frame pixels changed)."""
+        if self._shown is not None:
+            self._place_labels(self._shown)
 
     def _place_labels(self, packet: FramePacket) -> None:
         """Put each face's label beside its box, inside the frame, clear of the other labels."""
@@ -181,6 +189,7 @@ class VideoView(pg.GraphicsLayoutWidget):
                 x, y = _box_segments(boxes)
                 curve.setData(x, y, connect="pairs")
         self._colors_drawn = {c for c, boxes in enumerate(per_color) if boxes}
+        self._shown = packet
         self._place_labels(packet)
         self._show_notice(packet)
         for item in self.labels[len(packet.faces):] + self.overlays[len(packet.faces):]:
