@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,13 @@ def register(subparsers) -> None:
         help="capture-to-inlet latency (p50/p95) of the LSL outlet and the live fps with it on and off, "
         "in alternating blocks of --block-seconds",
     )
+    mode.add_argument(
+        "--startup",
+        action="store_true",
+        help="seconds from launching `main.py gui` to the window and to the remembered model being named "
+        "(offscreen, --launches times); goal: the window in under 3 s",
+    )
+    parser.add_argument("--launches", type=int, default=5, help="--startup only: launches (default 5)")
     parser.add_argument("--block-seconds", type=float, default=10.0,
                         help="--lsl only: length of each of the 8 outlet-off/outlet-on blocks (default 10)")
     parser.add_argument("--minutes", type=float, default=8.0, help="--soak only: how long (default 8)")
@@ -137,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
         return run_detection_command(args)
     if args.lsl:
         return run_lsl_command(args)
+    if args.startup:
+        return run_startup_command(args)
     repeats = args.repeats if args.repeats is not None else (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
     if repeats < 1:
         print(f"affectscope bench: --repeats must be >= 1, got {repeats}", file=sys.stderr)
@@ -240,6 +250,49 @@ def run_lsl_command(args: argparse.Namespace) -> int:
     print(lsl_summary(report))
     if args.json:
         write_json(report, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+STARTUP_GOAL_S = 3.0  # the window with its first step shown (issue 16)
+
+
+def run_startup_command(args: argparse.Namespace) -> int:
+    """`--startup`: launch the GUI offscreen `--launches` times with fresh settings (the default model);
+    report when the window showed and when the status bar named the model, from the launch."""
+    import statistics
+    import subprocess
+
+    if args.launches < 1:
+        print(f"affectscope bench: --launches must be >= 1, got {args.launches}", file=sys.stderr)
+        return 2
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    shown, named = [], []
+    with tempfile.TemporaryDirectory(prefix="affectscope-startup-") as tmp:
+        for launch in range(args.launches):
+            report = Path(tmp) / f"launch{launch}.json"
+            started = time.time()
+            settings = Path(tmp) / f"launch{launch}.ini"
+            argv = ["gui", "--settings", str(settings), "--startup-report", str(report)]
+            launcher = f"from app.cli import main; raise SystemExit(main({argv!r}))"  # as the console script
+            subprocess.run([sys.executable, "-c", launcher], env=env, check=True, capture_output=True,
+                           timeout=300)
+            times = json.loads(report.read_text())
+            shown.append(times["window_shown"] - started)
+            named.append((times["model_named"] or float("nan")) - started)
+            print(f"launch {launch + 1}: window {shown[-1]:.2f} s, model named {named[-1]:.2f} s", flush=True)
+    result = {
+        "benchmark": "startup", "launches": args.launches,
+        "window_shown_s": {"median": statistics.median(shown), "min": min(shown), "max": max(shown)},
+        "model_named_s": {"median": statistics.median(named), "min": min(named), "max": max(named)},
+        "goal_s": STARTUP_GOAL_S, "goal_met": statistics.median(shown) <= STARTUP_GOAL_S,
+        "machine": machine_info(),
+    }
+    print(f"window shown: median {result['window_shown_s']['median']:.2f} s (goal <= {STARTUP_GOAL_S:.0f} s: "
+          f"{'met' if result['goal_met'] else 'NOT met'}); model named: median "
+          f"{result['model_named_s']['median']:.2f} s")
+    if args.json:
+        write_json(result, args.json)
         print(f"wrote {args.json}")
     return 0
 

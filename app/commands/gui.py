@@ -38,6 +38,7 @@ def register(subparsers) -> None:
     parser.add_argument("--device", choices=DEVICES, help=DEVICE_HELP)
     parser.add_argument("--settings", type=Path, metavar="FILE.ini",
                         help="use this settings file instead of the user's (for automation)")
+    parser.add_argument("--startup-report", type=Path, metavar="OUT.json", help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
 
@@ -57,4 +58,4 @@ def run(args: argparse.Namespace) -> int:
 
     return run_gui(GuiOptions(source=args.source, record=args.record, exit_after_s=args.exit_after,
                               model=args.model, runtime=args.runtime, device=args.device,
-                              settings_file=args.settings))
+                              settings_file=args.settings, startup_report=args.startup_report))

@@ -33,6 +33,9 @@ What to do:
 """
 
 
+STARTUP_REPORT_TIMEOUT_S = 120.0  # `--startup-report` gives up waiting for the model after this
+
+
 @dataclass
 class GuiOptions:
     """What the command line may preset; None keeps the remembered setting."""
@@ -44,6 +47,7 @@ class GuiOptions:
     runtime: str | None = None
     device: str | None = None
     settings_file: Path | None = None  # an INI file instead of the user's settings
+    startup_report: Path | None = None  # write when the window showed and the model was named, then quit
 
 
 def clean_qt_environment() -> None:
@@ -120,6 +124,34 @@ def run_gui(options: GuiOptions, setup: Callable[[object], None] | None = None) 
             live.start_recording(options.record)
     if options.exit_after_s is not None:
         QTimer.singleShot(int(options.exit_after_s * 1000), window.close_without_asking)
+    if options.startup_report is not None:
+        _report_startup(window, options.startup_report)
     if setup is not None:
         setup(window)
     return int(app.exec())
+
+
+def _report_startup(window, path: Path) -> None:
+    """`bench --startup`: write the wall-clock times at which the window showed and the status bar named
+    the loaded model (JSON), then close the window."""
+    import json
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    from model.io import write_text_atomic
+
+    shown = time.time()
+    timer = QTimer(window)
+
+    def check() -> None:
+        if window.live_tab.provenance is None and time.time() - shown < STARTUP_REPORT_TIMEOUT_S:
+            return
+        timer.stop()
+        named = time.time() if window.live_tab.provenance is not None else None
+        write_text_atomic(path, json.dumps({"window_shown": shown, "model_named": named,
+                                            "model": window.status.model.text()}))
+        window.close_without_asking()
+
+    timer.timeout.connect(check)
+    timer.start(20)
