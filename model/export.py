@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import torch
 from torch import nn
@@ -189,6 +188,8 @@ def export_onnx(
     passes `onnx.checker.check_model(full_check=True)`; the report holds the torch/onnxruntime parity for
     batches 1 and 3. The caller's model is not modified (a CPU copy is exported).
     """
+    import onnx  # imported when exporting: it costs ~0.9 s, which every start of the app would pay
+
     if not isinstance(model, TwoAttTwoMt):
         raise TypeError(f"export_onnx expects a TwoAttTwoMt model, got {type(model).__name__}")
     out_path = Path(out_path)
