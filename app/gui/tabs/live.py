@@ -15,7 +15,7 @@ in its own thread and hands markers to the pipeline, which puts them on frames (
 Errors from the pipeline are shown non-modally: in the video view, the status bar and the log
 (`status_message`). The selected face drives the attention panel, timelines and expression bars.
 
-Length: about 600 lines in one class, kept whole because painting (one group per tick), the recording
+Length: about 650 lines, nearly all one class, kept whole because painting (one group per tick), the recording
 flow and the pipeline's events share the tab's state. Its panels live in app/gui/widgets/ (the side
 column in `live_side_panel.py`).
 """
