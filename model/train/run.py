@@ -19,6 +19,9 @@ Files in `out_dir` (rank 0 writes them, each atomically: temp file + rename):
     resume.pt          optimiser, scheduler, early-stopping and RNG state for `resume=True`
     options.json       the options of the run;  train_log.jsonl  one JSON line per epoch/stage/run event
 Every file loads with torch.load(weights_only=True).
+
+Length: about 520 lines, nearly all `_Run`: set-up, files and the stage loop read as one sequence; its
+parts (options, events, sets, state, the epoch's steps) are the other modules of model/train/.
 """
 
 from __future__ import annotations
