@@ -84,8 +84,9 @@ class ModelSwitcher:
                 return
             with self._lock:
                 self._preloaded = (request, predictor)
+                current = self._request == request  # a later choice makes this one stale
             done.set()
-            if on_ready is not None:
+            if on_ready is not None and current:
                 on_ready(predictor)
 
         threading.Thread(target=run, name="model-preloader", daemon=True).start()

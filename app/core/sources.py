@@ -134,14 +134,15 @@ def list_cameras(max_index: int = 8, probe: bool = True) -> list[CameraInfo]:
     """Cameras that exist, with names; `probe` opens each briefly (released at once) to check it works.
 
     On Linux the list comes from sysfs (a machine without /sys/class/video4linux has no camera, and
-    nothing is probed), so nothing is opened unless `probe` is True; elsewhere indices
-    0..max_index-1 are tried and only those that open are listed.
+    nothing is probed), so nothing is opened unless `probe` is True. Elsewhere the OS gives no list:
+    with `probe` indices 0..max_index-1 are tried and only those that open are listed; without it the
+    list is empty (nothing is opened, so the GUI thread can ask).
     """
     if sys.platform.startswith("linux"):
         indices = _linux_capture_indices() if V4L_SYSFS.is_dir() else []
         candidates = [i for i in indices if i < max_index]
     else:
-        candidates, probe = list(range(max_index)), True
+        candidates = list(range(max_index)) if probe else []
     cameras = []
     for index in candidates:
         available = None

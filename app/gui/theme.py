@@ -31,7 +31,6 @@ class ChartColours:
 
 
 CHARTS = {"dark": ChartColours("#1e1e1e", "#c8c8c8"), "light": ChartColours("#fbfbfb", "#303030")}
-_theme_in_use = "dark"
 
 
 def resolve(name: str) -> str:
@@ -41,11 +40,6 @@ def resolve(name: str) -> str:
     if name != "system":
         return name
     return "dark" if QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark else "light"
-
-
-def chart_colours() -> ChartColours:
-    """The colours charts use now (for charts created after the theme was applied)."""
-    return CHARTS[_theme_in_use]
 
 
 def _dark_palette() -> QPalette:
@@ -77,12 +71,10 @@ def style_chart(view: pg.GraphicsView, colours: ChartColours) -> None:
 
 def apply_theme(root: QWidget, name: str) -> str:
     """Apply theme `name` to the application and to every chart under `root`; returns "dark" or "light"."""
-    global _theme_in_use
     resolved = resolve(name)
     app = QApplication.instance()
     app.setStyle(QStyleFactory.create("Fusion"))
     app.setPalette(_dark_palette() if resolved == "dark" else app.style().standardPalette())
-    _theme_in_use = resolved
     for view in root.findChildren(pg.GraphicsView):
         if not isinstance(view, VideoView):  # the video keeps its dark frame
             style_chart(view, CHARTS[resolved])

@@ -8,6 +8,7 @@ pipeline's thread).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,9 +70,9 @@ class SourcePicker(QWidget):
     def refresh_cameras(self) -> None:
         """List the cameras the OS names at once, then open each in the background and keep those that
         work (the choice is kept when it still exists)."""
-        cameras = list_cameras(probe=False)
+        cameras = list_cameras(probe=False)  # opens nothing: safe in the GUI thread
         self._show_cameras(cameras)
-        if cameras and not self.probe_job.running:
+        if (cameras or not sys.platform.startswith("linux")) and not self.probe_job.running:
             self.refresh_button.setEnabled(False)
             self.camera_note.setText("Checking the cameras…")
             self.probe_job.ended.connect(self._probe_ended, Qt.ConnectionType.SingleShotConnection)

@@ -36,3 +36,19 @@ def test_a_choice_made_after_the_preload_is_loaded_at_start():
     models.request("other.pt", "torch", "cpu")
     models.load_now()
     assert factory.calls[-1] == ("other.pt", "torch", "cpu")
+
+
+def test_a_preload_overtaken_by_a_new_choice_is_not_announced():
+    release = threading.Event()
+
+    def slow(path, runtime, device):
+        release.wait(5)
+        return object()
+
+    models = ModelSwitcher(slow, ModelRequest(None, "auto", "cpu"))
+    announced: list = []
+    models.preload(announced.append)
+    models.request("other.pt", "torch", "cpu")  # chosen while the first one still loads
+    release.set()
+    models.load_now()  # waits for the preload, then loads the newer choice
+    assert announced == []  # the status bar never names a model that will not run

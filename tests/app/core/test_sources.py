@@ -157,3 +157,14 @@ def test_a_looping_video_starts_again_with_timestamps_that_keep_rising(tmp_path)
     times = [t for _, _, t in reads]
     assert times == pytest.approx([i / 10.0 for i in range(7)])
     assert abs(int(reads[3][1].mean()) - int(reads[0][1].mean())) <= 2  # frame 0 again
+
+
+def test_without_a_probe_nothing_is_opened_on_any_platform(monkeypatch):
+    """The GUI thread asks with probe=False: it must never open a camera (that can take seconds)."""
+    monkeypatch.setattr(sources.sys, "platform", "win32")
+
+    def refuse(index):
+        raise AssertionError(f"camera {index} was opened")
+
+    monkeypatch.setattr(sources.cv2, "VideoCapture", refuse)
+    assert list_cameras(probe=False) == []
