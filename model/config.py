@@ -43,7 +43,15 @@ VA_DIMENSIONS = ("valence", "arousal")  # the circumplex axes, in the order of e
 DATASET_FORMATS = ("affectnet", "csv", "folder")  # the layouts model.data reads (docs/DATA.md)
 SPLITS = ("training", "validation")  # the splits of a dataset folder
 BACKBONE_WEIGHTS = ("imagenet", "faceapi")  # pretrained starts that ship offline (model/backbones)
+BACKBONE_NAMES = tuple(sorted(BACKBONE_NORMALIZATION))  # the feature extractors model.backbones builds
+# Backbone -> the pretrained weights it has offline (model.backbones loads them).
+SHIPPED_WEIGHTS = {"efficientnet_lite0": BACKBONE_WEIGHTS[0], "faceapi_features": BACKBONE_WEIGHTS[1]}
 RNN_CELLS = ("gru", "lstm")  # the Bi-RNN cell over the four layers' vectors
+
+
+def shipped_weights(backbone: str) -> str | None:
+    """The pretrained weights that ship offline for `backbone`: "imagenet", "faceapi" or None."""
+    return SHIPPED_WEIGHTS.get(backbone)
 
 
 @dataclass

@@ -160,9 +160,8 @@ def _model_choice(args: argparse.Namespace):
     """(start checkpoint or None, ModelConfig of a new model or None) from the arguments."""
     from dataclasses import replace
 
-    from app.core.model_store import resolve_model_path
-    from model.backbones import FACE_WEIGHTS, shipped_weights
-    from model.config import ModelConfig
+    from app.core.model_paths import resolve_model_path
+    from model.config import SHIPPED_WEIGHTS, ModelConfig, shipped_weights
 
     ablations = {field: value for flag, (field, value) in ABLATION_FLAGS.items() if getattr(args, flag)}
     if args.rnn:
@@ -190,7 +189,8 @@ def _model_choice(args: argparse.Namespace):
         weights = None
     elif weights == "faceapi":
         if shipped != "faceapi":
-            raise ValueError(f"--backbone-weights faceapi needs --backbone {' or '.join(FACE_WEIGHTS)}")
+            with_faceapi = " or ".join(b for b, w in SHIPPED_WEIGHTS.items() if w == "faceapi")
+            raise ValueError(f"--backbone-weights faceapi needs --backbone {with_faceapi}")
     elif weights != "imagenet" and not Path(weights).is_file():
         raise ValueError(
             f"--backbone-weights {weights} is neither 'imagenet', 'faceapi', 'none' nor an existing file"

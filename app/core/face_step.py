@@ -20,7 +20,6 @@ import numpy as np
 from app.core.cropping import crop_faces
 from app.core.detection import Detection
 from app.core.packets import FaceResult
-from model.preprocessing import resize_crop
 
 
 def model_crops(
@@ -29,6 +28,8 @@ def model_crops(
 ) -> list[np.ndarray]:
     """B x (S,S,3) uint8 crops, one per box, exactly as the network reads them. `margin`: context around
     each box (default the model's `crop_margin`; 0 for images that are face crops already)."""
+    from model.preprocessing import resize_crop  # torch comes with the model, not with the window (start-up)
+
     config = predictor.config
     margin = config.crop_margin if margin is None else margin
     native = crop_faces(frame, boxes, margin, pad=pad)  # B x (side,side,3)

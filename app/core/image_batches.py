@@ -19,7 +19,6 @@ import cv2
 import numpy as np
 
 from app.core.analysis import AnalysisEvent, analyze_paths, write_analysis_csv
-from app.core.model_store import open_predictor
 from app.core.packets import FaceResult
 from app.core.settings import DetectionSettings, ModelSettings
 from app.core.sources import read_image_rgb
@@ -80,6 +79,8 @@ def analysis_events(
 ) -> Iterator[ModelReady | AnalysedFrame]:
     """Worker side of a batch: load the model, then analyse `paths` (faces found as `detection` says,
     default DetectionSettings()) until done or `cancel` is set."""
+    from app.core.model_store import open_predictor  # the model stack loads with the batch (start-up)
+
     predictor = open_predictor(choice.path or None, runtime=choice.runtime, device=choice.device)
     yield ModelReady(predictor.name, predictor.va_source, predictor.untrained, predictor.config.crop_margin,
                      va_provenance(predictor.metadata))

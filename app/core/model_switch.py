@@ -49,6 +49,7 @@ class ModelSwitcher:
         self._prepared: tuple[int, Any, Exception | None] | None = None
         self._preloaded: tuple[ModelRequest, Any] | None = None  # built before the first start
         self._preloading: threading.Event | None = None  # set once a preload has ended
+        self._preload_request: ModelRequest | None = None  # what that preload builds
 
     @property
     def pending(self) -> bool:
@@ -67,20 +68,29 @@ class ModelSwitcher:
             self._generation += 1
             return self._request, self._generation
 
-    def preload(self, on_ready: Callable[[Any], None] | None = None) -> None:
+    def preload(
+        self, on_ready: Callable[[Any], None] | None = None, on_failed: Callable[[str], None] | None = None
+    ) -> None:
         """Build the requested predictor in a loader thread now (at launch), so the first start finds it
-        ready; `on_ready(predictor)` is called from that thread when it is. A failure is left for the
-        start to report (it loads again and says why)."""
+        ready; `on_ready(predictor)` is called from that thread when it is, `on_failed(message)` when it
+        cannot be built (the start loads again and reports it too). Neither is called when a newer
+        choice was made meanwhile. A preload of the request already being preloaded does nothing."""
         with self._lock:
             request = self._request
+            if self._preloading is not None and self._preload_request == request:
+                return
+            self._preload_request = request
             self._preloading = done = threading.Event()
 
         def run() -> None:
             try:
                 predictor = self._factory(request.path, request.runtime, request.device)
-            except Exception:  # noqa: BLE001 - the start loads again and reports the error
+            except Exception as exc:  # noqa: BLE001 - reported, and the start loads again
                 log.exception("preloading %s failed", request.describe())
                 done.set()
+                if on_failed is not None and self._request == request:
+                    on_failed(f"model {request.describe()} could not be loaded ({request.runtime}, "
+                              f"{request.device}): {exc}")
                 return
             with self._lock:
                 self._preloaded = (request, predictor)

@@ -244,7 +244,8 @@ class LivePipeline:
 
     def preload_model(self) -> None:
         """Load the chosen model in the background now (at launch) so the first start is quick; an "info"
-        event with the model's details (as at start, plus `predictor`) says when it is ready."""
+        event with the model's details (as at start, plus `predictor`) says when it is ready, a "warning"
+        event why it could not be loaded."""
         def ready(predictor: Any) -> None:
             if self._state is PipelineState.STOPPED:  # the figures say what will run (no worker yet)
                 self._stats = replace(self._stats, model_name=predictor.name, runtime=predictor.runtime,
@@ -253,7 +254,7 @@ class LivePipeline:
                        "press Start", model=predictor.name, va_source=predictor.va_source,
                        untrained=predictor.untrained, predictor=predictor)
 
-        self._models.preload(ready)
+        self._models.preload(ready, lambda message: self._emit("warning", f"{message}; Start tries again"))
 
     def set_detector(
         self, model: str | None = None, min_confidence: float | None = None, max_faces: int | None = None

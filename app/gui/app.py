@@ -33,6 +33,7 @@ What to do:
 """
 
 
+STARTUP_TICK_MS = 20  # `--startup-report` checks the status bar this often
 STARTUP_REPORT_TIMEOUT_S = 120.0  # `--startup-report` gives up waiting for the model after this
 
 
@@ -57,18 +58,18 @@ def clean_qt_environment() -> None:
 
 
 def reserve_gui_core() -> int:
-    """Give torch's intra-op pool all cores but one (at most 4), unless OMP_NUM_THREADS is set.
+    """Give torch's intra-op pool all cores but one (at most 4), unless OMP_NUM_THREADS is set; call it
+    before torch is imported (the window imports torch only when a model loads, after it is shown).
 
-    The GUI thread, the capture thread and the face detector need CPU while the model runs; with torch
+    It sets OMP_NUM_THREADS, which torch reads when it starts its pool. The GUI thread, the capture
+    thread and the face detector need CPU while the model runs; with torch
     using every core, its threads and the GUI thread preempt each other, which stalls the window and,
     on a busy 2-core machine, made inference ~10x slower (measured: 1.3-2.5 s instead of 0.15-0.19 s per
     two-face batch of the default model). Returns the thread count in use.
     """
-    import torch
-
-    if not os.environ.get("OMP_NUM_THREADS"):
-        torch.set_num_threads(max(1, min(4, (os.cpu_count() or 2) - 1)))
-    return torch.get_num_threads()
+    if not os.environ.get("OMP_NUM_THREADS", "").strip().isdigit():
+        os.environ["OMP_NUM_THREADS"] = str(max(1, min(4, (os.cpu_count() or 2) - 1)))
+    return int(os.environ["OMP_NUM_THREADS"])
 
 
 def display_problem() -> str | None:
@@ -104,18 +105,18 @@ def run_gui(options: GuiOptions, setup: Callable[[object], None] | None = None) 
     from app.gui.main_window import MainWindow
     from app.gui.settings import APPLICATION, ORGANIZATION, open_settings
 
-    reserve_gui_core()
+    reserve_gui_core()  # before anything imports torch
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     settings = open_settings(options.settings_file)
     window = MainWindow(settings)
     live = window.live_tab
+    window.show()  # the model loads behind it (MainWindow.showEvent): the window is up before torch is
     if options.model is not None or options.runtime or options.device:
         path, runtime, device = live.models.choice()
         live.apply_model(str(options.model) if options.model is not None else path,
                          options.runtime or runtime, options.device or device)
-    window.show()
     if options.source is not None:
         live.set_source_spec(source_spec_from_arg(options.source))
         window.tabs.setCurrentWidget(live)
@@ -133,7 +134,7 @@ def run_gui(options: GuiOptions, setup: Callable[[object], None] | None = None) 
 
 def _report_startup(window, path: Path) -> None:
     """`bench --startup`: write the wall-clock times at which the window showed and the status bar named
-    the loaded model (JSON), then close the window."""
+    the loaded model, and the longest the event loop stalled in between (JSON), then close the window."""
     import json
     import time
 
@@ -142,16 +143,19 @@ def _report_startup(window, path: Path) -> None:
     from model.io import write_text_atomic
 
     shown = time.time()
+    ticks = [shown]  # when the timer ran: the gaps are what a user would feel as a frozen window
     timer = QTimer(window)
 
     def check() -> None:
+        ticks.append(time.time())
         if window.live_tab.provenance is None and time.time() - shown < STARTUP_REPORT_TIMEOUT_S:
             return
         timer.stop()
         named = time.time() if window.live_tab.provenance is not None else None
+        stall = max(b - a for a, b in zip(ticks, ticks[1:], strict=False))
         write_text_atomic(path, json.dumps({"window_shown": shown, "model_named": named,
-                                            "model": window.status.model.text()}))
+                                            "longest_stall_s": stall, "model": window.status.model.text()}))
         window.close_without_asking()
 
     timer.timeout.connect(check)
-    timer.start(20)
+    timer.start(STARTUP_TICK_MS)

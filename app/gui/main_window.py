@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QPlainTextEdit, QTabWidget, QWidget
 
 from app.core.logs import log_dir
@@ -24,7 +24,8 @@ from app.gui.tabs.training import TrainingTab
 from app.gui.theme import DEFAULT_THEME, THEMES, apply_theme
 from app.gui.widgets.status import StatusPanel
 from app.gui.widgets.typing_guard import guard_typing
-from model.runtimes import DEVICES, RUNTIMES, available_devices
+from app.gui.workers.device_check import CHECKING_TIP, NO_GPU_TIP, DeviceCheck
+from model.runtimes import DEFAULT_DEVICE, DEVICES, RUNTIMES
 
 LOG_LINES = 5000
 LOG_HEIGHT = 110  # initial height of the log dock, pixels
@@ -67,7 +68,32 @@ class MainWindow(QMainWindow):
         self.live_tab.recording_changed.connect(self._on_recording_changed)
         self.training_tab.model_ready.connect(self.use_trained_model)
         self.theme = apply_theme(self, keys.value_str(settings, keys.VIEW_THEME, DEFAULT_THEME))
+        self.device_check = DeviceCheck(self)
+        self.device_check.found.connect(self.set_devices)
+        self._background_started = False
         self._restore_window()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        """On the first show, start what loads torch (the model, the device check) behind the window."""
+        super().showEvent(event)
+        if not self._background_started:
+            self._background_started = True
+            QTimer.singleShot(0, self._start_background_work)
+
+    @Slot()
+    def _start_background_work(self) -> None:
+        self.live_tab.preload_model()
+        self.device_check.start()
+
+    @Slot(tuple)
+    def set_devices(self, devices: tuple[str, ...], unavailable_tip: str = NO_GPU_TIP) -> None:
+        """Enable the Device menu entries and the Training tab's device choices this machine has."""
+        for action in self.device_group.actions():
+            usable = action.text() in devices
+            action.setEnabled(usable)
+            action.setStatusTip("" if usable else unavailable_tip)
+        self.training_tab.form.set_devices(devices)
+        self.live_tab.set_devices(devices)
 
     # -------------------------------------------------------------------------------------- menus
 
@@ -135,15 +161,12 @@ class MainWindow(QMainWindow):
             action.setCheckable(True)
             action.setChecked(name == runtime)
             self.runtime_group.addAction(action)
-        devices = available_devices()
         for name in DEVICES:
             action = self._action(device_menu, name, lambda _=False, n=name: self.choose_device(n))
             action.setCheckable(True)
             action.setChecked(name == device)
-            action.setEnabled(name in devices)
-            if name not in devices:
-                action.setStatusTip("No CUDA GPU is visible to torch on this machine")
             self.device_group.addAction(action)
+        self.set_devices((DEFAULT_DEVICE,), CHECKING_TIP)  # until the device check has answered
         live.models.runtime.currentTextChanged.connect(self._sync_model_menu)
         live.models.device.currentTextChanged.connect(self._sync_model_menu)
 
@@ -301,6 +324,7 @@ class MainWindow(QMainWindow):
         self.live_tab.shutdown()
         self.images_tab.shutdown()
         self.training_tab.shutdown()
+        self.device_check.shutdown()
         self.settings.setValue(keys.WINDOW_GEOMETRY, self.saveGeometry())
         self.settings.setValue(keys.WINDOW_STATE, self.saveState())
         self.settings.setValue(keys.WINDOW_TAB, self.tabs.currentIndex())

@@ -128,19 +128,10 @@ BACKBONES: dict[str, Callable[[], nn.Module]] = {
 IMAGENET_WEIGHTS: dict[str, Callable[[], dict[str, torch.Tensor]]] = {
     "efficientnet_lite0": lite0_imagenet_state_dict,
 }
-# Backbones with face-trained weights that ship offline: name -> (weights name, loader into the backbone).
-FACE_WEIGHTS: dict[str, tuple[str, Callable[[nn.Module], None]]] = {
-    "faceapi_features": ("faceapi", _load_faceapi),
+# Backbones with face-trained weights that ship offline: name -> loader into the backbone.
+FACE_WEIGHTS: dict[str, Callable[[nn.Module], None]] = {
+    "faceapi_features": _load_faceapi,
 }
-
-
-def shipped_weights(name: str) -> str | None:
-    """The pretrained weights that ship offline for backbone `name`: "imagenet", "faceapi" or None."""
-    if name in IMAGENET_WEIGHTS:
-        return "imagenet"
-    if name in FACE_WEIGHTS:
-        return FACE_WEIGHTS[name][0]
-    return None
 
 
 def load_matching_state(backbone: nn.Module, state: dict[str, torch.Tensor], source: str | Path) -> None:
@@ -189,7 +180,7 @@ def build_backbone(name: str, weights: str | Path | None = None) -> nn.Module:
     if weights == "faceapi":
         if name not in FACE_WEIGHTS:
             raise ValueError(f"'faceapi' weights exist only for {sorted(FACE_WEIGHTS)}, not {name}")
-        FACE_WEIGHTS[name][1](backbone)
+        FACE_WEIGHTS[name](backbone)
     elif weights == "imagenet":
         if name not in IMAGENET_WEIGHTS:
             raise ValueError(

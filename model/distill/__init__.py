@@ -14,8 +14,7 @@ Only the `distill` command uses this package; the app's core and GUI may not imp
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from model.lazy_exports import lazy_exports
 
 _EXPORTS = {  # public name -> the module that defines it (imported on first use)
     "CARD_FILE": "model.distill.options",
@@ -29,16 +28,4 @@ _EXPORTS = {  # public name -> the module that defines it (imported on first use
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The public name `name`, imported from its module on first use."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'model.distill' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The submodules' public names beside the package's own."""
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

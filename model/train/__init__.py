@@ -16,8 +16,7 @@ may not import `model.distill` or `model.diagnostics`.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from model.lazy_exports import lazy_exports
 
 _EXPORTS = {  # public name -> the module that defines it
     "Cancelled": "model.train.events",
@@ -36,23 +35,11 @@ _EXPORTS = {  # public name -> the module that defines it
     "TrainOptions": "model.train.options",
     "train": "model.train.run",
     "LabelledView": "model.train.splits",
-    "has_validation_split": "model.train.splits",
+    "has_validation_split": "model.data.layout",
     "open_train_val": "model.train.splits",
     "atomic_torch_save": "model.train.state",
     "seed_everything": "model.train.state",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The public name `name`, imported from its module on first use."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'model.train' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The submodules' public names beside the package's own."""
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -10,6 +10,7 @@ from torch.utils.data import Dataset
 
 from model.config import ModelConfig
 from model.data import open_dataset
+from model.data.layout import has_validation_split
 from model.train.options import TrainOptions
 
 
@@ -51,13 +52,6 @@ class LabelledView(Dataset):
     def skip_counts(self) -> dict[str, int]:
         """The underlying dataset's skip counts (empty when it keeps none)."""
         return dict(getattr(self.base, "skip_counts", {}) or {})
-
-
-def has_validation_split(path: Path, fmt: str) -> bool:
-    """True when `path` holds a separate validation split (validation.csv or a validation/ folder)."""
-    if fmt == "folder":
-        return (path / "validation").is_dir()
-    return path.is_dir() and (path / "validation.csv").is_file()
 
 
 def open_train_val(options: TrainOptions, config: ModelConfig) -> tuple[LabelledView, LabelledView]:

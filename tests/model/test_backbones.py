@@ -8,14 +8,14 @@ import sys
 import pytest
 import torch
 
-from model.backbones import BACKBONES, build_backbone
+from model.backbones import BACKBONES, FACE_WEIGHTS, IMAGENET_WEIGHTS, build_backbone
 from model.backbones.efficientnet import (
     Conv2dSame,
     efficientnet_b0_classifier,
     efficientnet_lite0_classifier,
     lite0_imagenet_state_dict,
 )
-from model.config import BACKBONE_NORMALIZATION, ModelConfig
+from model.config import BACKBONE_NORMALIZATION, SHIPPED_WEIGHTS, ModelConfig
 from model.network import build_model
 from model.preprocessing import preprocess_crops
 
@@ -31,6 +31,7 @@ IMAGENET_CATS = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian 
 
 def test_every_configurable_backbone_is_registered() -> None:
     assert set(BACKBONES) == set(BACKBONE_NORMALIZATION) == set(EXPECTED_CHANNELS)
+    assert set(SHIPPED_WEIGHTS) == set(IMAGENET_WEIGHTS) | set(FACE_WEIGHTS)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_CHANNELS))

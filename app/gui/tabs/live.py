@@ -107,7 +107,8 @@ class LiveTab(QWidget):
         parent: QWidget | None = None,
         pipeline_factory: Callable[..., LivePipeline] = LivePipeline,
     ) -> None:
-        """Build the widgets, restore the settings, and create the (idle) pipeline.
+        """Build the widgets, restore the settings, and create the (idle) pipeline; no model is loaded
+        until `preload_model` (the window calls it once shown) or Start.
 
         `pipeline_factory(on_packet=, on_event=, model_path=, runtime=, device=)` builds the pipeline
         (tests pass one with other tracker settings).
@@ -147,7 +148,6 @@ class LiveTab(QWidget):
         kind, params = self.smoothing.current()
         self.pipeline.set_smoothing(kind, **params)
         self.video.show_attention = self.overlay_box.isChecked()
-        self.pipeline.preload_model()  # the remembered model loads now, while the window opens
         self.lsl_link = LslLink(self.pipeline, self._report_from_thread)
         self.lsl.attach(self.lsl_link, self.bridge)
         self._connect_controls()
@@ -337,6 +337,18 @@ class LiveTab(QWidget):
         self.calibration.countdown.setText("not calibrated")
 
     @Slot(str, str, str)
+    def preload_model(self) -> None:
+        """Load the chosen model in the background now, so that it is named before Start and the first
+        start is quick (the main window calls this once it is shown)."""
+        self.pipeline.preload_model()
+
+    def set_devices(self, devices: tuple[str, ...]) -> None:
+        """Offer the devices this machine has; a remembered device it lacks gives way to the CPU."""
+        if self.models.set_devices(devices):
+            path, runtime, device = self.models.choice()
+            self._report(f"No CUDA GPU is visible to torch here: the model runs on the {device}.")
+            self.apply_model(path, runtime, device)
+
     def apply_model(self, path: str, runtime: str, device: str) -> None:
         """Use another model/runtime/device: loaded between two frames (or at the next start)."""
         if path and not Path(path).is_file():

@@ -32,16 +32,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.training_job import (
+from app.core.training_report import (
     METRIC_ROWS,
     EvaluationDone,
     EvaluationStarted,
     RunProgress,
-    copy_checkpoint,
     describe_time_left,
-    export_checkpoint,
     metric_value,
-    training_events,
 )
 from app.gui.tabs.training_form import MODEL_FILTER, TrainingForm
 from app.gui.widgets.palette import FACE_COLORS
@@ -49,7 +46,6 @@ from app.gui.widgets.plot_export import install_export_menu
 from app.gui.widgets.wheel_guard import guard_wheel
 from app.gui.workers.jobs import CANCELLED, FINISHED, GeneratorJob
 from model import train as t
-from model.export import ExportReport
 
 PROGRESS_STEPS = 1000  # resolution of the whole-run progress bar
 PLOT_INTERVAL_MS = 250  # how often the curves are redrawn while a run goes on
@@ -204,6 +200,8 @@ class TrainingTab(QWidget):
         evaluate = self.form.evaluate_box.isChecked()
         self.progress.setRange(0, 0)
         self.progress_label.setText(f"Starting; writing to {options.out_dir}")
+        from app.core.training_job import training_events  # torch loads with the first run (start-up)
+
         self.train_job.start(lambda cancel: training_events(options, evaluate, cancel))
         self._plot_timer.start()
         self._update_state()
@@ -368,6 +366,8 @@ class TrainingTab(QWidget):
         """Copy the resulting checkpoint to `path` in a worker; the outcome is reported."""
         source = self.result_checkpoint
         if self._can_write_result(source):
+            from app.core.training_job import copy_checkpoint
+
             self.file_job.start(lambda cancel: copy_checkpoint(Path(source), Path(path), cancel))
             self._update_state()
 
@@ -384,6 +384,8 @@ class TrainingTab(QWidget):
         """Export the resulting checkpoint to one ONNX file at `path` in a worker (parity checked)."""
         source = self.result_checkpoint
         if self._can_write_result(source):
+            from app.core.training_job import export_checkpoint
+
             self.file_job.start(lambda cancel: export_checkpoint(Path(source), Path(path), cancel))
             self._update_state()
 
@@ -398,12 +400,12 @@ class TrainingTab(QWidget):
 
     @Slot(object)
     def _on_file_written(self, result: object) -> None:
-        if isinstance(result, ExportReport):
+        if isinstance(result, Path):  # copy_checkpoint's result; export_checkpoint yields an ExportReport
+            self.status_message.emit(f"Saved the checkpoint to {result}")
+        else:
             verdict = "parity PASS" if result.passed else "parity FAIL: do not use this file"
             self.status_message.emit(f"Exported ONNX to {result.path} (max difference to torch "
                                      f"{result.max_abs_diff:.1e}, {verdict})")
-        else:
-            self.status_message.emit(f"Saved the checkpoint to {result}")
 
     @Slot()
     def use_in_live_tab(self) -> None:

@@ -28,13 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.model_store import resolve_model_path
+from app.core.model_paths import resolve_model_path
 from app.gui import settings as keys
+from app.gui.workers.device_check import offer_devices
 from model import train as t
-from model.backbones import BACKBONES, shipped_weights
-from model.config import LR_AUTO_HELP, ModelConfig
-from model.data import DATASET_FORMATS
-from model.runtimes import available_devices
+from model.config import BACKBONE_NAMES, DATASET_FORMATS, LR_AUTO_HELP, ModelConfig, shipped_weights
+from model.data.layout import has_validation_split
+from model.runtimes import DEFAULT_DEVICE
 from model.train.options import TrainOptions
 
 START_DEFAULT, START_CHECKPOINT, START_NEW = "default", "checkpoint", "new"
@@ -136,7 +136,7 @@ class TrainingForm(QWidget):
         """A dataset with its own validation split (validation.csv, validation/) validates on it by
         default; others hold out a share of training (a new dataset or format resets the choice)."""
         text = self.data_path.text().strip()
-        official = bool(text) and t.has_validation_split(Path(text).expanduser(),
+        official = bool(text) and has_validation_split(Path(text).expanduser(),
                                                           self.data_format.currentText())
         self.val_source.setCurrentText("validation" if official else "holdout")
 
@@ -153,7 +153,7 @@ class TrainingForm(QWidget):
         self.checkpoint_path.setPlaceholderText("a .pt checkpoint to fine-tune")
         self.backbone = QComboBox()
         self.backbone.setToolTip("The CNN whose four stages feed the attention layers of a new model")
-        self.backbone.addItems(sorted(BACKBONES))
+        self.backbone.addItems(BACKBONE_NAMES)
         self.backbone.currentIndexChanged.connect(self.update_state)
         self.input_size = QSpinBox(minimum=64, maximum=512, singleStep=16, value=ModelConfig().input_size)
         self.input_size.setToolTip("Face crop side in pixels (a multiple of 16; 112, 160 and 224 are tested)")
@@ -195,7 +195,7 @@ class TrainingForm(QWidget):
         self.batch_size.setToolTip("Images per optimiser step; lower it when memory runs short")
         self.device = QComboBox()
         self.device.setToolTip("Where to train: cpu, or cuda (an NVIDIA GPU) when this torch sees one")
-        self.device.addItems(available_devices())
+        self.device.addItem(DEFAULT_DEVICE)  # the others once the device check has answered
         self.workers = QSpinBox(minimum=0, maximum=64, value=min(recipe.workers, os.cpu_count() or 1))
         self.workers.setToolTip("Data-loading processes (0: load in the training thread)")
         self.runs_folder = QLineEdit(str(default_runs_folder()))
@@ -225,6 +225,10 @@ class TrainingForm(QWidget):
         return group
 
     # -------------------------------------------------------------------------------------- settings
+
+    def set_devices(self, devices: tuple[str, ...]) -> None:
+        """Offer the training devices this machine has (`model.runtimes.available_devices`)."""
+        offer_devices(self.device, devices)
 
     def restore(self) -> None:
         """Fill the form from the remembered settings (the core's defaults where none are)."""

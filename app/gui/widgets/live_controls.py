@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.settings import SMOOTHER_KINDS, BaselineSettings, SmoothingSettings
-from model.runtimes import RUNTIME_HELP, RUNTIMES
+from app.gui.workers.device_check import offer_devices
+from model.runtimes import DEVICES, RUNTIME_HELP, RUNTIMES
 
 SMOOTHING_LABELS = {"none": "None (raw)", "ema": "EMA", "one_euro": "One-Euro"}  # per SMOOTHER_KINDS
 MODEL_FILTER = "AffectScope models (*.pt *.onnx);;All files (*)"
@@ -139,11 +140,11 @@ class ModelControls(QGroupBox):
 
     apply_requested = Signal(str, str, str)
 
-    def __init__(self, devices: tuple[str, ...], parent: QWidget | None = None) -> None:
-        """`devices`: the devices this machine offers ("cpu", plus "cuda" when available)."""
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """Every device is listed (a remembered choice is restored) until `set_devices` says which this
+        machine has."""
         super().__init__("Model", parent)
         self.path = QLineEdit()
-        self.path.setToolTip("A .pt checkpoint or .onnx export; empty = the bundled default model")
         self.path.setPlaceholderText("default model")
         self.path.setToolTip("A .pt checkpoint or .onnx export; empty uses the bundled default model.")
         self.browse_button = QPushButton("…")
@@ -153,7 +154,7 @@ class ModelControls(QGroupBox):
         self.runtime.setToolTip(RUNTIME_HELP)
         self.device = QComboBox()
         self.device.setToolTip("Where the model runs: cpu, or cuda when torch sees a GPU.")
-        self.device.addItems(list(devices))
+        self.device.addItems(DEVICES)
         self.apply_button = QPushButton("Use this model")
         self.apply_button.setToolTip("Load the chosen model, runtime and device (prepared in the background; "
                                      "the current model keeps running until it is ready).")
@@ -178,6 +179,11 @@ class ModelControls(QGroupBox):
             index = combo.findText(value)
             if index >= 0:
                 combo.setCurrentIndex(index)
+
+    def set_devices(self, devices: tuple[str, ...]) -> bool:
+        """Offer only `devices` (the device check's answer); True when the chosen one is not among them
+        and the CPU is shown instead."""
+        return offer_devices(self.device, devices)
 
     def choice(self) -> tuple[str, str, str]:
         """(path, runtime, device) as shown."""

@@ -21,7 +21,6 @@ from app.gui.widgets.live_controls import (
 )
 from app.gui.widgets.lsl_controls import LslPanel
 from app.gui.widgets.wheel_guard import guard_wheel
-from model.runtimes import available_devices
 
 MIN_WIDTH = 300  # px: the groups' forms stay readable
 
@@ -35,7 +34,7 @@ class LiveSidePanel(QScrollArea):
         self.recording = RecordControls()
         self.calibration = CalibrationControls()
         self.smoothing = SmoothingControls()
-        self.models = ModelControls(available_devices())
+        self.models = ModelControls()
         self.lsl = LslPanel()
         controls = QWidget()
         column = QVBoxLayout(controls)

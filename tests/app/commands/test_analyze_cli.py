@@ -228,10 +228,10 @@ def test_results_are_private_unless_shared(tmp_path, photo):
 
 
 def test_the_untrained_model_runs_only_when_named(tmp_path, photo, capsys, monkeypatch):
-    from app.core import model_store
+    from app.core import model_paths
 
     out = tmp_path / "out.csv"
-    monkeypatch.setattr(model_store, "DEFAULT_MODEL_PATH", tmp_path / "gone" / "starter.pt")
+    monkeypatch.setattr(model_paths, "DEFAULT_MODEL_PATH", tmp_path / "gone" / "starter.pt")
     assert main(["analyze", str(photo), "--out", str(out)]) == 1
     assert "default model is missing" in _one_line_error(capsys.readouterr().err) and not out.exists()
     assert main(["analyze", str(photo), "--out", str(out), "--model", "untrained", "--runtime", "torch"]) == 0

@@ -9,7 +9,7 @@ import onnx
 import pytest
 
 from app.cli import main
-from app.core import model_store
+from app.core import model_paths
 from model import export
 from model.checkpoint import save_checkpoint
 from model.config import ModelConfig
@@ -24,7 +24,7 @@ def checkpoint(tmp_path_factory):
 
 
 def test_export_without_model_uses_the_default_model(checkpoint, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(model_store, "DEFAULT_MODEL_PATH", checkpoint)
+    monkeypatch.setattr(model_paths, "DEFAULT_MODEL_PATH", checkpoint)
     out = tmp_path / "exported" / "model.onnx"
     assert main(["export", "--out", str(out)]) == 0
     printed = capsys.readouterr().out

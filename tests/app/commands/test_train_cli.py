@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from app.cli import main
-from app.core import model_store
+from app.core import model_paths
 from model.checkpoint import load_checkpoint
 from model.data.synthetic_dataset import generate_dataset
 
@@ -124,7 +124,7 @@ def test_train_resume_and_ablation_flags(faces, tmp_path, capsys):
 
 
 def test_evaluate_runs_the_untrained_model_when_asked_by_name(faces, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(model_store, "DEFAULT_MODEL_PATH", tmp_path / "no-starter.pt")
+    monkeypatch.setattr(model_paths, "DEFAULT_MODEL_PATH", tmp_path / "no-starter.pt")
     report = tmp_path / "report.json"
     args = ["evaluate", "--data", str(faces), "--report", str(report), "--batch-size", "8"]
     assert main(args) == 2 and "default model is missing" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from app.core import model_store
+from app.core import model_paths, model_store
 from model.assets import asset_path
 from model.checkpoint import save_checkpoint
 from model.config import ModelConfig
@@ -15,7 +15,7 @@ from model.network import build_model
 
 @pytest.fixture
 def no_starter(tmp_path, monkeypatch):
-    monkeypatch.setattr(model_store, "DEFAULT_MODEL_PATH", tmp_path / "absent" / "starter.pt")
+    monkeypatch.setattr(model_paths, "DEFAULT_MODEL_PATH", tmp_path / "absent" / "starter.pt")
 
 
 @pytest.fixture(scope="module")
@@ -27,23 +27,23 @@ def small_checkpoint(tmp_path_factory):
 
 
 def test_default_path_is_the_starter_file_in_the_shipped_assets():
-    assert model_store.DEFAULT_MODEL_PATH == asset_path("models", "starter.pt")
-    assert model_store.DEFAULT_MODEL_PATH.is_file()
+    assert model_paths.DEFAULT_MODEL_PATH == asset_path("models", "starter.pt")
+    assert model_paths.DEFAULT_MODEL_PATH.is_file()
 
 
 def test_resolution_order(no_starter, small_checkpoint, monkeypatch):
-    assert model_store.resolve_model_path("untrained") is None  # random weights only when asked by name
-    assert model_store.resolve_model_path(small_checkpoint) == small_checkpoint
-    with pytest.raises(model_store.ModelNotFound, match="default model is missing.*reinstall"):
-        model_store.resolve_model_path(None)
-    monkeypatch.setattr(model_store, "DEFAULT_MODEL_PATH", small_checkpoint)
-    assert model_store.resolve_model_path(None) == small_checkpoint
+    assert model_paths.resolve_model_path("untrained") is None  # random weights only when asked by name
+    assert model_paths.resolve_model_path(small_checkpoint) == small_checkpoint
+    with pytest.raises(model_paths.ModelNotFound, match="default model is missing.*reinstall"):
+        model_paths.resolve_model_path(None)
+    monkeypatch.setattr(model_paths, "DEFAULT_MODEL_PATH", small_checkpoint)
+    assert model_paths.resolve_model_path(None) == small_checkpoint
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
     missing = tmp_path / "nowhere.pt"
     with pytest.raises(FileNotFoundError, match=str(missing)):
-        model_store.resolve_model_path(missing)
+        model_paths.resolve_model_path(missing)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         model_store.open_predictor(missing)
 
@@ -51,12 +51,12 @@ def test_missing_file_is_a_clear_error(tmp_path):
 def test_a_folder_names_the_model_files_inside_it(tmp_path, small_checkpoint):
     run = tmp_path / "run"
     run.mkdir()
-    with pytest.raises(model_store.ModelNotFound, match="folder without .pt or .onnx"):
-        model_store.resolve_model_path(run)
+    with pytest.raises(model_paths.ModelNotFound, match="folder without .pt or .onnx"):
+        model_paths.resolve_model_path(run)
     for name in ("stage1_last.pt", "stage2_best.pt"):
         (run / name).write_bytes(small_checkpoint.read_bytes())
-    with pytest.raises(model_store.ModelNotFound, match=r"is a folder, not a model file.*stage2_best\.pt"):
-        model_store.resolve_model_path(run)
+    with pytest.raises(model_paths.ModelNotFound, match=r"is a folder, not a model file.*stage2_best\.pt"):
+        model_paths.resolve_model_path(run)
 
 
 def test_untrained_model_is_labelled_reproducible_and_leaves_the_rng_alone():
@@ -80,7 +80,7 @@ def test_the_untrained_model_is_opened_by_name_only(no_starter):
     assert predictor.config == ModelConfig()
     assert model_store.open_model("untrained").metadata["untrained"] is True
     assert predictor.predict([np.full((90, 90, 3), 128, np.uint8)]).valence_arousal.shape == (1, 2)
-    with pytest.raises(model_store.ModelNotFound, match="--model untrained"):
+    with pytest.raises(model_paths.ModelNotFound, match="--model untrained"):
         model_store.open_predictor()
 
 

@@ -52,3 +52,30 @@ def test_a_preload_overtaken_by_a_new_choice_is_not_announced():
     release.set()
     models.load_now()  # waits for the preload, then loads the newer choice
     assert announced == []  # the status bar never names a model that will not run
+
+
+def test_a_preload_that_fails_says_why_and_the_start_tries_again():
+    def broken(path, runtime, device):
+        raise ValueError(f"{path} is not a checkpoint")
+
+    models = ModelSwitcher(broken, ModelRequest("bad.pt", "torch", "cpu"))
+    failed = threading.Event()
+    messages: list[str] = []
+    models.preload(on_failed=lambda message: (messages.append(message), failed.set()))
+    assert failed.wait(10)
+    assert "bad.pt" in messages[0] and "is not a checkpoint" in messages[0]
+    try:
+        models.load_now()
+    except RuntimeError as exc:  # loaded again at start, and the error named once more
+        assert "bad.pt" in str(exc)
+    else:
+        raise AssertionError("a broken model must not load at start")
+
+
+def test_preloading_the_same_choice_twice_builds_it_once():
+    factory = CountingFactory()
+    models = ModelSwitcher(factory, ModelRequest(None, "auto", "cpu"))
+    models.preload()
+    models.preload()  # e.g. a command-line model applied as the window's own preload begins
+    models.load_now()
+    assert len(factory.calls) == 1

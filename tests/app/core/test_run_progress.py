@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.training_job import RunProgress, describe_time_left
+from app.core.training_report import RunProgress, describe_time_left
 from model.train import TrainOptions
 
 

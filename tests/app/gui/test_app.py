@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,15 +78,31 @@ def test_the_suite_fails_any_test_that_opens_a_modal_dialog(qapp) -> None:
 
 @pytest.mark.parametrize("cores, expected", [(2, 1), (1, 1), (6, 4), (16, 4)])
 def test_the_model_leaves_a_core_to_the_window(monkeypatch, cores, expected) -> None:
-    import torch
-
-    threads = torch.get_num_threads()
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(gui_app.os, "cpu_count", lambda: cores)
-    try:
-        assert reserve_gui_core() == expected
-        monkeypatch.setenv("OMP_NUM_THREADS", "3")
-        torch.set_num_threads(3)
-        assert reserve_gui_core() == 3  # the user's choice is kept
-    finally:
-        torch.set_num_threads(threads)
+    assert reserve_gui_core() == expected
+    assert os.environ["OMP_NUM_THREADS"] == str(expected)  # torch reads it when it starts
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert reserve_gui_core() == 3  # the user's choice is kept
+
+
+def _python(code: str, **env: str) -> str:
+    environment = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"} | env
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=environment, cwd=Path(__file__).resolve().parents[3])
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_window_imports_no_model_stack_so_it_shows_at_once() -> None:
+    """torch, onnx(runtime) and MediaPipe load behind the shown window (start-up, docs/BENCHMARKS.md)."""
+    loaded = _python("import sys, app.gui.main_window, app.gui.app; heavy = ('torch', 'onnx', 'onnxruntime', "
+                     "'mediapipe'); print(sorted(m for m in heavy if m in sys.modules))")
+    assert loaded == "[]"
+
+
+def test_torch_imported_after_the_reservation_uses_its_thread_count() -> None:
+    counts = _python("from app.gui.app import reserve_gui_core; n = reserve_gui_core(); "
+                     "import torch; print(n, torch.get_num_threads())")
+    reserved, used = counts.split()
+    assert reserved == used

@@ -11,6 +11,7 @@ from PySide6.QtGui import QKeySequence
 from app.core.logs import log_dir
 from app.gui.about import MODEL_CARD, AboutDialog
 from app.gui.main_window import MainWindow
+from model.runtimes import DEVICES, available_devices
 
 WAIT_MS = 90_000
 
@@ -129,9 +130,34 @@ def test_model_menu_and_model_controls_agree(make_window) -> None:
     assert window.live_tab.models.choice()[1] == "onnx"
     window.live_tab.models.runtime.setCurrentText("torch")
     assert [a.text() for a in window.runtime_group.actions() if a.isChecked()] == ["torch"]
+
+
+def _items(combo) -> list[str]:
+    return [combo.itemText(i) for i in range(combo.count())]
+
+
+def test_the_devices_are_checked_behind_the_window_and_offered_everywhere(qtbot, make_window) -> None:
+    window = make_window()
+    found: list[tuple] = []
+    window.device_check.found.connect(found.append)
+    qtbot.waitUntil(lambda: not window.device_check.job.running and window._background_started,
+                    timeout=WAIT_MS)
+    devices = available_devices()
     cuda = next(a for a in window.device_group.actions() if a.text() == "cuda")
-    assert cuda.isEnabled() == ("cuda" in [window.live_tab.models.device.itemText(i)
-                                           for i in range(window.live_tab.models.device.count())])
+    assert cuda.isEnabled() == ("cuda" in devices)
+    assert _items(window.live_tab.models.device) == list(devices)
+    assert _items(window.training_tab.form.device) == list(devices)
+
+
+def test_a_remembered_gpu_this_machine_lacks_gives_way_to_the_cpu(make_window) -> None:
+    window = make_window()
+    window.set_devices(DEVICES)  # as on a machine with a GPU: the remembered cuda is shown
+    window.live_tab.models.device.setCurrentText("cuda")
+    window.set_devices(("cpu",))
+    assert window.live_tab.models.choice()[2] == "cpu"
+    assert "No CUDA GPU" in window.log_view.toPlainText()
+    cuda = next(a for a in window.device_group.actions() if a.text() == "cuda")
+    assert not cuda.isEnabled() and "No CUDA GPU" in cuda.statusTip()
 
 
 def test_typing_a_marker_does_not_trigger_the_bare_key_shortcuts(qtbot, make_window) -> None:

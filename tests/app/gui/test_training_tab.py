@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from app.core.training_job import METRIC_ROWS
+from app.core.training_report import METRIC_ROWS
 from app.gui.tabs.training import TrainingTab
 from app.gui.tabs.training_form import START_CHECKPOINT, START_NEW
 from model.checkpoint import load_checkpoint
