@@ -81,6 +81,7 @@ class LslPanel(QGroupBox):
         self.link: LslLink | None = None
         self._bridge: LiveBridge | None = None
         self._jobs: list = []
+        self._searching = False  # a marker-stream search is in flight (its text stays in the status)
         self.timer = QTimer(self)
         self.timer.setInterval(STATUS_INTERVAL_MS)
         self.timer.timeout.connect(self.refresh_status)
@@ -121,13 +122,15 @@ class LslPanel(QGroupBox):
         """Look for marker streams off the GUI thread; the list arrives in `_on_job_done`."""
         self.find_button.setEnabled(False)
         self.inlet_status.setText("looking for marker streams…")
+        self._searching = True
         self._jobs.append(self._bridge.run_job(FIND_JOB, lambda: list_marker_streams(FIND_TIMEOUT_S)))
 
     @Slot(object)
     def _on_job_done(self, result: JobResult) -> None:
         if result.name != FIND_JOB:
             return
-        self._jobs = [job for job in self._jobs if job.is_alive()]
+        self._jobs = [job for job in self._jobs if job.is_alive()]  # this one may not have exited yet
+        self._searching = False
         self.find_button.setEnabled(self.link.listening_to is None)
         if result.error is not None:
             self.inlet_status.setText("the search failed")
@@ -159,7 +162,7 @@ class LslPanel(QGroupBox):
                                    if link.enabled else "LSL off")
         choice = link.listening_to
         if choice is None:
-            self.inlet_status.setText(self.inlet_status.text() if self._jobs else "not listening")
+            self.inlet_status.setText(self.inlet_status.text() if self._searching else "not listening")
         else:
             state = "connected" if link.inlet_connected() else "waiting for the stream"
             self.inlet_status.setText(f"{choice.name}: {state}")
