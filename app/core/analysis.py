@@ -8,7 +8,8 @@ image without a face gets one `status=no_face` row with `error="no face detected
 a face gets a `no_face` row (error empty: the file itself was fine).
 
 Per row: images leave `frame`/`timestamp_s` empty, video rows fill them (frame index, seconds into the
-file). Face ids: in an image 1..n, best detector score first; in a video the IoU tracker's stable ids.
+file). Face ids: in an image 1..n, best detector score first; in a video the tracker's stable ids
+(`detection` says whether the detector found the face in that frame or the tracker carried it).
 There is no smoothing or baseline in file analysis: `*_smoothed` equal the raw values, `*_corrected` are
 empty. `latency_ms` is the detection + model time of that image or frame.
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 import csv
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -32,12 +33,12 @@ import numpy as np
 from app.core.annotate import annotate_frame
 from app.core.detection import Detection, clip_box
 from app.core.face_finder import FaceFinder
-from app.core.face_step import predict_faces
+from app.core.face_step import predict_faces, predict_located
 from app.core.packets import FaceResult
 from app.core.recorder import ANALYSIS_COLUMNS, face_cells
 from app.core.settings import DetectionSettings
 from app.core.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceError, VideoFileSource, read_image_rgb
-from app.core.tracking import IoUTracker
+from app.core.tracking import FaceTracker
 from model.io import atomic_write, describe_os_error, write_bytes_atomic
 
 log = logging.getLogger(__name__)
@@ -151,18 +152,21 @@ def _finder(detection: DetectionSettings, still: bool) -> FaceFinder | WholeImag
     return WholeImageFinder() if detection.crops else FaceFinder(detection.plan(still=still))
 
 
-def _detect(finder: FaceFinder | WholeImageFinder, frame: np.ndarray) -> list[Detection]:
-    """Detect on a copy downscaled to DETECT_MAX_SIDE when larger; boxes come back in frame pixels."""
+def _detect(finder: FaceFinder | WholeImageFinder, frame: np.ndarray,
+            regions: Sequence[tuple[int, int, int, int]] = ()) -> list[Detection]:
+    """Detect on a copy downscaled to DETECT_MAX_SIDE when larger; boxes come back in frame pixels.
+    `regions`: where the tracker expects faces (frame pixels), searched closely by a FaceFinder."""
     if isinstance(finder, WholeImageFinder):
         return finder.detect(frame)
     h, w = frame.shape[:2]
     scale = DETECT_MAX_SIDE / max(h, w)
     if scale >= 1.0:
-        return finder.detect(frame)
+        return finder.detect(frame, regions)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    scaled = [tuple(max(1, round(v * scale)) for v in box) for box in regions]
     out = []
-    for d in finder.detect(small):
+    for d in finder.detect(small, scaled):
         x, y, bw, bh = (v / scale for v in d.box)
         keypoints = tuple((kx / scale, ky / scale) for kx, ky in d.keypoints)
         out.append(Detection(box=clip_box(x, y, bw, bh, w, h), score=d.score, keypoints=keypoints))
@@ -301,7 +305,7 @@ def _analyze_video(
     except SourceError as exc:
         yield from _error_events(path, index, total, str(exc))
         return True
-    tracker = IoUTracker()
+    tracker = FaceTracker()
     writer = None
     out = annotated.path_for(path, root, ".avi")
     n_frames = 0
@@ -314,9 +318,9 @@ def _analyze_video(
                 if not ok:
                     break
                 start = time.perf_counter()
-                detections = _detect(finder, frame)
-                ids = tracker.update([d.box for d in detections], timestamp)
-                faces = predict_faces(frame, detections, ids, predictor, margin=margin)
+                located = tracker.update(_detect(finder, frame, tracker.expected(timestamp)), timestamp,
+                                         (frame.shape[1], frame.shape[0]))
+                faces = predict_located(frame, located, predictor, margin=margin)
                 common = {"frame": str(n_frames), "timestamp_s": f"{timestamp:.4f}",
                           "latency_ms": f"{(time.perf_counter() - start) * 1000.0:.2f}"}
                 if faces:

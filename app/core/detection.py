@@ -36,7 +36,7 @@ DETECTOR_MODELS: dict[str, str] = {
 }
 DETECTOR_MODES = ("image", "video")
 # The defaults every detector user reads (the live pipeline, the file finder, the settings, the GUI):
-LIVE_DETECTOR = "short"  # live view: faces within ~2 m of a webcam, the fastest model
+DEFAULT_MODEL = "short"  # a single FaceDetector's model: faces within ~2 m of a webcam, the fastest
 MIN_CONFIDENCE = 0.5  # detector score threshold (MediaPipe's own default)
 LIVE_MAX_FACES = 8  # most faces a live frame sends to the model (highest scores)
 
@@ -76,7 +76,7 @@ class FaceDetector:
 
     def __init__(
         self,
-        model: str = LIVE_DETECTOR,
+        model: str = DEFAULT_MODEL,
         min_confidence: float = MIN_CONFIDENCE,
         max_faces: int = LIVE_MAX_FACES,
         mode: str = "image",

@@ -152,6 +152,7 @@ class FaceFinder:
             raise
         self._next_tile = 0
         self.calls = 0  # detector calls made so far (the cost of the plan)
+        self.last_found = 0  # faces the last `detect` found, before the `max_faces` cut
 
     def _run(self, model: str, image: np.ndarray) -> list[Detection]:
         self.calls += 1
@@ -160,24 +161,33 @@ class FaceFinder:
     def detect(
         self, frame: np.ndarray, regions: Sequence[tuple[int, int, int, int]] = ()
     ) -> list[Detection]:
-        """The merged faces of one uint8 RGB frame (H,W,3), best score first, at most `max_faces`;
-        `regions`: boxes (x, y, w, h) where a face is expected (the tracker's), searched closely."""
+        """The merged faces of one uint8 RGB frame (H,W,3), best score first, at most `max_faces`
+        (`last_found` says how many were found before that cut). `regions`: boxes (x, y, w, h) where a
+        face is expected (the tracker's); each one the whole-frame and tile passes did not find is
+        searched closely."""
         frame = np.asarray(frame)
         height, width = frame.shape[:2]
         plan = self.plan
         found: list[list[Detection]] = [self._run(model, frame) for model in plan.whole]
         windows = tile_windows(width, height, plan.min_face_px)
         if windows and plan.tiles_per_call:
-            chosen = [windows[(self._next_tile + i) % len(windows)] for i in range(plan.tiles_per_call)]
+            chosen = [windows[(self._next_tile + i) % len(windows)]
+                      for i in range(min(plan.tiles_per_call, len(windows)))]
             self._next_tile = (self._next_tile + plan.tiles_per_call) % len(windows)
         else:
             chosen = windows
-        chosen += [self._region_window(box, width, height) for box in regions]
         found += [self._window_faces(frame, window, width, height) for window in chosen]
-        merged = merge_detections(found, plan.merge_iou, plan.merge_containment, plan.max_faces)
+        seen = [d.box for faces in found for d in faces]
+        missing = [box for box in regions if not any(
+            iou > plan.merge_iou or inside > plan.merge_containment
+            for iou, inside in (_iou_and_containment(box, other) for other in seen))]
+        found += [self._window_faces(frame, self._region_window(box, width, height), width, height)
+                  for box in missing]
+        merged = merge_detections(found, plan.merge_iou, plan.merge_containment, sum(map(len, found)))
         if plan.verify:
             merged = [d for d in merged if self._confirmed(frame, d, width, height)]
-        return merged
+        self.last_found = len(merged)
+        return merged[: plan.max_faces]
 
     def _confirmed(self, frame: np.ndarray, det: Detection, width: int, height: int) -> bool:
         """Whether the full-range model finds `det` again in a window of REGION_SCALE x its width

@@ -1,5 +1,6 @@
-"""The one face step of live and file analysis: crop, resize, batch, predict, build the results.
+"""The one face step of live and file analysis: find and track, crop, resize, batch, predict, results.
 
+    located, in_view = locate_faces(finder, tracker, frame, t, limit)             # video frames: ids
     faces = predict_faces(frame, detections, face_ids, predictor, pad="constant")   # raw readings
     faces = [with_post_processing(f, v_s, a_s, v_c, a_c) ...]                    # live: smoothed, corrected
 
@@ -19,7 +20,27 @@ import numpy as np
 
 from app.core.cropping import crop_faces
 from app.core.detection import Detection
+from app.core.face_finder import FaceFinder
 from app.core.packets import FaceResult
+from app.core.tracking import FaceTracker, TrackedFace
+
+
+def locate_faces(finder: FaceFinder, tracker: FaceTracker, frame: np.ndarray, timestamp_s: float,
+                 limit: int) -> tuple[list[TrackedFace], int]:
+    """The faces of one video frame (H,W,3) with their ids: `finder` searches its plan's passes and
+    where `tracker` expects its faces, `tracker` matches them and carries the ones missed. Returns at
+    most `limit` faces (detected ones first, best first) and how many faces are in view."""
+    height, width = frame.shape[:2]
+    detections = finder.detect(frame, tracker.expected(timestamp_s))
+    located = tracker.update(detections, timestamp_s, (width, height))
+    return located[:limit], len(located)
+
+
+def predict_located(frame: np.ndarray, located: Sequence[TrackedFace], predictor: Any,
+                    pad: str = "constant", margin: float | None = None) -> tuple[FaceResult, ...]:
+    """`predict_faces` on tracked faces: their boxes, ids and whether each was detected or carried."""
+    return predict_faces(frame, [f.detection for f in located], [f.face_id for f in located], predictor,
+                         pad, margin, detected=[f.detected for f in located])
 
 
 def model_crops(
@@ -43,13 +64,16 @@ def predict_faces(
     predictor: Any,
     pad: str = "constant",
     margin: float | None = None,
+    detected: Sequence[bool] | None = None,
 ) -> tuple[FaceResult, ...]:
     """Run the model once on every detected face of `frame`; raw readings (smoothed = raw, uncorrected).
-    `margin` as in `model_crops`."""
+    `margin` as in `model_crops`; `detected[i]` False: face i was carried by the tracker, not detected
+    in this frame (default: all detected)."""
     if not detections:
         return ()
     crops = model_crops(frame, [d.box for d in detections], predictor, pad, margin)
     pred = predictor.predict(crops)
+    detected = [True] * len(detections) if detected is None else list(detected)
     faces = []
     for i, (det, face_id) in enumerate(zip(detections, face_ids, strict=True)):
         v, a = (float(x) for x in pred.valence_arousal[i])
@@ -58,7 +82,7 @@ def predict_faces(
             valence_smoothed=v, arousal_smoothed=a, valence_corrected=None, arousal_corrected=None,
             probabilities=pred.probabilities[i], expression=pred.expressions[i],
             spatial_attention=tuple(m[i] for m in pred.spatial_attention),
-            layer_attention=pred.layer_attention[i], crop=crops[i],
+            layer_attention=pred.layer_attention[i], crop=crops[i], detected=bool(detected[i]),
         ))
     return tuple(faces)
 

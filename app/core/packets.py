@@ -40,6 +40,7 @@ class FaceResult:
     spatial_attention: tuple[np.ndarray, ...]  # 4 maps (H_l, W_l), each sums to 1
     layer_attention: np.ndarray  # (4,) second-level weights, sums to 1
     crop: np.ndarray  # (S, S, 3) uint8 RGB: the square face crop the model saw
+    detected: bool = True  # False: the detector missed the face in this frame; the tracker carried its box
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ and counted as dropped. File sources are played at their frame rate. A source th
 a camera that stops delivering frames gives an "error" event naming the camera and the cause, and the
 FAULTED state; `start` works again.
 
-Inference worker: creates the predictor and its own `FaceDetector` (VIDEO mode with the frames'
-timestamps; IMAGE mode for an image folder) inside its thread, then per frame: detect -> track ->
+Inference worker: creates the predictor and its own `FaceFinder` (the settings' live plan) inside its
+thread, then per frame: find faces (the whole frame, a few tiles of a sweep, and where the tracker
+expects its faces) -> track (faces the detector missed are carried for a moment, `detected=False`) ->
 square crops at the model's input size -> one predictor batch for all faces -> smoothing -> neutral
 baseline -> one frozen `FramePacket` passed to `on_packet`, and to the session recorder when one runs
 (all recorder writes happen here).
@@ -41,8 +42,8 @@ from typing import Any
 import numpy as np
 
 from app.core.baseline import BaselineState, BaselineStatus, NeutralBaselines
-from app.core.detection import FaceDetector
-from app.core.face_step import predict_faces, with_post_processing
+from app.core.face_finder import FaceFinder
+from app.core.face_step import locate_faces, predict_located, with_post_processing
 from app.core.latest import LatestSlot
 from app.core.markers import MarkerQueue
 from app.core.model_switch import ModelRequest, ModelSwitcher, PredictorFactory
@@ -52,7 +53,7 @@ from app.core.recorder import ModelInfo, RecorderError, SessionRecorder
 from app.core.settings import BaselineSettings, OutputSettings, PipelineSettings
 from app.core.smoothing import FaceSmoothers
 from app.core.sources import FrameSource, SourceError
-from app.core.tracking import IoUTracker
+from app.core.tracking import FaceTracker
 from app.core.worker_calls import WorkerCalls
 from model.runtimes import DEFAULT_RUNTIME
 
@@ -421,9 +422,9 @@ class LivePipeline:
         try:
             self._use_predictor(self._models.load_now())
             source = self._source
-            mode = "image" if source is not None and source.kind == "images" else "video"
-            detector = self._new_detector(mode)
-            tracker = IoUTracker(self.settings.track_iou, self.settings.track_timeout_s)
+            detector = self._new_detector()
+            settings = self.settings
+            tracker = FaceTracker(settings.track_iou, settings.track_timeout_s, settings.track_coast_s)
             processing_rate = RateMeter()
             if not self._stop.is_set():
                 self._set_state(PipelineState.RUNNING, f"running: {source.name if source else ''}")
@@ -433,7 +434,7 @@ class LivePipeline:
                 self._switch_model()
                 if self._detector_pending:
                     detector.close()
-                    detector = self._new_detector(mode)
+                    detector = self._new_detector()
                 item = self._slot.take(timeout=0.1)
                 if item is None:
                     if self._slot.closed:
@@ -453,12 +454,12 @@ class LivePipeline:
             if not self._fault:
                 self._set_state(PipelineState.STOPPED)
 
-    def _new_detector(self, mode: str) -> FaceDetector:
-        """A detector with the current settings, owned by the calling (worker) thread."""
+    def _new_detector(self) -> FaceFinder:
+        """A face finder with the current settings' plan, owned by the calling (worker) thread."""
         with self._lock:
-            s = self.settings
+            plan = self.settings.plan()
             self._detector_pending = False
-        return FaceDetector(s.detector_model, s.min_confidence, s.max_faces, mode=mode)
+        return FaceFinder(plan)
 
     def _switch_model(self) -> None:
         """Worker side, between frames: start loading a requested model in the background, and use a
@@ -496,20 +497,19 @@ class LivePipeline:
                    model=predictor.name, va_source=predictor.va_source, untrained=predictor.untrained)
 
     def _process(
-        self, item: _Captured, detector: FaceDetector, tracker: IoUTracker, rate: RateMeter
+        self, item: _Captured, detector: FaceFinder, tracker: FaceTracker, rate: RateMeter
     ) -> FramePacket:
         """Detect, track, crop, predict (one batch), smooth and baseline-correct one frame."""
         t0 = time.perf_counter()
-        detections = detector.detect(item.frame, item.timestamp_s)
+        located, in_view = locate_faces(detector, tracker, item.frame, item.timestamp_s,
+                                        self.settings.max_faces)
         t1 = time.perf_counter()
-        boxes = [d.box for d in detections]
-        ids = tracker.update(boxes, item.timestamp_s)
         self._active_ids = tracker.active_ids
         self.smoothers.retain(self._active_ids)
         for face_id in tracker.retired:
             self.baselines.clear(face_id)
         predictor = self.predictor
-        raw = predict_faces(item.frame, detections, ids, predictor, pad=self.settings.crop_pad)
+        raw = predict_located(item.frame, located, predictor, pad=self.settings.crop_pad)
         t2 = time.perf_counter()
         faces = []
         for face in raw:
@@ -533,7 +533,7 @@ class LivePipeline:
         return FramePacket(
             frame_index=item.index, timestamp_s=item.timestamp_s, wall_time=item.wall_time, frame=item.frame,
             faces=tuple(faces), stats=self._stats, va_source=predictor.va_source, marker=marker,
-            captured_at=item.captured_at, faces_in_view=max(detector.last_found, len(faces)),
+            captured_at=item.captured_at, faces_in_view=max(in_view, len(faces)),
         )
 
     def _deliver(self, packet: FramePacket) -> None:

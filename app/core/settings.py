@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.core.cropping import PAD_MODES
-from app.core.detection import DETECTOR_MODELS, LIVE_DETECTOR, LIVE_MAX_FACES, MIN_CONFIDENCE
+from app.core.detection import LIVE_MAX_FACES, MIN_CONFIDENCE
 from app.core.face_finder import FILE_MAX_FACES, WHOLE_FRAME_MODELS, FinderPlan
 from model.io import PRIVATE_MODE
 from model.runtimes import DEFAULT_DEVICE, DEFAULT_RUNTIME, DEVICES, RUNTIMES
@@ -31,6 +31,9 @@ class OutputSettings:
 
 
 DETECTORS = ("auto", "short", "full")
+LIVE_DETECTOR = DETECTORS[0]  # the live view's detector: every face near or far (PipelineSettings.plan)
+LIVE_MIN_FACE_PX = 40.0  # "auto" live: the smallest faces the tile sweep looks for
+LIVE_TILES_PER_FRAME = 2  # "auto" live: tiles of the sweep run per frame (the tracker carries the rest)
 CROPS_HELP = ("treat every image (and video frame) as one already-cropped face, as in face datasets: no "
               "detection, the whole image is the face (box = the image, no extra margin)")
 DETECTOR_HELP = (
@@ -71,26 +74,39 @@ class DetectionSettings:
 class PipelineSettings:
     """Detection, tracking and timing settings of the live pipeline (read when `start` is called)."""
 
-    detector_model: str = LIVE_DETECTOR  # "short" (faces within ~2 m) or "full" (smaller, farther faces)
+    detector_model: str = LIVE_DETECTOR  # one of DETECTORS: "auto" (near and far), "short" or "full"
     min_confidence: float = MIN_CONFIDENCE  # detector score threshold
     max_faces: int = LIVE_MAX_FACES  # most faces per frame sent to the model (highest scores)
+    min_face_px: float = LIVE_MIN_FACE_PX  # "auto": the smallest faces the tile sweep looks for
+    tiles_per_frame: int = LIVE_TILES_PER_FRAME  # "auto": tiles of the sweep searched per frame
     crop_pad: str = "constant"  # how crops are padded past the frame border: "constant" or "replicate"
     track_iou: float = 0.3  # least IoU for a box to keep its face id
     track_timeout_s: float = 1.0  # unseen time after which a face id is retired
+    track_coast_s: float = 0.5  # a face the detector misses is carried (rows say "tracked") this long
     pace_files: bool = True  # play video files / image folders at their frame rate (else as fast as read)
     join_timeout_s: float = 5.0  # how long stop() waits for each thread
     shared_files: bool = OutputSettings.shared_files  # recordings readable by others (default: owner only)
 
     def __post_init__(self) -> None:
-        if self.detector_model not in DETECTOR_MODELS:
-            raise ValueError(
-                f"unknown detector model {self.detector_model!r}; choose one of {sorted(DETECTOR_MODELS)}"
-            )
+        if self.detector_model not in DETECTORS:
+            raise ValueError(f"unknown detector model {self.detector_model!r}; choose one of {DETECTORS}")
+        self.plan()  # FinderPlan checks the detection values
         if self.crop_pad not in PAD_MODES:
             raise ValueError(f"unknown crop padding {self.crop_pad!r}; choose one of {sorted(PAD_MODES)}")
         if not 0.0 <= self.min_confidence <= 1.0 or self.max_faces < 1:
             raise ValueError(f"min_confidence must be in [0, 1] and max_faces >= 1, got "
                              f"{self.min_confidence} and {self.max_faces}")
+
+    def plan(self) -> FinderPlan:
+        """The FaceFinder plan of a live frame: "auto" runs both models on the whole frame and
+        `tiles_per_frame` tiles of a sweep down to `min_face_px` faces; the tracker's faces that those
+        passes miss are searched where they are expected (app.core.face_finder). Every face found is
+        tracked; `max_faces` of them go to the model (`face_step.locate_faces`)."""
+        auto = self.detector_model == LIVE_DETECTOR
+        whole = WHOLE_FRAME_MODELS if auto else (self.detector_model,)
+        return FinderPlan(whole=whole, min_face_px=self.min_face_px if auto else 0.0,
+                          tiles_per_call=self.tiles_per_frame if auto else 0,
+                          min_confidence=self.min_confidence, max_faces=FILE_MAX_FACES)
 
 
 LSL_HELP = ("stream the results over Lab Streaming Layer (stream 'AffectScope', type FacialAffect, one "

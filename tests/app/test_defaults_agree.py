@@ -15,9 +15,10 @@ import pytest
 
 from app.cli import build_parser
 from app.core.baseline import NeutralBaselines
-from app.core.detection import LIVE_DETECTOR, LIVE_MAX_FACES, MIN_CONFIDENCE, FaceDetector
+from app.core.detection import LIVE_MAX_FACES, MIN_CONFIDENCE, FaceDetector
 from app.core.pipeline import PipelineSettings
 from app.core.settings import (
+    LIVE_DETECTOR,
     SMOOTHER_KINDS,
     BaselineSettings,
     DetectionSettings,
@@ -97,8 +98,9 @@ def test_the_live_core_reads_the_same_defaults():
     assert FaceSmoothers().kind == SmoothingSettings().kind
     assert NeutralBaselines().duration_s == BaselineSettings().seconds
     defaults = {p.name: p.default for p in __import__("inspect").signature(FaceDetector).parameters.values()}
-    assert (defaults["model"], defaults["min_confidence"], defaults["max_faces"]) == (
-        LIVE_DETECTOR, MIN_CONFIDENCE, LIVE_MAX_FACES)
+    assert (defaults["min_confidence"], defaults["max_faces"]) == (MIN_CONFIDENCE, LIVE_MAX_FACES)
+    plan = p.plan()  # the live default finds faces near and far, as the files' default does
+    assert plan.whole == DetectionSettings().plan(still=False).whole and plan.min_face_px > 0
 
 
 def test_the_gui_forms_start_from_the_core_defaults(qtbot, tmp_path):

@@ -32,12 +32,13 @@ import numpy as np
 
 from app.core.cropping import crop_square
 from app.core.detection import FaceDetector
-from app.core.face_step import predict_faces
+from app.core.face_finder import FaceFinder
+from app.core.face_step import locate_faces, predict_located
 from app.core.packets import FramePacket, PipelineEvent
 from app.core.pipeline import LivePipeline, PipelineSettings
 from app.core.smoothing import FaceSmoothers
 from app.core.sources import DEMO_IMAGE, VideoFileSource, read_image_rgb
-from app.core.tracking import IoUTracker
+from app.core.tracking import FaceTracker
 from model.runtimes import ENGINES
 
 WIDTH, HEIGHT, FPS = 640, 480, 30.0
@@ -188,16 +189,17 @@ def _sequential(video: Path, predictor: Any, faces: int, warmup: int) -> Pipelin
             break
         frames.append((frame, timestamp))
     source.close()
-    tracker, smoothers = IoUTracker(), FaceSmoothers("one_euro")
+    live = PipelineSettings()  # the live default: its detection plan and tracker
+    tracker = FaceTracker(live.track_iou, live.track_timeout_s, live.track_coast_s)
+    smoothers = FaceSmoothers("one_euro")
     detect_ms, model_ms, total_ms, found = [], [], [], []
-    with FaceDetector(mode="video") as detector:
+    with FaceFinder(live.plan()) as finder:
         for i, (frame, timestamp) in enumerate(frames):
             t0 = time.perf_counter()
-            detections = detector.detect(frame, timestamp)
+            located, _ = locate_faces(finder, tracker, frame, timestamp, live.max_faces)
             t1 = time.perf_counter()
-            ids = tracker.update([d.box for d in detections], timestamp)
             smoothers.retain(tracker.active_ids)
-            raw = predict_faces(frame, detections, ids, predictor)
+            raw = predict_located(frame, located, predictor)
             t2 = time.perf_counter()
             for face in raw:
                 smoothers.update(face.face_id, face.valence, face.arousal, timestamp)
@@ -206,7 +208,7 @@ def _sequential(video: Path, predictor: Any, faces: int, warmup: int) -> Pipelin
                 detect_ms.append((t1 - t0) * 1000.0)
                 model_ms.append((t2 - t1) * 1000.0)
                 total_ms.append((t3 - t0) * 1000.0)
-                found.append(len(detections))
+                found.append(sum(f.detected for f in located))
     if not total_ms:
         raise RuntimeError(f"too few frames in {video} ({len(frames)}); use a longer video")
     detect, model, total = (float(np.mean(x)) for x in (detect_ms, model_ms, total_ms))

@@ -13,6 +13,7 @@ import pytest
 from app.core.baseline import BaselineState
 from app.core.packets import FramePacket, PipelineEvent, PipelineState
 from app.core.pipeline import LivePipeline, PipelineError, PipelineSettings
+from app.core.settings import LIVE_DETECTOR
 from app.core.sources import CameraSource, DemoSource, FrameSource, ImageSource, VideoFileSource
 from model.config import CLASS_NAMES, ModelConfig
 from model.predictor import Prediction
@@ -283,7 +284,7 @@ def test_detector_settings_change_while_running():
     with pytest.raises(ValueError, match="max_faces"):
         pipeline.set_detector(max_faces=0)
     pipeline.stop()
-    assert pipeline.settings.max_faces == 1 and pipeline.settings.detector_model == "short"
+    assert pipeline.settings.max_faces == 1 and pipeline.settings.detector_model == LIVE_DETECTOR
 
 
 def test_smoothing_baseline_markers_and_recording(tmp_path):

@@ -1,10 +1,21 @@
-"""IoU tracking: stable ids, new ids for new faces, retirement after the timeout."""
+"""Face tracking: stable ids, motion through crossings, faces carried through misses, retirement."""
 
 from __future__ import annotations
 
 import pytest
 
-from app.core.tracking import IoUTracker, iou
+from app.core.detection import Detection
+from app.core.tracking import FaceTracker, iou
+
+FPS = 30.0
+
+
+def _dets(*boxes: tuple[int, int, int, int]) -> list[Detection]:
+    return [Detection(box=b, score=0.9) for b in boxes]
+
+
+def _ids(faces) -> list[int]:
+    return [f.face_id for f in faces]
 
 
 def test_iou():
@@ -14,46 +25,105 @@ def test_iou():
 
 
 def test_ids_follow_moving_faces_and_new_faces_get_new_ids():
-    tracker = IoUTracker(iou_threshold=0.3, timeout_s=1.0)
-    first = tracker.update([(10, 10, 50, 50), (200, 10, 50, 50)], 0.0)
+    tracker = FaceTracker(iou_threshold=0.3, timeout_s=1.0)
+    first = _ids(tracker.update(_dets((10, 10, 50, 50), (200, 10, 50, 50)), 0.0))
     assert first[0] != first[1]
     for step in range(1, 20):
         # both faces move 5 px per frame; the box order is flipped to show ids follow boxes, not order
-        ids = tracker.update([(200 + 5 * step, 10, 50, 50), (10 + 5 * step, 10, 50, 50)], step / 30)
-        assert ids == [first[1], first[0]]
-    newcomer = tracker.update([(400, 100, 40, 40), (105, 10, 50, 50)], 0.7)
+        faces = tracker.update(_dets((200 + 5 * step, 10, 50, 50), (10 + 5 * step, 10, 50, 50)), step / FPS)
+        assert _ids(faces) == [first[1], first[0]] and all(f.detected for f in faces)
+    newcomer = _ids(tracker.update(_dets((400, 100, 40, 40), (105, 10, 50, 50)), 20 / FPS))
     assert newcomer[0] not in first and newcomer[1] == first[0]
 
 
-def test_greedy_matching_gives_each_track_one_box():
-    tracker = IoUTracker()
-    (face,) = tracker.update([(0, 0, 100, 100)], 0.0)
-    ids = tracker.update([(40, 0, 100, 100), (5, 0, 100, 100)], 0.1)
-    assert ids[1] == face and ids[0] != face  # the better overlap keeps the id
+def test_each_track_takes_one_box_and_the_better_overlap_keeps_the_id():
+    tracker = FaceTracker()
+    (face,) = _ids(tracker.update(_dets((0, 0, 100, 100)), 0.0))
+    ids = _ids(tracker.update(_dets((40, 0, 100, 100), (5, 0, 100, 100)), 0.1))
+    assert ids[1] == face and ids[0] != face
+    assert len(set(ids)) == len(ids)
 
 
-def test_ids_survive_short_gaps_and_retire_after_the_timeout():
-    tracker = IoUTracker(timeout_s=0.5)
-    (face,) = tracker.update([(10, 10, 50, 50)], 0.0)
-    assert tracker.update([], 0.4) == [] and tracker.retired == []
-    assert tracker.update([(12, 10, 50, 50)], 0.45) == [face]  # back within the timeout
-    tracker.update([], 0.9)
-    assert tracker.active_ids == [face]
-    tracker.update([], 1.0)  # 0.55 s unseen
-    assert tracker.retired == [face] and tracker.active_ids == []
-    (again,) = tracker.update([(12, 10, 50, 50)], 1.1)
-    assert again != face  # retired ids are never reused
+def test_a_missed_face_is_carried_at_its_predicted_box_then_dropped():
+    tracker = FaceTracker(timeout_s=1.0, coast_s=0.2)
+    for step in range(10):  # 6 px per frame to the right: 180 px/s
+        (face,) = tracker.update(_dets((100 + 6 * step, 50, 60, 60)), step / FPS)
+    carried = tracker.update([], 10 / FPS, frame_size=(640, 480))
+    assert len(carried) == 1 and carried[0].face_id == face.face_id and not carried[0].detected
+    # the prediction continues the motion: one more frame of 6 px (within the velocity smoothing)
+    assert carried[0].detection.box[0] == pytest.approx(100 + 6 * 10, abs=3)
+    assert tracker.update([], 16 / FPS, frame_size=(640, 480)) == []  # 0.23 s unseen > coast_s
+    assert tracker.active_ids == [face.face_id]  # still known: it gets its id back if it returns
+    (back,) = tracker.update(_dets((100 + 6 * 17, 50, 60, 60)), 17 / FPS)
+    assert back.face_id == face.face_id and back.detected
+
+
+def test_a_carried_box_never_doubles_a_detected_face():
+    tracker = FaceTracker(coast_s=0.5)
+    a, b = tracker.update(_dets((100, 100, 80, 80), (400, 100, 80, 80)), 0.0)
+    # b is hidden behind a new detection at a's place: only the detected face is reported there
+    faces = tracker.update(_dets((102, 100, 80, 80)), 1 / FPS, frame_size=(640, 480))
+    assert _ids(faces) == [a.face_id, b.face_id] and [f.detected for f in faces] == [True, False]
+    crowd = tracker.update(_dets((102, 100, 80, 80), (150, 100, 80, 80)), 2 / FPS, frame_size=(640, 480))
+    boxes = [f.detection.box for f in crowd]
+    assert all(iou(p, q) <= 0.3 for i, p in enumerate(boxes) for q in boxes[i + 1:])
+
+
+def test_a_carried_face_that_leaves_the_frame_is_not_reported():
+    tracker = FaceTracker(coast_s=0.5)
+    for step in range(5):  # moving left out of a 640 px frame at 20 px per frame; the box is clipped
+        x = 40 - 20 * step
+        tracker.update(_dets((max(0, x), 100, 60 - max(0, -x), 60)), step / FPS)
+    assert tracker.update([], 12 / FPS, frame_size=(640, 480)) == []
+
+
+def test_ids_do_not_swap_when_two_faces_cross():
+    """Two faces pass each other along the same line; at the crossing the detector sees one box."""
+    tracker = FaceTracker()
+    start = tracker.update(_dets((100, 200, 70, 70), (500, 200, 70, 70)), 0.0)
+    left, right = start[0].face_id, start[1].face_id
+    for step in range(1, 41):
+        t = step / FPS
+        a, b = 100 + 10 * step, 500 - 10 * step  # 300 px/s each way
+        if abs(a - b) < 50:
+            boxes = [(a, 200, 70, 70)] if step % 2 else [(b, 200, 70, 70)]  # the front face only
+        else:
+            boxes = [(a, 200, 70, 70), (b, 200, 70, 70)]
+        faces = tracker.update(_dets(*boxes), t, frame_size=(800, 480))
+        by_id = {f.face_id: f for f in faces if f.detected}
+        if abs(a - b) >= 120:  # well apart again: each keeps its own id
+            assert by_id[left].detection.box[0] == a and by_id[right].detection.box[0] == b, step
 
 
 def test_reset_retires_everything():
-    tracker = IoUTracker()
-    ids = tracker.update([(0, 0, 10, 10), (50, 50, 10, 10)], 0.0)
+    tracker = FaceTracker()
+    ids = _ids(tracker.update(_dets((0, 0, 10, 10), (50, 50, 10, 10)), 0.0))
     tracker.reset()
     assert tracker.retired == sorted(ids) and tracker.active_ids == []
 
 
+def test_ids_retire_after_the_timeout_and_are_never_reused():
+    tracker = FaceTracker(timeout_s=0.5, coast_s=0.1)
+    (face,) = _ids(tracker.update(_dets((10, 10, 50, 50)), 0.0))
+    tracker.update([], 0.4)
+    assert tracker.active_ids == [face]
+    tracker.update([], 0.55)
+    assert tracker.retired == [face] and tracker.active_ids == []
+    (again,) = _ids(tracker.update(_dets((12, 10, 50, 50)), 0.6))
+    assert again != face
+
+
 def test_bad_settings_are_rejected():
     with pytest.raises(ValueError, match="iou_threshold"):
-        IoUTracker(iou_threshold=0.0)
+        FaceTracker(iou_threshold=0.0)
     with pytest.raises(ValueError, match="timeout_s"):
-        IoUTracker(timeout_s=-1)
+        FaceTracker(timeout_s=-1)
+
+
+def test_a_prediction_that_overshoots_after_dropped_frames_keeps_the_id_and_no_double():
+    """Under load frames are dropped: a jittery velocity times a long gap overshoots the face."""
+    tracker = FaceTracker()
+    tracker.update(_dets((100, 100, 50, 50)), 0.0)
+    (face,) = tracker.update(_dets((104, 100, 50, 50)), 1 / FPS)  # 4 px jitter: 120 px/s
+    faces = tracker.update(_dets((101, 100, 50, 50)), 0.8)  # predicted ~50 px off; the face stayed
+    assert _ids(faces) == [face.face_id] and faces[0].detected
