@@ -1,10 +1,9 @@
 """End-to-end speed of the live path (detect -> track -> crop -> model -> smoothing) on this machine.
 
-A test video is generated from the shipped demo face (`assets/demo/astronaut_head.jpg`, cut to the face
-with a margin of half the face box per side): 640x480 at 30 fps with 1 face (300 px) and with 4 faces (a
-2x2 grid, 210 px each: the short-range detector needs faces of about 1/6 of the frame width), each face
-drifting slowly. Two measurements per video
-and runtime:
+Test videos are generated from the shipped demo face (`assets/demo/astronaut_head.jpg`, cut to the face
+with a margin of half the face box per side) at 640x480 and 1280x720, 30 fps, with 1 face (5/8 of the
+frame height) and with 4 faces (a 2x2 grid, 7/16 of the height each), each face drifting slowly. Faces
+are found with the live default (`PipelineSettings().plan()`). Two measurements per video and runtime:
 
 - "live": the real `LivePipeline` (capture thread + inference worker) playing the video paced at its
   30 fps, like a webcam. Reports the processed frames per second (at most 30: the camera rate), the
@@ -23,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,19 +40,20 @@ from app.core.sources import DEMO_IMAGE, VideoFileSource, read_image_rgb
 from app.core.tracking import FaceTracker
 from model.runtimes import ENGINES
 
-WIDTH, HEIGHT, FPS = 640, 480, 30.0
+FRAME_SIZES = ((640, 480), (1280, 720))  # (width, height) of the benchmark videos
+FPS = 30.0
 GOAL_FPS = {1: 30.0, 4: 20.0}  # the design's targets: >= 30 fps with one face, >= 20 with four
 
 
-def _render(head: np.ndarray, faces: int, t: float) -> np.ndarray:
-    """One RGB frame (HEIGHT,WIDTH,3) at time t with `faces` (1 or 4) heads drifting over a gradient."""
-    rows = np.linspace(60, 150, HEIGHT, dtype=np.float32)[:, None, None]  # (H,1,1)
-    frame = np.repeat(np.repeat(rows, WIDTH, axis=1), 3, axis=2).astype(np.uint8)  # (H,W,3)
+def _render(head: np.ndarray, faces: int, t: float, width: int, height: int) -> np.ndarray:
+    """One RGB frame (height,width,3) at time t with `faces` (1 or 4) heads drifting over a gradient."""
+    rows = np.linspace(60, 150, height, dtype=np.float32)[:, None, None]  # (H,1,1)
+    frame = np.repeat(np.repeat(rows, width, axis=1), 3, axis=2).astype(np.uint8)  # (H,W,3)
     grid = 1 if faces == 1 else 2
-    side = 300 if grid == 1 else 210
+    side = round(height * (5 / 8 if grid == 1 else 7 / 16))
     scaled = cv2.resize(head, (side, side), interpolation=cv2.INTER_AREA)
     for i in range(faces):
-        cell_w, cell_h = WIDTH / grid, HEIGHT / grid
+        cell_w, cell_h = width / grid, height / grid
         cx = cell_w * (i % grid + 0.5) + 0.06 * cell_w * math.sin(0.9 * t + i)
         cy = cell_h * (i // grid + 0.5) + 0.06 * cell_h * math.sin(1.3 * t + 2 * i)
         x0, y0 = int(cx - side / 2), int(cy - side / 2)
@@ -61,8 +61,9 @@ def _render(head: np.ndarray, faces: int, t: float) -> np.ndarray:
     return frame
 
 
-def write_test_video(path: Path, faces: int, seconds: float) -> Path:
-    """Write the benchmark video (MJPG .avi, 640x480, 30 fps) with 1 or 4 faces; returns `path`."""
+def write_test_video(path: Path, faces: int, seconds: float,
+                     size: tuple[int, int] = FRAME_SIZES[0]) -> Path:
+    """Write a benchmark video (MJPG .avi, `size` = (width, height), 30 fps) with 1 or 4 faces."""
     if faces not in (1, 4):
         raise ValueError(f"the pipeline benchmark uses 1 or 4 faces, got {faces}")
     photo = read_image_rgb(DEMO_IMAGE)
@@ -71,11 +72,11 @@ def write_test_video(path: Path, faces: int, seconds: float) -> Path:
     if not found:
         raise RuntimeError(f"no face found in {DEMO_IMAGE}; restore the file from the repository")
     head = crop_square(photo, found[0].box, margin=0.5)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (WIDTH, HEIGHT))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, size)
     if not writer.isOpened():
         raise OSError(f"cannot write the benchmark video {path}")
     for i in range(int(round(seconds * FPS))):
-        writer.write(cv2.cvtColor(_render(head, faces, i / FPS), cv2.COLOR_RGB2BGR))
+        writer.write(cv2.cvtColor(_render(head, faces, i / FPS, *size), cv2.COLOR_RGB2BGR))
     writer.release()
     return path
 
@@ -117,6 +118,7 @@ class PipelineResult:
     faces_found: float  # mean faces per processed frame
     dropped_frames: int  # live only: frames the worker never took
     goal_fps: float
+    frame: str = ""  # the video's frame size, "WIDTHxHEIGHT"
 
 
 def measure_live(video: Path, predictor: Any, faces: int, warmup: int = 15) -> PipelineResult:
@@ -262,28 +264,32 @@ def run_pipeline_benchmark(
     runtimes: tuple[str, ...] = ENGINES,
     seconds: float = 4.0,
     progress: Callable[[str], None] | None = None,
+    sizes: tuple[tuple[int, int], ...] = FRAME_SIZES,
 ) -> dict[str, Any]:
-    """Measure live and sequential speed with 1 and 4 faces for each runtime; returns a JSON-able report.
+    """Measure live and sequential speed with 1 and 4 faces for each runtime and frame size (the live
+    default detection); returns a JSON-able report.
 
     `open_predictor(runtime)` returns the predictor to measure (the default model on the CPU).
     """
     results: list[PipelineResult] = []
     model: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="affectscope-bench-") as tmp:
-        videos = {n: write_test_video(Path(tmp) / f"faces{n}.avi", n, seconds) for n in (1, 4)}
+        videos = {(f"{w}x{h}", n): write_test_video(Path(tmp) / f"faces{n}-{w}x{h}.avi", n, seconds, (w, h))
+                  for w, h in sizes for n in (1, 4)}
         for runtime in runtimes:
             predictor = open_predictor(runtime)
             model = {"name": predictor.name, "untrained": predictor.untrained,
                      "input_size": predictor.config.input_size, "backbone": predictor.config.backbone}
-            for faces, video in videos.items():
+            for (frame, faces), video in videos.items():
                 for measure in (measure_sequential, measure_live):
                     if progress is not None:
-                        progress(f"{measure.__name__.split('_')[1]} {runtime} {faces} face(s)")
-                    results.append(measure(video, predictor, faces))
+                        progress(f"{measure.__name__.split('_')[1]} {runtime} {frame} {faces} face(s)")
+                    results.append(replace(measure(video, predictor, faces), frame=frame))
     return {
         "benchmark": "pipeline",
-        "video": {"width": WIDTH, "height": HEIGHT, "fps": FPS, "seconds": seconds,
+        "video": {"sizes": [f"{w}x{h}" for w, h in sizes], "fps": FPS, "seconds": seconds,
                   "source": "assets/demo/astronaut_head.jpg, 1 face or a 2x2 grid of 4"},
+        "detection": asdict(PipelineSettings().plan()),
         "model": model,
         "results": [asdict(r) for r in results],
     }
@@ -291,11 +297,12 @@ def run_pipeline_benchmark(
 
 def markdown_table(report: dict[str, Any]) -> str:
     """The report's results as a Markdown table for docs/BENCHMARKS.md."""
-    lines = ["| mode | runtime | faces | fps (goal) | latency p50 / p95 ms | detect ms | model ms | other ms "
-             "| faces found | dropped |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| frame | mode | runtime | faces | fps (goal) | latency p50 / p95 ms | detect ms | model ms "
+             "| other ms | faces found | dropped |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in report["results"]:
         lines.append(
-            f"| {r['mode']} | {r['runtime']} | {r['faces']} | {r['fps']:.1f} ({r['goal_fps']:.0f}) | "
+            f"| {r['frame']} | {r['mode']} | {r['runtime']} | {r['faces']} | {r['fps']:.1f} "
+            f"({r['goal_fps']:.0f}) | "
             f"{r['latency_ms_p50']:.1f} / {r['latency_ms_p95']:.1f} | {r['detect_ms']:.1f} | "
             f"{r['model_ms']:.1f} | {r['other_ms']:.1f} | {r['faces_found']:.2f} | {r['dropped_frames']} |")
     return "\n".join(lines) + "\n"

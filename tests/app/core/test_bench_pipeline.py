@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.bench.pipeline import markdown_table, measure_sequential, write_test_video
+from app.core.bench.pipeline import FRAME_SIZES, markdown_table, measure_sequential, write_test_video
 from model.config import ModelConfig
 from model.network import build_model
 from model.predictor import load_predictor
 
 
-def test_four_face_video_is_detected_as_four_faces(tmp_path):
+@pytest.mark.parametrize("size", FRAME_SIZES)
+def test_four_face_video_is_detected_as_four_faces(tmp_path, size):
     predictor = load_predictor(build_model(ModelConfig(input_size=64)), "torch", metadata={"name": "tiny"})
-    video = write_test_video(tmp_path / "four.avi", faces=4, seconds=0.2)
+    video = write_test_video(tmp_path / "four.avi", faces=4, seconds=0.2, size=size)
     result = measure_sequential(video, predictor, faces=4, warmup=1)
     assert result.frames == 5 and result.faces_found == 4.0
     assert result.fps == pytest.approx(1000.0 / (result.detect_ms + result.model_ms + result.other_ms))
-    table = markdown_table({"results": [result.__dict__]})
-    assert "| sequential | torch | 4 |" in table
+    table = markdown_table({"results": [{**result.__dict__, "frame": "1280x720"}]})
+    assert "| 1280x720 | sequential | torch | 4 |" in table
     with pytest.raises(ValueError, match="1 or 4 faces"):
         write_test_video(tmp_path / "x.avi", faces=2, seconds=0.1)
 
