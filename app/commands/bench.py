@@ -5,6 +5,8 @@ with 1 and 4 faces, through the real LivePipeline and stage by stage; see app/co
 `--training` times the default recipe's optimiser steps (model/diagnostics/train_throughput.py).
 `--detection` measures face recall per width, precision and time per frame of every detector plan on
 generated scenes (app/core/bench/detection.py).
+`--tracking` runs the live default on generated sequences with known identities (moving, crossing,
+occluded, far and leaving faces) and counts id switches, fragments and recall (app/core/bench/tracking.py).
 `--soak` runs the live path with the session recorder for minutes on a looping 4-face video and reports
 memory growth and lost rows (app/core/bench/soak.py).
 `--lsl` measures capture-to-inlet latency over Lab Streaming Layer and fps with the outlet on and off
@@ -65,6 +67,12 @@ def register(subparsers) -> None:
         action="store_true",
         help="face recall per width bucket, precision and ms per frame of every detector plan, on generated "
         "group scenes and close-ups",
+    )
+    mode.add_argument(
+        "--tracking",
+        action="store_true",
+        help="id switches, fragments and recall of the live default on generated sequences (moving, "
+        "crossing, occluded, far and leaving faces)",
     )
     mode.add_argument(
         "--soak",
@@ -143,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
         return run_soak_command(args)
     if args.detection:
         return run_detection_command(args)
+    if args.tracking:
+        return run_tracking_command(args)
     if args.lsl:
         return run_lsl_command(args)
     if args.startup:
@@ -209,6 +219,20 @@ def run_detection_command(args: argparse.Namespace) -> int:
 
     counts = {"groups": 8, "closeups": 8} if args.quick else {"groups": 40, "closeups": 40}
     report = run_detection_benchmark(progress=lambda m: print(m, flush=True), **counts)
+    report["machine"] = machine_info()
+    print(markdown_table(report))
+    if args.json:
+        write_json(report, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_tracking_command(args: argparse.Namespace) -> int:
+    """`--tracking`: the live default's ids and recall on generated sequences (`--quick`: 3 s each)."""
+    from app.core.bench.tracking import markdown_table, run_tracking_benchmark
+
+    report = run_tracking_benchmark(seconds=3.0 if args.quick else 10.0,
+                                    progress=lambda m: print(m, flush=True))
     report["machine"] = machine_info()
     print(markdown_table(report))
     if args.json:

@@ -9,8 +9,8 @@ fills the image. So a `FaceFinder` runs, per `FinderPlan`:
 - the full-range model on a pyramid of overlapping square tiles: sides L/2, L/4, ... (L the frame's
   longer side) down to `min_face_px / BAND_LOW`, each level's tiles overlapping by a quarter of their
   side, so every face of that level's band (1/8 to 1/4 of the side) lies whole in some tile. In the
-  live plan `tiles_per_call` tiles run per frame, in turn, and the tracker carries the faces between
-  sweeps;
+  live plan `tiles_per_call` tiles run per frame, in turn (with `full_in_sweep` the full-range model's
+  whole-frame pass is one step of that sweep), and the tracker carries the faces between sweeps;
 - around each box in `regions` (the tracker's faces the whole-frame passes did not see this frame),
   the full-range model on a window `REGION_SCALE` x the face's width, which puts it in the model's band.
 
@@ -53,6 +53,7 @@ class FinderPlan:
     whole: tuple[str, ...] = WHOLE_FRAME_MODELS  # detector models run on the whole frame
     min_face_px: float = 0.0  # the tile pyramid reaches faces this wide (0: no tiles)
     tiles_per_call: int = 0  # 0: every tile each call; n > 0: n tiles per call, in turn
+    full_in_sweep: bool = False  # the full-range model's whole-frame pass is one step of the tile sweep
     verify: bool = False  # look at each face again in a window that puts it in the model's band
     verify_below: float = 0.7  # ... each face scored below this (above it, false faces were not seen)
     min_confidence: float = MIN_CONFIDENCE
@@ -170,6 +171,8 @@ class FaceFinder:
         plan = self.plan
         found: list[list[Detection]] = [self._run(model, frame) for model in plan.whole]
         windows = tile_windows(width, height, plan.min_face_px)
+        if plan.full_in_sweep:
+            windows = [(0, 0, width, height), *windows]
         if windows and plan.tiles_per_call:
             chosen = [windows[(self._next_tile + i) % len(windows)]
                       for i in range(min(plan.tiles_per_call, len(windows)))]

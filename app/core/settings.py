@@ -33,7 +33,7 @@ class OutputSettings:
 DETECTORS = ("auto", "short", "full")
 LIVE_DETECTOR = DETECTORS[0]  # the live view's detector: every face near or far (PipelineSettings.plan)
 LIVE_MIN_FACE_PX = 40.0  # "auto" live: the smallest faces the tile sweep looks for
-LIVE_TILES_PER_FRAME = 2  # "auto" live: tiles of the sweep run per frame (the tracker carries the rest)
+LIVE_TILES_PER_FRAME = 1  # "auto" live: steps of the sweep run per frame (the tracker carries the rest)
 CROPS_HELP = ("treat every image (and video frame) as one already-cropped face, as in face datasets: no "
               "detection, the whole image is the face (box = the image, no extra margin)")
 DETECTOR_HELP = (
@@ -78,7 +78,7 @@ class PipelineSettings:
     min_confidence: float = MIN_CONFIDENCE  # detector score threshold
     max_faces: int = LIVE_MAX_FACES  # most faces per frame sent to the model (highest scores)
     min_face_px: float = LIVE_MIN_FACE_PX  # "auto": the smallest faces the tile sweep looks for
-    tiles_per_frame: int = LIVE_TILES_PER_FRAME  # "auto": tiles of the sweep searched per frame
+    tiles_per_frame: int = LIVE_TILES_PER_FRAME  # "auto": steps of the sweep searched per frame
     crop_pad: str = "constant"  # how crops are padded past the frame border: "constant" or "replicate"
     track_iou: float = 0.3  # least IoU for a box to keep its face id
     track_timeout_s: float = 1.0  # unseen time after which a face id is retired
@@ -98,14 +98,15 @@ class PipelineSettings:
                              f"{self.min_confidence} and {self.max_faces}")
 
     def plan(self) -> FinderPlan:
-        """The FaceFinder plan of a live frame: "auto" runs both models on the whole frame and
-        `tiles_per_frame` tiles of a sweep down to `min_face_px` faces; the tracker's faces that those
-        passes miss are searched where they are expected (app.core.face_finder). Every face found is
-        tracked; `max_faces` of them go to the model (`face_step.locate_faces`)."""
+        """The FaceFinder plan of a live frame: "auto" runs the short-range model on the whole frame and
+        `tiles_per_frame` steps of a sweep (the full-range model on the whole frame, then on tiles down
+        to `min_face_px` faces), so each frame pays for two detector calls; the tracker's faces that
+        those passes miss are searched where they are expected (app.core.face_finder). Every face found
+        is tracked; `max_faces` of them go to the model (`face_step.locate_faces`)."""
         auto = self.detector_model == LIVE_DETECTOR
-        whole = WHOLE_FRAME_MODELS if auto else (self.detector_model,)
+        whole = WHOLE_FRAME_MODELS[:1] if auto else (self.detector_model,)
         return FinderPlan(whole=whole, min_face_px=self.min_face_px if auto else 0.0,
-                          tiles_per_call=self.tiles_per_frame if auto else 0,
+                          tiles_per_call=self.tiles_per_frame if auto else 0, full_in_sweep=auto,
                           min_confidence=self.min_confidence, max_faces=FILE_MAX_FACES)
 
 

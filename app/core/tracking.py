@@ -7,36 +7,40 @@ API:
     faces = tracker.update(detections, timestamp_s, (w, h))  # one TrackedFace per face in view
     tracker.retired                                          # ids retired by that update
 
-Each track keeps its last box and a velocity of its centre (pixels per second, smoothed, at most
-MAX_SPEED face widths a second). At a new frame every track's box is moved forward to the frame's time,
-and the detections are matched to those predicted boxes, each track and detection used once: first
-greedily by IoU (best first, IoU >= `iou_threshold`), then the rest by centre distance to the predicted
-or the last seen box (under GATE face widths, similar sizes), for faces that moved too far between two
-frames for their boxes to overlap, or whose prediction overshot (frames dropped under load).
-Predicting the motion is what keeps two faces' ids apart when they pass each other.
+Each track keeps its last box and a velocity of its centre (pixels per second, fitted to its last
+HISTORY detections, at most MAX_SPEED face widths a second). At a new frame every track's box is moved
+forward to the frame's time, and the detections are matched to those predicted boxes, each track and
+detection used once: first greedily by IoU (best first, IoU >= `iou_threshold`), then the rest by
+centre distance to the predicted or the last seen box (under GATE face widths, similar sizes), for faces
+that moved too far between two frames for their boxes to overlap, or whose prediction overshot (frames
+dropped under load). Predicting the motion is what keeps two faces' ids apart when they pass each other.
 
 A track the detector missed is still reported, at its predicted box and marked not `detected`, for up
-to `coast_s` after it was last seen, as long as the box stays mostly in the frame and does not overlap a
-face that was detected (its centre inside one, or IoU > DUPLICATE_IOU: one face never holds two ids in a
-frame). An unmatched detection starts a new
-id (ids only grow and are never reused). A track unseen for more than `timeout_s` is retired; until then
-a face that reappears near where it was expected takes its id back.
+to `coast_s` after it was last seen, if it was detected in the MIN_STREAK_TO_CARRY frames before, as
+long as the box stays mostly in the frame and does not overlap a face that was detected (its centre
+inside one, or IoU > DUPLICATE_IOU: one face never holds two ids in a frame). An unmatched detection
+starts a new id (ids only grow and are never reused). A track unseen for more than `timeout_s` is
+retired; until then a face that reappears near where it was expected takes its id back.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from app.core.detection import Detection, clip_box
 
 GATE = 1.0  # a detection this many face widths from a track's predicted centre can still be matched
 SIZE_RATIO = 1.6  # ... when neither box is more than this much wider than the other
 MAX_SPEED = 3.0  # face widths per second: faster velocity estimates are detector jitter, clamped
-VELOCITY_SMOOTHING = 0.5  # weight of the newest velocity measurement
+HISTORY = 12  # detections a track's velocity is fitted to (0.4 s at 30 fps)
 IN_FRAME = 0.5  # a carried face stops being reported once less than this share of its box is in frame
 DUPLICATE_IOU = 0.3  # a carried box overlapping a detected face this much is that face: not reported
+MIN_STREAK_TO_CARRY = 3  # a face detected in fewer frames in a row (texture seen now and then) is not carried
 
 
 def iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -64,13 +68,16 @@ class TrackedFace:
 
 @dataclass
 class Track:
-    """A face id's last seen box, centre velocity (px/s) and detector score."""
+    """A face id's last seen box, recent centres (for its velocity) and detector score."""
 
     face_id: int
     box: tuple[float, float, float, float]  # x, y, w, h when last seen
     last_seen_s: float
     score: float
-    velocity: tuple[float, float] = (0.0, 0.0)
+    velocity: tuple[float, float] = (0.0, 0.0)  # centre, px/s
+    streak: int = 1  # consecutive frames, up to the last one it was seen in, in which it was detected
+    missed: int = 0  # frames since then
+    history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))  # (t, cx, cy) when seen
 
     def predicted(self, timestamp_s: float) -> tuple[float, float, float, float]:
         """The box moved on at the track's velocity to `timestamp_s`."""
@@ -79,18 +86,23 @@ class Track:
         return x + self.velocity[0] * dt, y + self.velocity[1] * dt, w, h
 
     def seen(self, box: Sequence[int], timestamp_s: float, score: float) -> None:
-        """Take a matched detection: new box, smoothed velocity (clamped), time and score."""
-        dt = timestamp_s - self.last_seen_s
-        if dt > 1e-6:
-            (cx0, cy0), (cx1, cy1) = _centre(self.box), _centre(box)
-            limit = MAX_SPEED * max(box[2], box[3])
-            measured = [max(-limit, min(limit, (b - a) / dt)) for a, b in ((cx0, cx1), (cy0, cy1))]
-            k = VELOCITY_SMOOTHING
-            self.velocity = (k * measured[0] + (1 - k) * self.velocity[0],
-                             k * measured[1] + (1 - k) * self.velocity[1])
+        """Take a matched detection: new box, time and score; the velocity is the least-squares slope of
+        the centres seen in the last HISTORY detections (clamped to MAX_SPEED), which a detector's jitter
+        moves far less than a frame-to-frame difference."""
         self.box = tuple(float(v) for v in box)
         self.last_seen_s = float(timestamp_s)
         self.score = float(score)
+        self.streak = self.streak + 1 if self.missed == 0 else 1
+        self.missed = 0
+        self.history.append((float(timestamp_s), *_centre(self.box)))
+        times = np.array([h[0] for h in self.history])  # (n,)
+        if len(times) < 3 or times[-1] - times[0] < 1e-3:
+            return
+        centred = times - times.mean()
+        limit = MAX_SPEED * max(box[2], box[3])
+        slopes = [float(np.dot(centred, [h[axis] for h in self.history]) / np.dot(centred, centred))
+                  for axis in (1, 2)]
+        self.velocity = tuple(max(-limit, min(limit, v)) for v in slopes)
 
 
 def _centre(box: Sequence[float]) -> tuple[float, float]:
@@ -182,13 +194,17 @@ class FaceTracker:
                 face_id = self._next_id
                 self._next_id += 1
                 box = tuple(float(v) for v in det.box)
-                self._tracks[face_id] = Track(face_id, box, timestamp_s, det.score)
+                track = self._tracks[face_id] = Track(face_id, box, timestamp_s, det.score)
+                track.history.append((float(timestamp_s), *_centre(box)))
             else:
                 self._tracks[face_id].seen(det.box, timestamp_s, det.score)
             faces.append(TrackedFace(face_id, det, detected=True))
         seen = set(matched.values())
         for face_id, track in self._tracks.items():
-            if face_id in seen or face_id not in predicted or timestamp_s - track.last_seen_s > self.coast_s:
+            if face_id in seen or face_id not in predicted:
+                continue
+            track.missed += 1
+            if track.streak < MIN_STREAK_TO_CARRY or timestamp_s - track.last_seen_s > self.coast_s:
                 continue
             box = predicted[face_id]
             if frame_size is not None and _share_in_frame(box, frame_size) < IN_FRAME:

@@ -128,7 +128,8 @@ def background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     return cv2.resize(photo, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def _paste(frame: np.ndarray, sprite: FaceSprite, width: float, cx: float, cy: float, angle: float) -> None:
+def paste_face(frame: np.ndarray, sprite: FaceSprite, width: float, cx: float, cy: float,
+               angle: float) -> None:
     """Blend `sprite` into `frame` (in place) so its face is `width` px wide, centred at (cx, cy),
     rotated by `angle` degrees (counter-clockwise)."""
     scale = width / sprite.box[2]
@@ -206,7 +207,7 @@ def group_scene(
             continue  # no room left for a face this size
         sprite = sprites[int(rng.integers(0, len(sprites)))]
         angle = float(rng.uniform(-max_rotation, max_rotation))
-        _paste(frame, sprite, width, cx, cy, angle)
+        paste_face(frame, sprite, width, cx, cy, angle)
         taken.append((cx, cy, radius))
         faces.append(_truth(cx, cy, width, sprite, frame_w, frame_h, angle))
     image = degrade(frame, blur, light, jpeg_quality)

@@ -44,6 +44,12 @@ def test_each_track_takes_one_box_and_the_better_overlap_keeps_the_id():
     assert len(set(ids)) == len(ids)
 
 
+def test_a_face_seen_once_is_not_carried():
+    tracker = FaceTracker(coast_s=0.5)
+    tracker.update(_dets((300, 300, 40, 40)), 0.0)  # e.g. texture one tile took for a face
+    assert tracker.update([], 1 / FPS, frame_size=(640, 480)) == []
+
+
 def test_a_missed_face_is_carried_at_its_predicted_box_then_dropped():
     tracker = FaceTracker(timeout_s=1.0, coast_s=0.2)
     for step in range(10):  # 6 px per frame to the right: 180 px/s
@@ -60,11 +66,12 @@ def test_a_missed_face_is_carried_at_its_predicted_box_then_dropped():
 
 def test_a_carried_box_never_doubles_a_detected_face():
     tracker = FaceTracker(coast_s=0.5)
-    a, b = tracker.update(_dets((100, 100, 80, 80), (400, 100, 80, 80)), 0.0)
-    # b is hidden behind a new detection at a's place: only the detected face is reported there
-    faces = tracker.update(_dets((102, 100, 80, 80)), 1 / FPS, frame_size=(640, 480))
+    for step in range(3):  # seen in three frames in a row: then a miss is carried
+        a, b = tracker.update(_dets((100, 100, 80, 80), (400, 100, 80, 80)), step / FPS)
+    faces = tracker.update(_dets((102, 100, 80, 80)), 3 / FPS, frame_size=(640, 480))
     assert _ids(faces) == [a.face_id, b.face_id] and [f.detected for f in faces] == [True, False]
-    crowd = tracker.update(_dets((102, 100, 80, 80), (150, 100, 80, 80)), 2 / FPS, frame_size=(640, 480))
+    # b moves behind the detected face a: its carried box is not reported on top of a
+    crowd = tracker.update(_dets((102, 100, 80, 80), (150, 100, 80, 80)), 4 / FPS, frame_size=(640, 480))
     boxes = [f.detection.box for f in crowd]
     assert all(iou(p, q) <= 0.3 for i, p in enumerate(boxes) for q in boxes[i + 1:])
 
