@@ -7,6 +7,8 @@ with 1 and 4 faces, through the real LivePipeline and stage by stage; see app/co
 generated scenes (app/core/bench/detection.py).
 `--tracking` runs the live default on generated sequences with known identities (moving, crossing,
 occluded, far and leaving faces) and counts id switches, fragments and recall (app/core/bench/tracking.py).
+`--reid` measures the face descriptor's true and false match rates on the shipped faces
+(app/core/bench/reid.py), which set the re-identification threshold.
 `--soak` runs the live path with the session recorder for minutes on a looping 4-face video and reports
 memory growth and lost rows (app/core/bench/soak.py).
 `--lsl` measures capture-to-inlet latency over Lab Streaming Layer and fps with the outlet on and off
@@ -73,6 +75,12 @@ def register(subparsers) -> None:
         action="store_true",
         help="id switches, fragments and recall of the live default on generated sequences (moving, "
         "crossing, occluded, far and leaving faces)",
+    )
+    mode.add_argument(
+        "--reid",
+        action="store_true",
+        help="true and false match rates of the re-identification descriptor on the shipped faces, per "
+        "threshold and condition",
     )
     mode.add_argument(
         "--soak",
@@ -153,6 +161,8 @@ def run(args: argparse.Namespace) -> int:
         return run_detection_command(args)
     if args.tracking:
         return run_tracking_command(args)
+    if args.reid:
+        return run_reid_command(args)
     if args.lsl:
         return run_lsl_command(args)
     if args.startup:
@@ -233,6 +243,19 @@ def run_tracking_command(args: argparse.Namespace) -> int:
 
     report = run_tracking_benchmark(seconds=3.0 if args.quick else 10.0,
                                     progress=lambda m: print(m, flush=True))
+    report["machine"] = machine_info()
+    print(markdown_table(report))
+    if args.json:
+        write_json(report, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_reid_command(args: argparse.Namespace) -> int:
+    """`--reid`: the descriptor's match rates on the shipped faces."""
+    from app.core.bench.reid import markdown_table, run_reid_benchmark
+
+    report = run_reid_benchmark()
     report["machine"] = machine_info()
     print(markdown_table(report))
     if args.json:

@@ -36,6 +36,7 @@ from app.core.face_finder import FaceFinder
 from app.core.face_step import predict_faces, predict_located
 from app.core.packets import FaceResult
 from app.core.recorder import ANALYSIS_COLUMNS, face_cells
+from app.core.reid import Reidentifier
 from app.core.settings import DetectionSettings
 from app.core.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceError, VideoFileSource, read_image_rgb
 from app.core.tracking import FaceTracker
@@ -224,9 +225,10 @@ def analyze_paths(
                 yield AnalysisEvent("cancelled", total, index)
                 return
             if path.suffix.lower() in VIDEO_EXTENSIONS:
+                reid = Reidentifier() if detection.reidentify and not detection.crops else None
                 completed = yield from _analyze_video(
                     path, root, index, total, predictor, _finder(detection, still=False), margin, annotated,
-                    cancel)
+                    cancel, reid)
                 if not completed:
                     yield AnalysisEvent("cancelled", total, index, path)
                     return
@@ -292,9 +294,10 @@ def _analyze_image(
 def _analyze_video(
     path: Path, root: Path, index: int, total: int, predictor: Any,
     finder_cm: FaceFinder | WholeImageFinder, margin: float | None,
-    annotated: _AnnotatedOutput, cancel: Cancel | None,
+    annotated: _AnnotatedOutput, cancel: Cancel | None, reid: Reidentifier | None = None,
 ) -> Iterator[AnalysisEvent]:
-    """Events for one video file, one "result" per frame; returns False when cancelled midway."""
+    """Events for one video file, one "result" per frame; returns False when cancelled midway. `reid`
+    gives a person who leaves the view and returns their id back."""
     reason = unreadable_reason(path)
     if reason is not None:
         yield from _error_events(path, index, total, reason)
@@ -320,6 +323,8 @@ def _analyze_video(
                 start = time.perf_counter()
                 located = tracker.update(_detect(finder, frame, tracker.expected(timestamp)), timestamp,
                                          (frame.shape[1], frame.shape[0]))
+                if reid is not None:
+                    located = reid.observe(frame, located, tracker, timestamp)
                 faces = predict_located(frame, located, predictor, margin=margin)
                 common = {"frame": str(n_frames), "timestamp_s": f"{timestamp:.4f}",
                           "latency_ms": f"{(time.perf_counter() - start) * 1000.0:.2f}"}

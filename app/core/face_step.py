@@ -22,17 +22,21 @@ from app.core.cropping import crop_faces
 from app.core.detection import Detection
 from app.core.face_finder import FaceFinder
 from app.core.packets import FaceResult
+from app.core.reid import Reidentifier
 from app.core.tracking import FaceTracker, TrackedFace
 
 
 def locate_faces(finder: FaceFinder, tracker: FaceTracker, frame: np.ndarray, timestamp_s: float,
-                 limit: int) -> tuple[list[TrackedFace], int]:
+                 limit: int, reid: Reidentifier | None = None) -> tuple[list[TrackedFace], int]:
     """The faces of one video frame (H,W,3) with their ids: `finder` searches its plan's passes and
-    where `tracker` expects its faces, `tracker` matches them and carries the ones missed. Returns at
-    most `limit` faces (detected ones first, best first) and how many faces are in view."""
+    where `tracker` expects its faces, `tracker` matches them and carries the ones missed, and `reid`
+    (when given) gives a returning person their old id. Returns at most `limit` faces (detected ones
+    first, best first) and how many faces are in view."""
     height, width = frame.shape[:2]
     detections = finder.detect(frame, tracker.expected(timestamp_s))
     located = tracker.update(detections, timestamp_s, (width, height))
+    if reid is not None:
+        located = reid.observe(frame, located, tracker, timestamp_s)
     return located[:limit], len(located)
 
 

@@ -50,6 +50,7 @@ from app.core.model_switch import ModelRequest, ModelSwitcher, PredictorFactory
 from app.core.packets import FramePacket, PipelineEvent, PipelineState, PipelineStats
 from app.core.rate_meter import RateMeter
 from app.core.recorder import ModelInfo, RecorderError, SessionRecorder
+from app.core.reid import Reidentifier
 from app.core.settings import BaselineSettings, OutputSettings, PipelineSettings
 from app.core.smoothing import FaceSmoothers
 from app.core.sources import FrameSource, SourceError
@@ -425,6 +426,7 @@ class LivePipeline:
             detector = self._new_detector()
             settings = self.settings
             tracker = FaceTracker(settings.track_iou, settings.track_timeout_s, settings.track_coast_s)
+            reid = Reidentifier() if settings.reidentify else None
             processing_rate = RateMeter()
             if not self._stop.is_set():
                 self._set_state(PipelineState.RUNNING, f"running: {source.name if source else ''}")
@@ -440,7 +442,7 @@ class LivePipeline:
                     if self._slot.closed:
                         break
                     continue
-                packet = self._process(item, detector, tracker, processing_rate)
+                packet = self._process(item, detector, tracker, reid, processing_rate)
                 self._deliver(packet)
             self._calls.run_pending()
         except Exception as exc:  # noqa: BLE001 - model/detector failures become an error event
@@ -497,12 +499,13 @@ class LivePipeline:
                    model=predictor.name, va_source=predictor.va_source, untrained=predictor.untrained)
 
     def _process(
-        self, item: _Captured, detector: FaceFinder, tracker: FaceTracker, rate: RateMeter
+        self, item: _Captured, detector: FaceFinder, tracker: FaceTracker, reid: Reidentifier | None,
+        rate: RateMeter,
     ) -> FramePacket:
         """Detect, track, crop, predict (one batch), smooth and baseline-correct one frame."""
         t0 = time.perf_counter()
         located, in_view = locate_faces(detector, tracker, item.frame, item.timestamp_s,
-                                        self.settings.max_faces)
+                                        self.settings.max_faces, reid)
         t1 = time.perf_counter()
         self._active_ids = tracker.active_ids
         self.smoothers.retain(self._active_ids)

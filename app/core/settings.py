@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from app.core.cropping import PAD_MODES
 from app.core.detection import LIVE_MAX_FACES, MIN_CONFIDENCE
 from app.core.face_finder import FILE_MAX_FACES, WHOLE_FRAME_MODELS, FinderPlan
+from app.core.reid import REIDENTIFY
 from model.io import PRIVATE_MODE
 from model.runtimes import DEFAULT_DEVICE, DEFAULT_RUNTIME, DEVICES, RUNTIMES
 
@@ -53,6 +54,7 @@ class DetectionSettings:
     max_faces: int = FILE_MAX_FACES  # most faces per image or frame (highest scores)
     min_face_px: float = 24.0  # "auto" on stills: the smallest faces the tile pyramid looks for
     crops: bool = False  # every image (and video frame) is one face crop already: nothing is detected
+    reidentify: bool = REIDENTIFY  # videos: a person who leaves the view and returns keeps their id
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:
@@ -83,6 +85,7 @@ class PipelineSettings:
     track_iou: float = 0.3  # least IoU for a box to keep its face id
     track_timeout_s: float = 1.0  # unseen time after which a face id is retired
     track_coast_s: float = 0.5  # a face the detector misses is carried (rows say "tracked") this long
+    reidentify: bool = REIDENTIFY  # a person who leaves the view and returns keeps their id (app.core.reid)
     pace_files: bool = True  # play video files / image folders at their frame rate (else as fast as read)
     join_timeout_s: float = 5.0  # how long stop() waits for each thread
     shared_files: bool = OutputSettings.shared_files  # recordings readable by others (default: owner only)

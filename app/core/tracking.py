@@ -222,6 +222,15 @@ class FaceTracker:
             del self._tracks[face_id]
         return faces
 
+    def relabel(self, face_id: int, old_id: int) -> None:
+        """Give the track `face_id` the id `old_id` of a face seen earlier (re-identification); `old_id`
+        must not be tracked now. Its retired state, if any, is forgotten."""
+        if old_id in self._tracks:
+            raise ValueError(f"face id {old_id} is tracked now; it cannot be given to face {face_id}")
+        track = self._tracks.pop(face_id)
+        track.face_id = old_id
+        self._tracks[old_id] = track
+
     def reset(self) -> None:
         """Forget all tracks (ids keep growing so old ids are never reused)."""
         self.retired = sorted(self._tracks)

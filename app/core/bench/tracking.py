@@ -2,7 +2,8 @@
 
 `python main.py bench --tracking` renders 1280x720, 30 fps sequences from the shipped faces
 (app/core/bench/scenes.py) pasted over a background, each face on a known path, and runs the live
-default on them frame by frame (`PipelineSettings().plan()` with its FaceTracker, as the pipeline does):
+default on them frame by frame (`PipelineSettings().plan()` with its FaceTracker and re-identification,
+as the pipeline does):
 
 - "moving": three faces (60-200 px) drifting and bobbing across the frame;
 - "crossing": two faces of similar size passing each other, one in front of the other;
@@ -30,6 +31,7 @@ import numpy as np
 from app.core.bench.scenes import FaceSprite, background, face_sprites, paste_face
 from app.core.face_finder import FaceFinder
 from app.core.face_step import locate_faces
+from app.core.reid import Reidentifier
 from app.core.settings import PipelineSettings
 from app.core.tracking import FaceTracker, TrackedFace, iou
 
@@ -140,19 +142,20 @@ class _TruthState:
     gap: bool = False  # visible but unmatched since the last match
 
 
-def score_sequence(sequence: Clip, plan=None, tracker: FaceTracker | None = None) -> dict[str, Any]:
-    """Run the live default (or `plan` / `tracker`) on `sequence` and count as the module docstring says."""
-    settings = PipelineSettings()
-    tracker = tracker or FaceTracker(settings.track_iou, settings.track_timeout_s, settings.track_coast_s)
+def score_sequence(sequence: Clip, settings: PipelineSettings | None = None) -> dict[str, Any]:
+    """Run the live default (or `settings`) on `sequence` and count as the module docstring says."""
+    settings = settings or PipelineSettings()
+    tracker = FaceTracker(settings.track_iou, settings.track_timeout_s, settings.track_coast_s)
+    reid = Reidentifier() if settings.reidentify else None
     states: dict[int, _TruthState] = {}
     ids_per_identity: dict[int, set[int]] = {}
     counts = {"frames": 0, "switches": 0, "fragments": 0, "scored": 0, "found": 0, "false_positives": 0,
               "duplicates": 0, "tracked_rows": 0, "rows": 0, "carried_hidden": 0}
     ms = []
-    with FaceFinder(plan or settings.plan()) as finder:
+    with FaceFinder(settings.plan()) as finder:
         for t, frame, truths in render(sequence):
             start = time.perf_counter()
-            located, _ = locate_faces(finder, tracker, frame, t, settings.max_faces)
+            located, _ = locate_faces(finder, tracker, frame, t, settings.max_faces, reid)
             ms.append((time.perf_counter() - start) * 1000.0)
             counts["frames"] += 1
             counts["rows"] += len(located)

@@ -134,3 +134,16 @@ def test_a_prediction_that_overshoots_after_dropped_frames_keeps_the_id_and_no_d
     (face,) = tracker.update(_dets((104, 100, 50, 50)), 1 / FPS)  # 4 px jitter: 120 px/s
     faces = tracker.update(_dets((101, 100, 50, 50)), 0.8)  # predicted ~50 px off; the face stayed
     assert _ids(faces) == [face.face_id] and faces[0].detected
+
+
+def test_relabel_gives_a_track_an_absent_id_only():
+    tracker = FaceTracker()
+    (a,) = _ids(tracker.update(_dets((0, 0, 50, 50)), 0.0))
+    tracker.update([], 2.0)  # a retires
+    (b,) = _ids(tracker.update(_dets((10, 0, 50, 50)), 2.1))
+    tracker.relabel(b, a)
+    assert tracker.active_ids == [a]
+    assert _ids(tracker.update(_dets((12, 0, 50, 50)), 2.2)) == [a]
+    c = _ids(tracker.update(_dets((12, 0, 50, 50), (300, 0, 50, 50)), 2.3))[1]
+    with pytest.raises(ValueError, match="tracked now"):
+        tracker.relabel(c, a)
