@@ -11,7 +11,8 @@ fills the image. So a `FaceFinder` runs, per `FinderPlan`:
   side, so every face of that level's band (1/8 to 1/4 of the side) lies whole in some tile. In the
   live plan `tiles_per_call` tiles run per frame, in turn (with `full_in_sweep` the full-range model's
   whole-frame pass is one step of that sweep), and the tracker carries the faces between sweeps;
-- around each box in `regions` (the tracker's faces the whole-frame passes did not see this frame),
+- around each box in `regions` (the tracker's faces the whole-frame passes did not find this frame, or
+  framed differently: IoU <= SEEN_IOU),
   the full-range model on a window `REGION_SCALE` x the face's width, which puts it in the model's band.
 
 Merging: a box touching a tile's inner edge is dropped (the face lies whole in a neighbouring tile or
@@ -43,6 +44,8 @@ FILE_MAX_FACES = 64  # most faces per image or video frame: no practical cap for
 EDGE_PX = 2.0  # a box within this distance of a tile's inner edge counts as cut by it
 BAND_LOW, BAND_HIGH = 1 / 8, 1 / 4  # face width / tile side that the full-range model finds reliably
 TILE_OVERLAP = BAND_HIGH  # neighbouring tiles share this share of their side
+OVERRIDE_MARGIN = 0.2  # a later pass's box replaces an earlier one on the same face when this much surer
+SEEN_IOU = 0.5  # a tracker region counts as found by the frame's passes when a box overlaps it this much
 REGION_SCALE = 1 / 0.2  # window side around a tracked face, in face widths (the face at 1/5 of it)
 
 
@@ -118,13 +121,19 @@ def merge_detections(passes: Sequence[Sequence[Detection]], merge_iou: float, me
                      limit: int) -> list[Detection]:
     """One box per face: passes in order (earlier passes win, so a face keeps the framing of the first
     model that sees it whole), each best score first; a box overlapping a kept one (IoU or containment
-    above the limits) is dropped. Returns the kept boxes best score first, at most `limit`."""
+    above the limits) is dropped, unless it is OVERRIDE_MARGIN more certain than that one, which it then
+    replaces (a model outside its size band frames a face badly and is unsure of it: the short-range
+    model on a far face). Returns the kept boxes best score first, at most `limit`."""
     kept: list[Detection] = []
     for found in passes:
         for det in sorted(found, key=lambda d: d.score, reverse=True):
-            if not any(iou > merge_iou or inside > merge_containment
-                       for iou, inside in (_iou_and_containment(det.box, k.box) for k in kept)):
+            same = [i for i, k in enumerate(kept) if any(
+                v > limit_ for v, limit_ in zip(_iou_and_containment(det.box, k.box),
+                                                (merge_iou, merge_containment), strict=True))]
+            if not same:
                 kept.append(det)
+            elif len(same) == 1 and det.score >= kept[same[0]].score + OVERRIDE_MARGIN:
+                kept[same[0]] = det
     return sorted(kept, key=lambda d: d.score, reverse=True)[:limit]
 
 
@@ -181,9 +190,8 @@ class FaceFinder:
             chosen = windows
         found += [self._window_faces(frame, window, width, height) for window in chosen]
         seen = [d.box for faces in found for d in faces]
-        missing = [box for box in regions if not any(
-            iou > plan.merge_iou or inside > plan.merge_containment
-            for iou, inside in (_iou_and_containment(box, other) for other in seen))]
+        missing = [box for box in regions
+                   if not any(_iou_and_containment(box, other)[0] > SEEN_IOU for other in seen)]
         found += [self._window_faces(frame, self._region_window(box, width, height), width, height)
                   for box in missing]
         merged = merge_detections(found, plan.merge_iou, plan.merge_containment, sum(map(len, found)))

@@ -6,10 +6,10 @@
 The session keeps a gallery: for every face id, up to GALLERY_SIZE descriptors of its detected crops
 (the first when the id appears, then one every REFRESH_S while it is in view, one face per frame, only
 from crops at least MIN_FACE_PX wide; a descriptor costs ~16 ms on a laptop CPU). When the tracker
-gives a detected face a new id, its descriptor is compared with the gallery entries of the ids not in
-view now; the nearest entry closer than `threshold` (Euclidean, to any of that id's descriptors) gives
-the face its old id back (`FaceTracker.relabel`). The threshold is measured on the shipped faces
-(`python main.py bench --reid`, docs/BENCHMARKS.md "Re-identification").
+gives a detected face a new id, its descriptor is compared with the gallery entries of the ids the
+tracker does not hold now; the nearest entry closer than `threshold` (Euclidean, to any of that id's
+descriptors) gives the face its old id back (`FaceTracker.relabel`). The threshold is measured on the
+shipped faces (`python main.py bench --reid`, docs/BENCHMARKS.md "Re-identification").
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class Reidentifier:
         """Give new ids that match an absent person their old id back (in `tracker` and in the returned
         list), and add descriptors to the gallery."""
         self.relabelled = []
-        present = {f.face_id for f in located}
+        present = set(tracker.active_ids)  # the ids the tracker holds, reported this frame or not
         usable = [f for f in located if f.detected and min(f.detection.box[2:]) >= MIN_FACE_PX]
         wanted = [f for f in usable if f.face_id not in self.gallery]  # new ids: all of them now
         stale = sorted((self._refreshed[f.face_id], i) for i, f in enumerate(usable)

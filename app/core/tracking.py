@@ -11,9 +11,11 @@ Each track keeps its last box and a velocity of its centre (pixels per second, f
 HISTORY detections, at most MAX_SPEED face widths a second). At a new frame every track's box is moved
 forward to the frame's time, and the detections are matched to those predicted boxes, each track and
 detection used once: first greedily by IoU (best first, IoU >= `iou_threshold`), then the rest by
-centre distance to the predicted or the last seen box (under GATE face widths, similar sizes), for faces
-that moved too far between two frames for their boxes to overlap, or whose prediction overshot (frames
-dropped under load). Predicting the motion is what keeps two faces' ids apart when they pass each other.
+containment (the two detector models frame one face tighter or wider: the smaller box lies mostly in
+the other) or centre distance to the predicted or the last seen box (under GATE face widths, similar
+sizes), for faces that moved too far between two frames for their boxes to overlap, or whose prediction
+overshot (frames dropped under load). Predicting the motion is what keeps two faces' ids apart when they
+pass each other.
 
 A track the detector missed is still reported, at its predicted box and marked not `detected`, for up
 to `coast_s` after it was last seen, if it was detected in the MIN_STREAK_TO_CARRY frames before, as
@@ -36,7 +38,9 @@ from app.core.detection import Detection, clip_box
 
 GATE = 1.0  # a detection this many face widths from a track's predicted centre can still be matched
 SIZE_RATIO = 1.6  # ... when neither box is more than this much wider than the other
+CONTAINMENT = 0.8  # a box this much inside a track's box (or holding it) is that face framed otherwise
 MAX_SPEED = 3.0  # face widths per second: faster velocity estimates are detector jitter, clamped
+CROWD_IOU = 0.05  # a track whose predicted box overlaps another's this much keeps its velocity
 HISTORY = 12  # detections a track's velocity is fitted to (0.4 s at 30 fps)
 IN_FRAME = 0.5  # a carried face stops being reported once less than this share of its box is in frame
 DUPLICATE_IOU = 0.3  # a carried box overlapping a detected face this much is that face: not reported
@@ -85,7 +89,7 @@ class Track:
         x, y, w, h = self.box
         return x + self.velocity[0] * dt, y + self.velocity[1] * dt, w, h
 
-    def seen(self, box: Sequence[int], timestamp_s: float, score: float) -> None:
+    def seen(self, box: Sequence[int], timestamp_s: float, score: float, crowded: bool = False) -> None:
         """Take a matched detection: new box, time and score; the velocity is the least-squares slope of
         the centres seen in the last HISTORY detections (clamped to MAX_SPEED), which a detector's jitter
         moves far less than a frame-to-frame difference."""
@@ -94,6 +98,8 @@ class Track:
         self.score = float(score)
         self.streak = self.streak + 1 if self.missed == 0 else 1
         self.missed = 0
+        if crowded:  # the box may be another face's, or both: the motion before it is kept
+            return
         self.history.append((float(timestamp_s), *_centre(self.box)))
         times = np.array([h[0] for h in self.history])  # (n,)
         if len(times) < 3 or times[-1] - times[0] < 1e-3:
@@ -107,6 +113,14 @@ class Track:
 
 def _centre(box: Sequence[float]) -> tuple[float, float]:
     return box[0] + box[2] / 2.0, box[1] + box[3] / 2.0
+
+
+def _containment(a: Sequence[float], b: Sequence[float]) -> float:
+    """The share of the smaller of two (x, y, w, h) boxes that lies inside the other."""
+    iw = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    ih = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    smaller = min(a[2] * a[3], b[2] * b[3])
+    return float(iw * ih / smaller) if iw > 0 and ih > 0 and smaller > 0 else 0.0
 
 
 def _inside(point: tuple[float, float], box: Sequence[float]) -> bool:
@@ -166,8 +180,13 @@ class FaceTracker:
                 continue
             last, width = self._tracks[face_id].box, max(p[2], p[3], 1.0)
             for b, box in enumerate(boxes):
+                if b in matched:
+                    continue
+                if _containment(p, box) >= CONTAINMENT:  # the same face framed tighter or wider
+                    by_distance.append((0.0, face_id, b))
+                    continue
                 ratio = max(box[2], 1) / max(p[2], 1)
-                if b in matched or not 1 / SIZE_RATIO <= ratio <= SIZE_RATIO:
+                if not 1 / SIZE_RATIO <= ratio <= SIZE_RATIO:
                     continue
                 (bx, by) = _centre(box)
                 # near where it was predicted, or where it was last seen (a prediction that overshot)
@@ -197,7 +216,9 @@ class FaceTracker:
                 track = self._tracks[face_id] = Track(face_id, box, timestamp_s, det.score)
                 track.history.append((float(timestamp_s), *_centre(box)))
             else:
-                self._tracks[face_id].seen(det.box, timestamp_s, det.score)
+                crowded = any(iou(predicted[face_id], p) > CROWD_IOU for other, p in predicted.items()
+                              if other != face_id)
+                self._tracks[face_id].seen(det.box, timestamp_s, det.score, crowded)
             faces.append(TrackedFace(face_id, det, detected=True))
         seen = set(matched.values())
         for face_id, track in self._tracks.items():

@@ -6,7 +6,8 @@ default on them frame by frame (`PipelineSettings().plan()` with its FaceTracker
 as the pipeline does):
 
 - "moving": three faces (60-200 px) drifting and bobbing across the frame;
-- "crossing": two faces of similar size passing each other, one in front of the other;
+- "crossing", "crossing_slow", "crossing_diagonal": two faces of similar size passing each other, one
+  in front of the other (fast, slow and on crossing diagonals);
 - "occlusion": a face hidden behind a grey board for 0.3 s, then visible again;
 - "small": four far faces (40-64 px), only found by the tile sweep and kept by the tracker's regions;
 - "leave_return": a face that walks out of the frame, stays out for 2 s and comes back.
@@ -67,7 +68,7 @@ def _linear(x0: float, y0: float, vx: float, vy: float, width: float, bob: float
 
 
 def sequences(seconds: float = 10.0) -> tuple[Clip, ...]:
-    """The benchmark's sequences; each `seconds` long except crossing (4 s) and occlusion (3 s)."""
+    """The benchmark's sequences; each `seconds` long except the crossings (4-6 s) and occlusion (3 s)."""
     s = face_sprites()
     w, h = SIZE
 
@@ -87,6 +88,10 @@ def sequences(seconds: float = 10.0) -> tuple[Clip, ...]:
                             Walker(3, s[9], _linear(600, 560, 30, -8, 60, bob=10))), seconds, 1),
         Clip("crossing", (Walker(1, s[2], _linear(250, 360, 180, 0, 130)),
                               Walker(2, s[7], _linear(1030, 380, -180, 0, 120))), 4.0, 2),
+        Clip("crossing_slow", (Walker(1, s[2], _linear(300, 360, 100, 0, 130)),
+                               Walker(2, s[7], _linear(1000, 370, -100, 0, 120))), 6.0, 7),
+        Clip("crossing_diagonal", (Walker(1, s[1], _linear(300, 250, 150, 40, 120)),
+                                   Walker(2, s[10], _linear(1000, 450, -150, -40, 120))), 6.0, 7),
         Clip("occlusion", (Walker(1, s[4], _linear(500, 360, 40, 0, 140), hidden=(1.2, 1.5)),
                                Walker(2, s[11], _linear(1000, 250, -20, 0, 90))), 3.0, 3),
         Clip("small", tuple(Walker(i + 1, s[(3 * i + 1) % len(s)],
