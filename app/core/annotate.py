@@ -40,7 +40,9 @@ def _overlay_heatmap(image: np.ndarray, face: FaceResult, margin: float) -> None
 
 def face_label(face: FaceResult) -> str:
     """Short label drawn above a face: id, expression, valence and arousal."""
-    return f"#{face.face_id} {face.expression} V{face.valence:+.2f} A{face.arousal:+.2f}"
+    name = f"#{face.face_id} {face.label}".strip()
+    tracked = "" if face.detected else " (tracked)"
+    return f"{name} {face.expression} V{face.valence:+.2f} A{face.arousal:+.2f}{tracked}"
 
 
 def annotate_frame(

@@ -41,6 +41,7 @@ class FaceResult:
     layer_attention: np.ndarray  # (4,) second-level weights, sums to 1
     crop: np.ndarray  # (S, S, 3) uint8 RGB: the square face crop the model saw
     detected: bool = True  # False: the detector missed the face in this frame; the tracker carried its box
+    label: str = ""  # the participant label the user gave this face id (app.core.face_names)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ import numpy as np
 
 from app.core.baseline import BaselineState, BaselineStatus, NeutralBaselines
 from app.core.face_finder import FaceFinder
+from app.core.face_names import FaceNames
 from app.core.face_step import locate_faces, predict_located, with_post_processing
 from app.core.latest import LatestSlot
 from app.core.markers import MarkerQueue
@@ -106,6 +107,7 @@ class LivePipeline:
         self.settings = settings or PipelineSettings()
         self.smoothers = FaceSmoothers("none")
         self.baselines = NeutralBaselines()
+        self.names = FaceNames()  # participant labels of face ids, written to every row
         self._models = ModelSwitcher(predictor_factory, ModelRequest(model_path, runtime, device))
         self._detector_pending = False
         self._lock = threading.Lock()
@@ -122,6 +124,8 @@ class LivePipeline:
         self._markers = MarkerQueue()
         self._publishers: tuple[Callable[[FramePacket], None], ...] = ()
         self._active_ids: list[int] = []  # face ids the tracker holds (worker thread)
+        self._tracker: FaceTracker | None = None  # the worker's, while it runs
+        self._reid: Reidentifier | None = None
         self._capture_rate = RateMeter()
         self._stats = PipelineStats(device=device, runtime=runtime)
         self.predictor: Any = None  # owned by the worker thread while it runs
@@ -283,6 +287,22 @@ class LivePipeline:
         already written goes to the next frame, with a log line saying how late it came."""
         self._markers.add_at(text, at)
 
+    def merge_faces(self, face_id: int, into_id: int, timeout_s: float = 5.0) -> None:
+        """Face `face_id` is the person of face `into_id` (the user says so): from the next frame it is
+        reported as `into_id`, with `into_id`'s label (or its own), and re-identification learns it. A
+        marker in the recording says so. ValueError when both faces are in view now."""
+        if face_id == into_id:
+            raise ValueError(f"face {face_id} cannot be merged into itself")
+
+        def merge() -> None:
+            self._tracker.relabel(face_id, into_id)
+            if self._reid is not None:
+                self._reid.merge(face_id, into_id)
+            self.names.merged(face_id, into_id)
+
+        self._calls.call(merge, lambda: self.names.merged(face_id, into_id), timeout_s, self._worker_alive)
+        self.add_marker(f"face {face_id} merged into face {into_id}")
+
     def add_publisher(self, publisher: Callable[[FramePacket], None]) -> None:
         """Call `publisher(packet)` in the worker thread for every processed frame (after the recorder);
         it must not block (the LSL outlet pushes without waiting). Its errors are logged, not raised."""
@@ -425,8 +445,9 @@ class LivePipeline:
             source = self._source
             detector = self._new_detector()
             settings = self.settings
-            tracker = FaceTracker(settings.track_iou, settings.track_timeout_s, settings.track_coast_s)
-            reid = Reidentifier() if settings.reidentify else None
+            tracker = self._tracker = FaceTracker(settings.track_iou, settings.track_timeout_s,
+                                                  settings.track_coast_s)
+            reid = self._reid = Reidentifier() if settings.reidentify else None
             processing_rate = RateMeter()
             if not self._stop.is_set():
                 self._set_state(PipelineState.RUNNING, f"running: {source.name if source else ''}")
@@ -526,6 +547,7 @@ class LivePipeline:
                            f"arousal {status.arousal:+.2f}", face_id=face_id, valence=status.valence,
                            arousal=status.arousal)
             faces.append(with_post_processing(face, v_s, a_s, v_c, a_c))
+        faces = self.names.apply(faces)
         marker = self._markers.take_for(item.captured_at)
         rate.tick(time.perf_counter())
         self._stats = replace(
@@ -535,7 +557,7 @@ class LivePipeline:
         )
         return FramePacket(
             frame_index=item.index, timestamp_s=item.timestamp_s, wall_time=item.wall_time, frame=item.frame,
-            faces=tuple(faces), stats=self._stats, va_source=predictor.va_source, marker=marker,
+            faces=faces, stats=self._stats, va_source=predictor.va_source, marker=marker,
             captured_at=item.captured_at, faces_in_view=max(in_view, len(faces)),
         )
 

@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{name}" for name in CLASS_NAMES)
 SESSION_COLUMNS: tuple[str, ...] = (
-    "session_id", "participant", "frame", "timestamp_s", "wall_time", "face_id", "status", "detection",
+    "session_id", "participant", "frame", "timestamp_s", "wall_time", "face_id", "face_label", "status",
+    "detection",
     "face_x", "face_y", "face_w", "face_h", "face_score",
     "valence", "arousal", "valence_smoothed", "arousal_smoothed", "valence_corrected", "arousal_corrected",
     "expression", *PROBABILITY_COLUMNS, "latency_ms", "marker",
@@ -76,7 +77,8 @@ def face_cells(face: FaceResult) -> dict[str, str]:
     """The per-face CSV cells (box, score, V/A raw/smoothed/corrected, expression, probabilities)."""
     x, y, w, h = (int(v) for v in face.box)
     cells = {
-        "face_id": str(face.face_id), "status": "ok", "detection": "detected" if face.detected else "tracked",
+        "face_id": str(face.face_id), "face_label": face.label, "status": "ok",
+        "detection": "detected" if face.detected else "tracked",
         "face_x": str(x), "face_y": str(y), "face_w": str(w), "face_h": str(h),
         "face_score": _num(face.score, 4),
         "valence": _num(face.valence, 6), "arousal": _num(face.arousal, 6),

@@ -83,8 +83,9 @@ class Reidentifier:
             self._refreshed[face_id] = timestamp_s
         return [replace(f, face_id=renamed.get(f.face_id, f.face_id)) for f in located]
 
-    def forget(self, face_ids: Sequence[int]) -> None:
-        """Drop the descriptors of `face_ids` (e.g. ids merged away by the user)."""
-        for face_id in face_ids:
-            self.gallery.pop(face_id, None)
-            self._refreshed.pop(face_id, None)
+    def merge(self, face_id: int, into_id: int) -> None:
+        """`face_id` is `into_id` (the user said so): its descriptors join `into_id`'s."""
+        entries = self.gallery.pop(face_id, ())
+        self._refreshed.pop(face_id, None)
+        if entries:
+            self.gallery.setdefault(into_id, deque(maxlen=GALLERY_SIZE)).extend(entries)

@@ -248,6 +248,8 @@ class FaceTracker:
         must not be tracked now. Its retired state, if any, is forgotten."""
         if old_id in self._tracks:
             raise ValueError(f"face id {old_id} is tracked now; it cannot be given to face {face_id}")
+        if face_id not in self._tracks:
+            return  # not in view any more: nothing to rename
         track = self._tracks.pop(face_id)
         track.face_id = old_id
         self._tracks[old_id] = track

@@ -184,6 +184,7 @@ class LiveTab(QWidget):
         self.side = LiveSidePanel()
         self.recording, self.calibration = self.side.recording, self.side.calibration
         self.smoothing, self.models, self.lsl = self.side.smoothing, self.side.models, self.side.lsl
+        self.faces_box = self.side.faces
         self.summary_view = QTextBrowser()
         self.summary_view.setPlaceholderText("The summary of a recording appears here when it stops.")
         self.lower_tabs = QTabWidget()
@@ -243,6 +244,8 @@ class LiveTab(QWidget):
     def _connect_controls(self) -> None:
         self.start_button.clicked.connect(self.toggle_running)
         self.face_choice.currentIndexChanged.connect(self._on_face_chosen)
+        self.faces_box.label_edited.connect(self.name_face)
+        self.faces_box.merge_requested.connect(self.merge_faces)
         self.overlay_box.toggled.connect(self._on_overlay_toggled)
         self.smoothing.changed.connect(self.apply_smoothing)
         self.calibration.calibrate_requested.connect(self.start_calibration)
@@ -583,26 +586,55 @@ class LiveTab(QWidget):
         return self._selected
 
     def _sync_face_choice(self, packet: FramePacket) -> None:
-        ids = sorted(f.face_id for f in packet.faces)
-        shown = [self.face_choice.itemData(i) for i in range(self.face_choice.count())]
-        if ids != shown:
+        faces = sorted(packet.faces, key=lambda f: f.face_id)
+        ids = [f.face_id for f in faces]
+        texts = [f"#{f.face_id} {f.label}".strip() for f in faces]
+        shown = [self.face_choice.itemText(i) for i in range(self.face_choice.count())]
+        if texts != shown:
             keep = self._selected
             self.face_choice.blockSignals(True)
             self.face_choice.clear()
-            for face_id in ids:
-                self.face_choice.addItem(f"#{face_id}", face_id)
+            for face_id, text in zip(ids, texts, strict=True):
+                self.face_choice.addItem(text, face_id)
             self.face_choice.blockSignals(False)
-            if keep in ids:
-                self.face_choice.setCurrentIndex(ids.index(keep))
             self._selected = keep if keep in ids else (ids[0] if ids else None)
             if self._selected is not None:
                 self.face_choice.setCurrentIndex(ids.index(self._selected))
+            self._show_identity()
+
+    def _show_identity(self) -> None:
+        """The Faces group shows the chosen face and the session's other ids."""
+        others = [i for i in self.histories.face_ids() if i != self._selected]
+        label = self.pipeline.names.label(self._selected) if self._selected is not None else ""
+        self.faces_box.show_face(self._selected, label, others)
+
+    @Slot(int, str)
+    def name_face(self, face_id: int, text: str) -> None:
+        """Give face `face_id` a participant label (written to every row from now on)."""
+        try:
+            label = self.pipeline.names.set_label(face_id, text)
+        except ValueError as exc:
+            self._report(f"Face #{face_id} keeps its name: {exc}")
+            return
+        self._report(f"Face #{face_id} is now labelled {label!r}" if label
+                     else f"Face #{face_id}'s label removed")
+
+    @Slot(int, int)
+    def merge_faces(self, face_id: int, into_id: int) -> None:
+        """Report face `face_id` as face `into_id` from now on (the same person)."""
+        try:
+            self.pipeline.merge_faces(face_id, into_id)
+        except (ValueError, TimeoutError) as exc:
+            self._report(f"Faces #{face_id} and #{into_id} were not merged: {exc}")
+            return
+        self._report(f"Face #{face_id} is face #{into_id} from now on (a marker says so in the recording)")
 
     @Slot(int)
     def _on_face_chosen(self, index: int) -> None:
         data = self.face_choice.itemData(index)
         self._selected = None if data is None else int(data)
         self._stale.update(("video", "attention", "details"))  # show the newly chosen face's panels
+        self._show_identity()
 
     @Slot(bool)
     def _on_overlay_toggled(self, checked: bool) -> None:

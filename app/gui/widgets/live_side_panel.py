@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
 from app.core.settings import BaselineSettings, LslSettings, ModelSettings, SmoothingSettings
 from app.gui import settings as keys
+from app.gui.widgets.face_identity import FaceIdentityControls
 from app.gui.widgets.live_controls import (
     CalibrationControls,
     ModelControls,
@@ -32,13 +33,14 @@ class LiveSidePanel(QScrollArea):
         """Build the groups; nothing is restored until `restore`."""
         super().__init__(parent)
         self.recording = RecordControls()
+        self.faces = FaceIdentityControls()
         self.calibration = CalibrationControls()
         self.smoothing = SmoothingControls()
         self.models = ModelControls()
         self.lsl = LslPanel()
         controls = QWidget()
         column = QVBoxLayout(controls)
-        for group in (self.recording, self.calibration, self.smoothing, self.models, self.lsl):
+        for group in (self.recording, self.faces, self.calibration, self.smoothing, self.models, self.lsl):
             column.addWidget(group)
         column.addStretch(1)
         self.setWidgetResizable(True)

@@ -27,9 +27,11 @@ OVERLAY_SIZE = 64  # side of the fused map drawn over a face (stretched over the
 
 
 def face_text(face: FaceResult, va_source: str) -> str:
-    """The label of a face: id, expression and smoothed V/A (marked when the V/A is derived)."""
-    text = (f"#{face.face_id} {face.expression}  V {face.valence_smoothed:+.2f}  "
-            f"A {face.arousal_smoothed:+.2f}")
+    """The label of a face: id (and its name), expression and smoothed V/A, marked when the V/A is
+    derived or when the tracker carried the face through a missed detection."""
+    name = f"#{face.face_id} {face.label}".strip()
+    text = f"{name} {face.expression}  V {face.valence_smoothed:+.2f}  A {face.arousal_smoothed:+.2f}"
+    text += "" if face.detected else "  (tracked)"
     return text + ("  (V/A derived)" if va_source == "derived" else "")
 
 

@@ -390,3 +390,26 @@ def test_default_model_runs_in_the_pipeline(tmp_path, astronaut_rgb):
     (note,) = [m for m in collector.messages("info") if m.startswith("model ")]
     assert pipeline.predictor.name in note
     assert ("results are meaningless" in note) == pipeline.predictor.untrained
+
+
+def test_faces_are_named_and_merged_and_the_csv_says_so(tmp_path):
+    collector = Collector()
+    pipeline = make_pipeline(collector)
+    pipeline.start(DemoSource(320, 240, fps=30, faces=2))
+    wait_for(lambda: len(collector.packets) >= 1 and len(collector.packets[-1].faces) == 2)
+    first, second = sorted(f.face_id for f in collector.packets[-1].faces)
+    pipeline.names.set_label(first, "  P07 ")
+    wait_for(lambda: {f.face_id: f.label for f in collector.packets[-1].faces}.get(first) == "P07")
+    path = pipeline.start_recording(tmp_path / "named")
+    wait_for(lambda: len(collector.packets) >= 3)
+    with pytest.raises(ValueError, match="tracked now"):  # both are in view: they are two people
+        pipeline.merge_faces(second, first)
+    with pytest.raises(ValueError, match="at most"):
+        pipeline.names.set_label(first, "x" * 100)
+    pipeline.stop()
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["face_label"] for r in rows if r["face_id"] == str(first)} == {"P07"}
+    assert {r["face_label"] for r in rows if r["face_id"] == str(second)} == {""}
+    pipeline.merge_faces(second, first)  # no worker now: the names still merge
+    assert pipeline.names.label(first) == "P07" and pipeline.names.label(second) == ""

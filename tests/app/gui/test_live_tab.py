@@ -313,3 +313,23 @@ def test_a_short_video_loops_when_asked(qtbot, make_tab, tmp_path: Path, astrona
     tab.stop()
     tab.save_settings()
     assert keys.value_bool(tab.settings, keys.LIVE_LOOP_VIDEO, False)
+
+
+def test_a_face_is_named_in_the_faces_group_and_its_label_is_shown(qtbot, make_tab) -> None:
+    tab = make_tab()
+    start_and_wait_for_faces(qtbot, tab)
+    qtbot.waitUntil(lambda: len(tab.painted_packet.faces) == 2, timeout=WAIT_MS)
+    chosen = tab.selected_face()
+    assert tab.faces_box.face == chosen and tab.faces_box.name.isEnabled()
+    tab.faces_box.name.setText("P07")
+    tab.faces_box.name.editingFinished.emit()
+    qtbot.waitUntil(lambda: any(f.face_id == chosen and f.label == "P07" for f in tab.painted_packet.faces),
+                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: tab.face_choice.currentText() == f"#{chosen} P07", timeout=WAIT_MS)
+    # both faces are in view: merging them is refused with a reason, nothing changes
+    other = next(f.face_id for f in tab.painted_packet.faces if f.face_id != chosen)
+    messages: list[str] = []
+    tab.status_message.connect(messages.append)
+    tab.merge_faces(other, chosen)
+    assert any("were not merged" in m and "tracked now" in m for m in messages)
+    stop_and_settle(qtbot, tab)
