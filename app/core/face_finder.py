@@ -12,7 +12,7 @@ fills the image. So a `FaceFinder` runs, per `FinderPlan`:
   live plan `tiles_per_call` tiles run per frame, in turn (with `full_in_sweep` the full-range model's
   whole-frame pass is one step of that sweep), and the tracker carries the faces between sweeps;
 - around each box in `regions` (the tracker's faces the whole-frame passes did not find this frame, or
-  framed differently: IoU <= SEEN_IOU),
+  found unsure and framed differently: IoU <= SEEN_IOU, score < SURE_SCORE),
   the full-range model on a window `REGION_SCALE` x the face's width, which puts it in the model's band.
 
 Merging: a box touching a tile's inner edge is dropped (the face lies whole in a neighbouring tile or
@@ -46,6 +46,7 @@ BAND_LOW, BAND_HIGH = 1 / 8, 1 / 4  # face width / tile side that the full-range
 TILE_OVERLAP = BAND_HIGH  # neighbouring tiles share this share of their side
 OVERRIDE_MARGIN = 0.2  # a later pass's box replaces an earlier one on the same face when this much surer
 SEEN_IOU = 0.5  # a tracker region counts as found by the frame's passes when a box overlaps it this much
+SURE_SCORE = 0.8  # ... or overlaps it at all (IoU > merge_iou) with at least this score
 REGION_SCALE = 1 / 0.2  # window side around a tracked face, in face widths (the face at 1/5 of it)
 
 
@@ -189,9 +190,10 @@ class FaceFinder:
         else:
             chosen = windows
         found += [self._window_faces(frame, window, width, height) for window in chosen]
-        seen = [d.box for faces in found for d in faces]
-        missing = [box for box in regions
-                   if not any(_iou_and_containment(box, other)[0] > SEEN_IOU for other in seen)]
+        seen = [d for faces in found for d in faces]
+        missing = [box for box in regions if not any(
+            (overlap := _iou_and_containment(box, d.box)[0]) > SEEN_IOU
+            or (overlap > plan.merge_iou and d.score >= SURE_SCORE) for d in seen)]
         found += [self._window_faces(frame, self._region_window(box, width, height), width, height)
                   for box in missing]
         merged = merge_detections(found, plan.merge_iou, plan.merge_containment, sum(map(len, found)))
