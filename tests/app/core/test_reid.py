@@ -51,3 +51,34 @@ def test_a_person_who_leaves_and_returns_keeps_the_id():
     assert report["switches"] == 0
     without = score_sequence(clip, PipelineSettings(reidentify=False))
     assert without["ids_per_person"]["1"] == 2  # what the tracker alone does
+
+
+def test_the_live_pipeline_gives_a_returning_person_their_id(tmp_path):
+    """The Live tab's path end to end: a two-person video in which one steps out for 1.6 s."""
+    from app.core.bench.tracking import render
+    from app.core.pipeline import LivePipeline
+    from app.core.sources import VideoFileSource
+    from model.config import ModelConfig
+    from model.network import build_model
+    from model.predictor import load_predictor
+    from tests.app.core.videos import write_video
+
+    sprites = face_sprites()
+    clip = Clip("away", (Walker(1, sprites[6], _away_and_back),
+                         Walker(2, sprites[13], lambda t: (900.0, 300.0, 150.0))), 3.2, 5)
+    video = write_video(tmp_path / "away.avi", [frame for _, frame, _ in render(clip)])
+    predictor = load_predictor(build_model(ModelConfig(input_size=64)), "torch", metadata={"name": "tiny"})
+    packets = []
+    pipeline = LivePipeline(packets.append, None, PipelineSettings(),  # paced like a camera
+                            predictor_factory=lambda path, runtime, device: predictor)
+    pipeline.start(VideoFileSource(video))
+    pipeline.wait_ready(60)
+    while pipeline.threads_alive():
+        import time
+
+        time.sleep(0.05)
+    pipeline.stop()
+    ids_left = {f.face_id for p in packets if p.timestamp_s < 0.4 for f in p.faces if f.box[0] < 600}
+    ids_back = {f.face_id for p in packets if p.timestamp_s > 2.6 for f in p.faces if f.box[0] < 600}
+    assert len(ids_left) == 1 and ids_back == ids_left  # the same id before and after
+    assert all(len({f.face_id for f in p.faces}) == len(p.faces) for p in packets)  # never two of one id
