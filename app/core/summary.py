@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from app.core.settings import SummarySettings
 from model.io import write_text_atomic
 
@@ -36,13 +38,14 @@ QUADRANTS = (
 )
 
 
-def _quadrant(valence: float, arousal: float, neutral_radius: float) -> str:
-    """Name of the circumplex zone holding (valence, arousal): neutral, or one of the four quadrants."""
-    if math.hypot(valence, arousal) < neutral_radius:
-        return "neutral"
-    if arousal >= 0.0:
-        return "positive_high_arousal" if valence >= 0.0 else "negative_high_arousal"
-    return "positive_low_arousal" if valence >= 0.0 else "negative_low_arousal"
+QUADRANT_NAMES = tuple(name for name, _ in QUADRANTS)
+
+
+def quadrant_index(valence: np.ndarray, arousal: np.ndarray, neutral_radius: float) -> np.ndarray:
+    """(n,) int index into QUADRANTS of each (valence, arousal) pair: 0 neutral, then the four quadrants."""
+    v, a = np.asarray(valence, dtype=np.float64), np.asarray(arousal, dtype=np.float64)  # (n,), (n,)
+    index = np.where(a >= 0.0, np.where(v >= 0.0, 1, 2), np.where(v >= 0.0, 4, 3))
+    return np.where(np.hypot(v, a) < neutral_radius, 0, index)
 
 
 def _mean_sd(values: list[float]) -> dict[str, float | None]:
@@ -86,7 +89,7 @@ def summarize_rows(rows: Iterable[dict[str, str]],
         face = faces.setdefault(
             int(row["face_id"]),
             {"timestamps": [], "v": [], "a": [], "vc": [], "ac": [],
-             "quadrants": Counter(), "expr": Counter()},
+             "expr": Counter()},
         )
         v, a = float(row["valence"]), float(row["arousal"])
         face["timestamps"].append(ts)
@@ -96,7 +99,6 @@ def summarize_rows(rows: Iterable[dict[str, str]],
         if vc is not None and ac is not None:
             face["vc"].append(vc)
             face["ac"].append(ac)
-        face["quadrants"][_quadrant(v, a, neutral_radius)] += 1
         face["expr"][row["expression"]] += 1
 
     face_summaries = []
@@ -104,6 +106,7 @@ def summarize_rows(rows: Iterable[dict[str, str]],
         face = faces[face_id]
         n = len(face["v"])
         expr_share = {name: count / n for name, count in face["expr"].most_common()}
+        zones = np.bincount(quadrant_index(face["v"], face["a"], neutral_radius), minlength=len(QUADRANTS))
         face_summaries.append({
             "face_id": face_id,
             "n_frames": n,
@@ -114,7 +117,7 @@ def summarize_rows(rows: Iterable[dict[str, str]],
             "n_corrected_frames": len(face["vc"]),
             "valence_corrected": _mean_sd(face["vc"]) if face["vc"] else None,
             "arousal_corrected": _mean_sd(face["ac"]) if face["ac"] else None,
-            "quadrant_share": {name: face["quadrants"][name] / n for name, _ in QUADRANTS},
+            "quadrant_share": {name: int(zones[k]) / n for k, name in enumerate(QUADRANT_NAMES)},
             "dominant_expression": face["expr"].most_common(1)[0][0],
             "expression_share": expr_share,
         })

@@ -1,0 +1,354 @@
+"""The figures of a recording, shown in the Viewer tab and written by `report`.
+
+    view = SessionView(table, annotations, signal="smoothed")
+    figure = ValenceArousalFigure(); figure.draw(view)     # per-face V/A over time, markers, exclusions
+    ExpressionFigure().draw(view, face_id)                  # one face's probabilities, stacked
+    CircumplexFigure().draw(view, t0, t1)                   # trajectories and density in a time range
+
+Every figure has axis titles with units, a legend (one colour per face id, as in the Live tab) and is
+drawn from the same `SessionView`, so a copy at another size (`render_copy`) shows exactly what the tab
+shows. Long recordings stay light: the V/A curves use pyqtgraph's peak downsampling and clip to the
+visible range; stacked areas and trajectories are thinned to MAX_POINTS bins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QGraphicsEllipseItem, QGraphicsLineItem, QWidget
+
+from app.core.segment_summary import DEFAULT_SIGNAL
+from app.core.session_annotations import SessionAnnotations
+from app.core.session_series import FaceSeries, face_series, thin
+from app.core.session_table import SessionTable
+from app.core.settings import SummarySettings
+from app.core.summary import QUADRANT_NAMES, quadrant_index
+from app.gui.theme import CHARTS, ChartColours, style_chart
+from app.gui.widgets.palette import face_color, face_rgb
+from app.gui.widgets.plot_export import export_figure, install_export_menu
+from model.config import CLASS_NAMES, VA_DIMENSIONS
+
+MAX_POINTS = 3000  # bins of a stacked area or trajectory
+DENSITY_BINS = 48  # per axis of the circumplex density
+MARKER_COLOUR = (230, 150, 20)
+EXCLUDED_BRUSH = (128, 128, 128, 70)
+EXPRESSION_COLOURS = (
+    (150, 150, 150),
+    (240, 200, 40),
+    (70, 110, 200),
+    (120, 200, 220),
+    (150, 90, 190),
+    (90, 160, 70),
+    (220, 60, 50),
+    (200, 120, 60),
+)  # CLASS_NAMES order
+SIGNAL_TITLES = {"raw": "model output", "smoothed": "smoothed", "corrected": "baseline-corrected"}
+QUADRANT_SHORT = {
+    "neutral": "neutral",
+    "positive_high_arousal": "pleasant, activated",
+    "negative_high_arousal": "unpleasant, activated",
+    "negative_low_arousal": "unpleasant, deactivated",
+    "positive_low_arousal": "pleasant, deactivated",
+}
+
+
+@dataclass
+class SessionView:
+    """What the figures show: a recording, its edits, the V/A signal and the face labels."""
+
+    table: SessionTable
+    annotations: SessionAnnotations = field(default_factory=SessionAnnotations)
+    signal: str = DEFAULT_SIGNAL
+    _series: dict[int, FaceSeries] = field(default_factory=dict, repr=False)
+
+    def faces(self) -> list[int]:
+        """The face ids after merges, ascending."""
+        ids = self.annotations.resolved_ids(self.table.face_ids)
+        return sorted(int(i) for i in np.unique(ids[ids >= 0]))
+
+    def series(self, face_id: int) -> FaceSeries:
+        """The face's series for the current signal and edits (cached until `changed`)."""
+        if face_id not in self._series:
+            self._series[face_id] = face_series(self.table, self.annotations, face_id, self.signal)
+        return self._series[face_id]
+
+    def changed(self) -> None:
+        """Forget the cached series (the signal or the edits changed)."""
+        self._series.clear()
+
+    def name(self, face_id: int) -> str:
+        """ "#3 P07" or "#3"."""
+        labels = self.table.text("face_label")[self.table.face_ids == face_id]
+        recorded = next((str(x) for x in labels[::-1] if x), "") if len(labels) else ""
+        return f"#{face_id} {self.annotations.label(face_id, recorded)}".strip()
+
+
+def _legend(plot: pg.PlotItem) -> pg.LegendItem:
+    legend = plot.addLegend(offset=(-8, 8), labelTextSize="8pt", colCount=4)
+    legend.setBrush(pg.mkBrush(128, 128, 128, 40))
+    return legend
+
+
+class ValenceArousalFigure(pg.GraphicsLayoutWidget):
+    """Valence (top) and arousal (bottom) of every face against time, markers and excluded ranges."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """Two x-linked plots; y fixed to [-1, 1], x zooms and pans with the mouse."""
+        super().__init__(parent=parent)
+        install_export_menu(self, "valence_arousal")
+        self.plots: dict[str, pg.PlotItem] = {}
+        for row, name in enumerate(VA_DIMENSIONS):
+            plot = self.addPlot(row=row, col=0)
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.setMouseEnabled(x=True, y=False)
+            plot.setYRange(-1.0, 1.0, padding=0.05)
+            plot.setLabel("left", name)
+            plot.getAxis("left").setWidth(52)
+            plot.showGrid(x=False, y=True, alpha=0.15)
+            plot.setClipToView(True)
+            plot.setDownsampling(auto=True, mode="peak")
+            self.plots[name] = plot
+        self.plots["arousal"].setXLink(self.plots["valence"])
+        self.plots["arousal"].setLabel("bottom", "time", units="s")
+        self.curves: dict[tuple[str, int], pg.PlotDataItem] = {}
+
+    def draw(self, view: SessionView) -> None:
+        """Draw every face of `view` (and its markers and excluded ranges), replacing what was drawn."""
+        for name, plot in self.plots.items():
+            plot.clear()
+            plot.addLine(y=0.0, pen=pg.mkPen((128, 128, 128), width=1))
+            if name == "valence":
+                if plot.legend is not None:
+                    plot.legend.scene().removeItem(plot.legend)
+                    plot.legend = None
+                _legend(plot)
+        self.plots["valence"].setTitle(f"valence and arousal ({SIGNAL_TITLES[view.signal]})", size="9pt")
+        self.curves.clear()
+        for face in view.faces():
+            series = view.series(face)
+            for name, values in (("valence", series.valence), ("arousal", series.arousal)):
+                curve = pg.PlotDataItem(
+                    series.t,
+                    values,
+                    pen=pg.mkPen(face_color(face), width=1.5),
+                    connect="finite",
+                    name=view.name(face) if name == "valence" else None,
+                    skipFiniteCheck=False,
+                )
+                self.plots[name].addItem(curve)  # takes the plot's downsampling and clip-to-view
+                self.curves[(name, face)] = curve
+        for time_range in view.annotations.excluded:
+            for plot in self.plots.values():
+                region = pg.LinearRegionItem(
+                    (time_range.start_s, time_range.end_s),
+                    movable=False,
+                    brush=pg.mkBrush(EXCLUDED_BRUSH),
+                    pen=pg.mkPen(None),
+                )
+                region.setToolTip(f"excluded: {time_range.text or 'no reason given'}")
+                plot.addItem(region, ignoreBounds=True)
+        for t, text in view.table.markers():
+            for name, plot in self.plots.items():
+                line = pg.InfiniteLine(
+                    t,
+                    angle=90,
+                    movable=False,
+                    pen=pg.mkPen(MARKER_COLOUR, width=1),
+                    label=text.replace("{", "{{").replace("}", "}}") if name == "valence" else None,
+                    labelOpts={
+                        "position": 0.9,
+                        "color": MARKER_COLOUR,
+                        "rotateAxis": (1, 0),
+                        "anchors": [(0, 0.5), (0, 0.5)],
+                    },
+                )
+                plot.addItem(line, ignoreBounds=True)
+        start, end = (
+            float(np.min(view.table.timestamps, initial=0)),
+            float(np.max(view.table.timestamps, initial=1)),
+        )
+        self.plots["valence"].setXRange(start, max(end, start + 1e-3), padding=0.01)
+
+    def marker_texts(self) -> list[str]:
+        """The labels of the marker lines drawn (valence plot)."""
+        return [
+            item.label.format.replace("{{", "{").replace("}}", "}")
+            for item in self.plots["valence"].items
+            if isinstance(item, pg.InfiniteLine) and getattr(item, "label", None) is not None
+        ]
+
+
+class ExpressionFigure(pg.PlotWidget):
+    """One face's eight expression probabilities over time, stacked to 1."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """An empty plot with axes 'time (s)' and 'probability' (0..1)."""
+        super().__init__(parent=parent)
+        install_export_menu(self, "expressions")
+        item = self.getPlotItem()
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        item.setMouseEnabled(x=True, y=False)
+        item.setYRange(0.0, 1.0, padding=0.02)
+        item.setLabel("left", "probability")
+        item.setLabel("bottom", "time", units="s")
+        item.getAxis("left").setWidth(52)
+
+    def draw(self, view: SessionView, face_id: int | None) -> None:
+        """Draw `face_id`'s stacked probabilities (nothing when None)."""
+        item = self.getPlotItem()
+        item.clear()
+        if item.legend is not None:
+            item.legend.scene().removeItem(item.legend)
+            item.legend = None
+        if face_id is None:
+            item.setTitle("expressions: no face", size="9pt")
+            return
+        item.setTitle(f"expression probabilities of {view.name(face_id)} (stacked)", size="9pt")
+        legend = _legend(item)
+        series = view.series(face_id)
+        t, p = thin(series.t, series.probabilities, MAX_POINTS)  # (m,), (m,8)
+        finite = np.isfinite(t)
+        t, p = t[finite], np.nan_to_num(p[finite])
+        lower = np.zeros(len(t))
+        below = pg.PlotDataItem(t, lower, pen=None)
+        item.addItem(below)
+        for k, name in enumerate(CLASS_NAMES):
+            upper = lower + p[:, k]
+            top = pg.PlotDataItem(t, upper, pen=pg.mkPen(EXPRESSION_COLOURS[k], width=0.5))
+            item.addItem(top)
+            fill = pg.FillBetweenItem(below, top, brush=pg.mkBrush(*EXPRESSION_COLOURS[k], 170))
+            item.addItem(fill)
+            legend.addItem(
+                pg.PlotDataItem(
+                    pen=None,
+                    symbol="s",
+                    symbolPen=None,  # a swatch: a fill item
+                    symbolBrush=EXPRESSION_COLOURS[k],
+                ),
+                name,
+            )  # crashes the legend
+            below, lower = top, upper
+        if len(t):
+            item.setXRange(float(t[0]), float(t[-1]), padding=0.01)
+
+
+class CircumplexFigure(pg.PlotWidget):
+    """Valence against arousal in a time range: a 2-D density of every face's points, each face's
+    trajectory, and each zone's share of the points (neutral radius of SummarySettings)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """The unit circle and axes; data comes with `draw`."""
+        super().__init__(parent=parent)
+        install_export_menu(self, "circumplex_range")
+        item = self.getPlotItem()
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        self.setMouseEnabled(False, False)
+        self.setAspectLocked(True)
+        item.setLabel("bottom", "valence")
+        item.setLabel("left", "arousal")
+        self.shares: dict[str, float] = {}
+
+    def draw(
+        self,
+        view: SessionView,
+        t0: float,
+        t1: float,
+        neutral_radius: float = SummarySettings().neutral_radius,
+    ) -> None:
+        """Draw the points with t0 <= t <= t1."""
+        item = self.getPlotItem()
+        item.clear()
+        if item.legend is not None:
+            item.legend.scene().removeItem(item.legend)
+            item.legend = None
+        _legend(item)  # the trajectories are named: it lists them
+        points = []
+        tracks = []
+        for face in view.faces():
+            series = view.series(face)
+            inside = (series.t >= t0) & (series.t <= t1) | ~np.isfinite(series.t)
+            v, a = series.valence[inside], series.arousal[inside]
+            both = np.isfinite(v) & np.isfinite(a)
+            if both.any():
+                points.append(np.stack([v[both], a[both]], axis=1))
+                tracks.append((face, v, a))
+        xy = np.concatenate(points) if points else np.zeros((0, 2))  # (n,2)
+        if len(xy):
+            density, _, _ = np.histogram2d(xy[:, 0], xy[:, 1], bins=DENSITY_BINS, range=[[-1, 1], [-1, 1]])
+            level = np.log1p(density) / np.log1p(density.max())  # (bins,bins) in [0,1]; x is the first axis
+            rgba = pg.colormap.get("viridis").map(level.ravel(), mode="byte").reshape(*level.shape, 4)
+            rgba[..., 3] = np.where(density > 0, 150, 0)  # empty cells transparent on any background
+            image = pg.ImageItem(rgba)
+            image.setRect(-1.0, -1.0, 2.0, 2.0)
+            item.addItem(image)
+        pen = pg.mkPen((150, 150, 150), width=1)
+        for shape in (
+            QGraphicsEllipseItem(-1.0, -1.0, 2.0, 2.0),
+            QGraphicsEllipseItem(-neutral_radius, -neutral_radius, 2 * neutral_radius, 2 * neutral_radius),
+            QGraphicsLineItem(-1.0, 0.0, 1.0, 0.0),
+            QGraphicsLineItem(0.0, -1.0, 0.0, 1.0),
+        ):
+            shape.setPen(pen)
+            item.addItem(shape)
+        for face, v, a in tracks:
+            tv, ta = thin(np.arange(len(v), dtype=float), np.stack([v, a], axis=1), MAX_POINTS)[1].T
+            r, g, b = face_rgb(face)
+            curve = pg.PlotDataItem(
+                tv, ta, pen=pg.mkPen((r, g, b, 200), width=1.2), connect="finite", name=view.name(face)
+            )
+            item.addItem(curve)  # named: the legend lists it
+        zones = np.bincount(quadrant_index(xy[:, 0], xy[:, 1], neutral_radius), minlength=len(QUADRANT_NAMES))
+        total = max(1, len(xy))
+        self.shares = {name: int(zones[k]) / total for k, name in enumerate(QUADRANT_NAMES)}
+        corners = {
+            "positive_high_arousal": (1.0, 1.0, (1, 1)),
+            "negative_high_arousal": (-1.0, 1.0, (0, 1)),
+            "negative_low_arousal": (-1.0, -1.0, (0, 0)),
+            "positive_low_arousal": (1.0, -1.0, (1, 0)),
+        }
+        for name, (x, y, anchor) in corners.items():
+            label = pg.TextItem(
+                f"{QUADRANT_SHORT[name]}\n{100 * self.shares[name]:.0f}%",
+                anchor=anchor,
+                color=(128, 128, 128),
+            )
+            label.setPos(x * 1.2, y * 1.2)
+            item.addItem(label)
+        neutral = pg.TextItem(
+            f"neutral {100 * self.shares['neutral']:.0f}%", anchor=(0.5, 1.2), color=(128, 128, 128)
+        )
+        neutral.setPos(0.0, -1.0)
+        item.addItem(neutral)
+        item.setTitle(f"circumplex, {t0:.1f}-{t1:.1f} s ({len(xy)} points)", size="9pt")
+        self.setRange(xRange=(-1.25, 1.25), yRange=(-1.3, 1.25), padding=0)
+
+
+def render_copy(
+    kind: type[pg.GraphicsView],
+    draw: Callable[[pg.GraphicsView], None],
+    size: tuple[int, int],
+    path: str | Path,
+    colours: ChartColours = CHARTS["light"],
+) -> Path:
+    """Draw a fresh figure of class `kind` at `size` (w, h px) with `draw(copy)`, in `colours` (light by
+    default: figures go into papers), and save it to `path` (.png or .svg)."""
+    copy = kind()
+    copy.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    copy.resize(*size)
+    copy.show()
+    draw(copy)
+    style_chart(copy, colours)
+    QApplication.processEvents()
+    try:
+        return export_figure(copy, path)
+    finally:
+        copy.close()
+        copy.deleteLater()
