@@ -20,6 +20,7 @@ import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -97,7 +98,7 @@ class SessionTable:
         """(n,) seconds from the start of the recording or video."""
         return self.numbers["timestamp_s"]
 
-    @property
+    @cached_property
     def face_ids(self) -> np.ndarray:
         """(n,) int64 face id, -1 on rows without a face (no_face and error rows)."""
         ids = self.numbers["face_id"]
@@ -108,6 +109,11 @@ class SessionTable:
         """The face ids present, ascending."""
         ids = self.face_ids
         return sorted(int(i) for i in np.unique(ids[ids >= 0]))
+
+    @cached_property
+    def distinct_frames(self) -> np.ndarray:
+        """The processed frames' `frame` values, ascending and distinct."""
+        return np.unique(self.numbers["frame"])
 
     @property
     def duration_s(self) -> float:

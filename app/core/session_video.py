@@ -65,8 +65,7 @@ def video_frame_index(table: SessionTable, row: int) -> int:
     frame = float(table.number("frame")[row])
     if table.kind == "analysis":
         return int(frame)
-    frames = np.unique(table.number("frame"))  # sorted distinct processed frames
-    return int(np.searchsorted(frames, frame))
+    return int(np.searchsorted(table.distinct_frames, frame))
 
 
 class SessionVideo:

@@ -67,6 +67,10 @@ def style_chart(view: pg.GraphicsView, colours: ChartColours) -> None:
         if isinstance(item, pg.AxisItem):
             item.setPen(colours.foreground)
             item.setTextPen(colours.foreground)
+        elif isinstance(item, pg.LegendItem):
+            item.setLabelTextColor(colours.foreground)
+            for _sample, label in item.items:
+                label.setText(label.text)  # the colour is stored per label; setting the text redraws it
 
 
 def apply_theme(root: QWidget, name: str) -> str:

@@ -32,6 +32,31 @@ QUADRANT_LABELS = (
 )
 
 
+def fixed_plane(view: pg.PlotWidget) -> None:
+    """Make `view` a fixed valence (x) / arousal (y) plane: square, no mouse zoom, no menu."""
+    item = view.getPlotItem()
+    item.setMenuEnabled(False)
+    item.hideButtons()
+    view.setMouseEnabled(False, False)
+    view.setAspectLocked(True)
+    item.setLabel("bottom", "valence")
+    item.setLabel("left", "arousal")
+
+
+def draw_circle_and_axes(view: pg.PlotWidget, neutral_radius: float = 0.0) -> None:
+    """Add the unit circle, the two axes and (when > 0) the neutral-zone circle to `view`, as plain Qt
+    shapes: they cost no Python calls when the plot repaints."""
+    grey = pg.mkPen((150, 150, 150), width=1)  # cosmetic: 1 px whatever the zoom
+    shapes = [QGraphicsEllipseItem(-1.0, -1.0, 2.0, 2.0), QGraphicsLineItem(-1.0, 0.0, 1.0, 0.0),
+              QGraphicsLineItem(0.0, -1.0, 0.0, 1.0)]
+    if neutral_radius > 0:
+        r = neutral_radius
+        shapes.append(QGraphicsEllipseItem(-r, -r, 2 * r, 2 * r))
+    for shape in shapes:
+        shape.setPen(grey)
+        view.addItem(shape)
+
+
 class CircumplexPlot(pg.PlotWidget):
     """Valence/arousal plane with the unit circle, axes, quadrant labels, trails, points and baselines."""
 
@@ -40,21 +65,10 @@ class CircumplexPlot(pg.PlotWidget):
         super().__init__(parent=parent, background="#1e1e1e")
         install_export_menu(self, "circumplex")  # right-click: save as PNG or SVG
         self.trail_points = int(trail_points)
-        item = self.getPlotItem()
-        item.setMenuEnabled(False)
-        item.hideButtons()
-        self.setMouseEnabled(False, False)
-        self.setAspectLocked(True)
+        fixed_plane(self)
         self.setRange(xRange=(-1.15, 1.15), yRange=(-1.15, 1.15), padding=0)
         self.setMinimumSize(220, 220)
-        item.setLabel("bottom", "valence")
-        item.setLabel("left", "arousal")
-        grey = pg.mkPen((150, 150, 150), width=1)  # cosmetic: 1 px whatever the zoom
-        # Plain Qt shapes for the static frame: they cost no Python calls when the plot repaints.
-        for shape in (QGraphicsEllipseItem(-1.0, -1.0, 2.0, 2.0), QGraphicsLineItem(-1.0, 0.0, 1.0, 0.0),
-                      QGraphicsLineItem(0.0, -1.0, 0.0, 1.0)):
-            shape.setPen(grey)
-            self.addItem(shape)
+        draw_circle_and_axes(self)
         for x, y, anchor, text in QUADRANT_LABELS:
             label = pg.TextItem(text, color=(170, 170, 170), anchor=anchor)
             label.setPos(x, y)

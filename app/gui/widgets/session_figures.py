@@ -20,15 +20,16 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QGraphicsEllipseItem, QGraphicsLineItem, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
-from app.core.segment_summary import DEFAULT_SIGNAL
+from app.core.segment_summary import DEFAULT_SIGNAL, recording_span
 from app.core.session_annotations import SessionAnnotations
 from app.core.session_series import FaceSeries, face_series, thin
 from app.core.session_table import SessionTable
 from app.core.settings import SummarySettings
-from app.core.summary import QUADRANT_NAMES, quadrant_index
+from app.core.summary import QUADRANT_NAMES, QUADRANTS, quadrant_index
 from app.gui.theme import CHARTS, ChartColours, style_chart
+from app.gui.widgets.circumplex import draw_circle_and_axes, fixed_plane
 from app.gui.widgets.palette import face_color, face_rgb
 from app.gui.widgets.plot_export import export_figure, install_export_menu
 from model.config import CLASS_NAMES, VA_DIMENSIONS
@@ -48,13 +49,7 @@ EXPRESSION_COLOURS = (
     (200, 120, 60),
 )  # CLASS_NAMES order
 SIGNAL_TITLES = {"raw": "model output", "smoothed": "smoothed", "corrected": "baseline-corrected"}
-QUADRANT_SHORT = {
-    "neutral": "neutral",
-    "positive_high_arousal": "pleasant, activated",
-    "negative_high_arousal": "unpleasant, activated",
-    "negative_low_arousal": "unpleasant, deactivated",
-    "positive_low_arousal": "pleasant, deactivated",
-}
+QUADRANT_SHORT = {name: text.split(" (")[0] for name, text in QUADRANTS}  # "pleasant, activated", ...
 
 
 @dataclass
@@ -89,7 +84,11 @@ class SessionView:
 
 
 def _legend(plot: pg.PlotItem) -> pg.LegendItem:
-    legend = plot.addLegend(offset=(-8, 8), labelTextSize="8pt", colCount=4)
+    """A fresh legend for `plot` (the one drawn before is removed)."""
+    if plot.legend is not None:
+        plot.legend.scene().removeItem(plot.legend)
+        plot.legend = None
+    legend = plot.addLegend(offset=(-8, 8), labelTextSize="9pt", colCount=4)
     legend.setBrush(pg.mkBrush(128, 128, 128, 40))
     return legend
 
@@ -124,9 +123,6 @@ class ValenceArousalFigure(pg.GraphicsLayoutWidget):
             plot.clear()
             plot.addLine(y=0.0, pen=pg.mkPen((128, 128, 128), width=1))
             if name == "valence":
-                if plot.legend is not None:
-                    plot.legend.scene().removeItem(plot.legend)
-                    plot.legend = None
                 _legend(plot)
         self.plots["valence"].setTitle(f"valence and arousal ({SIGNAL_TITLES[view.signal]})", size="9pt")
         self.curves.clear()
@@ -162,17 +158,13 @@ class ValenceArousalFigure(pg.GraphicsLayoutWidget):
                     pen=pg.mkPen(MARKER_COLOUR, width=1),
                     label=text.replace("{", "{{").replace("}", "}}") if name == "valence" else None,
                     labelOpts={
-                        "position": 0.9,
+                        "position": 0.95,
                         "color": MARKER_COLOUR,
-                        "rotateAxis": (1, 0),
-                        "anchors": [(0, 0.5), (0, 0.5)],
+                        "anchors": [(0, 0), (0, 0)],  # to the right of the line, inside the plot
                     },
                 )
                 plot.addItem(line, ignoreBounds=True)
-        start, end = (
-            float(np.min(view.table.timestamps, initial=0)),
-            float(np.max(view.table.timestamps, initial=1)),
-        )
+        start, end = recording_span(view.table)
         self.plots["valence"].setXRange(start, max(end, start + 1e-3), padding=0.01)
 
     def marker_texts(self) -> list[str]:
@@ -204,9 +196,6 @@ class ExpressionFigure(pg.PlotWidget):
         """Draw `face_id`'s stacked probabilities (nothing when None)."""
         item = self.getPlotItem()
         item.clear()
-        if item.legend is not None:
-            item.legend.scene().removeItem(item.legend)
-            item.legend = None
         if face_id is None:
             item.setTitle("expressions: no face", size="9pt")
             return
@@ -217,7 +206,7 @@ class ExpressionFigure(pg.PlotWidget):
         finite = np.isfinite(t)
         t, p = t[finite], np.nan_to_num(p[finite])
         lower = np.zeros(len(t))
-        below = pg.PlotDataItem(t, lower, pen=None)
+        below = pg.PlotDataItem(t, lower, pen=pg.mkPen(0, 0, 0, 0))  # a fill needs a drawn curve
         item.addItem(below)
         for k, name in enumerate(CLASS_NAMES):
             upper = lower + p[:, k]
@@ -225,15 +214,9 @@ class ExpressionFigure(pg.PlotWidget):
             item.addItem(top)
             fill = pg.FillBetweenItem(below, top, brush=pg.mkBrush(*EXPRESSION_COLOURS[k], 170))
             item.addItem(fill)
-            legend.addItem(
-                pg.PlotDataItem(
-                    pen=None,
-                    symbol="s",
-                    symbolPen=None,  # a swatch: a fill item
-                    symbolBrush=EXPRESSION_COLOURS[k],
-                ),
-                name,
-            )  # crashes the legend
+            # a square swatch stands for the area: a FillBetweenItem in a legend crashes pyqtgraph 0.14
+            swatch = pg.BarGraphItem(x=[0], height=[0], width=0, brush=pg.mkBrush(*EXPRESSION_COLOURS[k], 170))
+            legend.addItem(swatch, name)
             below, lower = top, upper
         if len(t):
             item.setXRange(float(t[0]), float(t[-1]), padding=0.01)
@@ -247,13 +230,7 @@ class CircumplexFigure(pg.PlotWidget):
         """The unit circle and axes; data comes with `draw`."""
         super().__init__(parent=parent)
         install_export_menu(self, "circumplex_range")
-        item = self.getPlotItem()
-        item.setMenuEnabled(False)
-        item.hideButtons()
-        self.setMouseEnabled(False, False)
-        self.setAspectLocked(True)
-        item.setLabel("bottom", "valence")
-        item.setLabel("left", "arousal")
+        fixed_plane(self)
         self.shares: dict[str, float] = {}
 
     def draw(
@@ -266,15 +243,12 @@ class CircumplexFigure(pg.PlotWidget):
         """Draw the points with t0 <= t <= t1."""
         item = self.getPlotItem()
         item.clear()
-        if item.legend is not None:
-            item.legend.scene().removeItem(item.legend)
-            item.legend = None
         _legend(item)  # the trajectories are named: it lists them
         points = []
         tracks = []
         for face in view.faces():
             series = view.series(face)
-            inside = (series.t >= t0) & (series.t <= t1) | ~np.isfinite(series.t)
+            inside = ((series.t >= t0) & (series.t <= t1)) | ~np.isfinite(series.t)  # NaN rows: breaks
             v, a = series.valence[inside], series.arousal[inside]
             both = np.isfinite(v) & np.isfinite(a)
             if both.any():
@@ -289,15 +263,7 @@ class CircumplexFigure(pg.PlotWidget):
             image = pg.ImageItem(rgba)
             image.setRect(-1.0, -1.0, 2.0, 2.0)
             item.addItem(image)
-        pen = pg.mkPen((150, 150, 150), width=1)
-        for shape in (
-            QGraphicsEllipseItem(-1.0, -1.0, 2.0, 2.0),
-            QGraphicsEllipseItem(-neutral_radius, -neutral_radius, 2 * neutral_radius, 2 * neutral_radius),
-            QGraphicsLineItem(-1.0, 0.0, 1.0, 0.0),
-            QGraphicsLineItem(0.0, -1.0, 0.0, 1.0),
-        ):
-            shape.setPen(pen)
-            item.addItem(shape)
+        draw_circle_and_axes(self, neutral_radius)
         for face, v, a in tracks:
             tv, ta = thin(np.arange(len(v), dtype=float), np.stack([v, a], axis=1), MAX_POINTS)[1].T
             r, g, b = face_rgb(face)
@@ -309,10 +275,10 @@ class CircumplexFigure(pg.PlotWidget):
         total = max(1, len(xy))
         self.shares = {name: int(zones[k]) / total for k, name in enumerate(QUADRANT_NAMES)}
         corners = {
-            "positive_high_arousal": (1.0, 1.0, (1, 1)),
-            "negative_high_arousal": (-1.0, 1.0, (0, 1)),
-            "negative_low_arousal": (-1.0, -1.0, (0, 0)),
-            "positive_low_arousal": (1.0, -1.0, (1, 0)),
+            "positive_high_arousal": (1.0, 1.0, (1, 0)),  # anchors point inwards: the text stays in view
+            "negative_high_arousal": (-1.0, 1.0, (0, 0)),
+            "negative_low_arousal": (-1.0, -1.0, (0, 1)),
+            "positive_low_arousal": (1.0, -1.0, (1, 1)),
         }
         for name, (x, y, anchor) in corners.items():
             label = pg.TextItem(
@@ -323,9 +289,9 @@ class CircumplexFigure(pg.PlotWidget):
             label.setPos(x * 1.2, y * 1.2)
             item.addItem(label)
         neutral = pg.TextItem(
-            f"neutral {100 * self.shares['neutral']:.0f}%", anchor=(0.5, 1.2), color=(128, 128, 128)
+            f"neutral {100 * self.shares['neutral']:.0f}%", anchor=(0.5, 0.0), color=(128, 128, 128)
         )
-        neutral.setPos(0.0, -1.0)
+        neutral.setPos(0.0, -neutral_radius)  # just below the neutral circle
         item.addItem(neutral)
         item.setTitle(f"circumplex, {t0:.1f}-{t1:.1f} s ({len(xy)} points)", size="9pt")
         self.setRange(xRange=(-1.25, 1.25), yRange=(-1.3, 1.25), padding=0)
