@@ -215,7 +215,9 @@ class ExpressionFigure(pg.PlotWidget):
             fill = pg.FillBetweenItem(below, top, brush=pg.mkBrush(*EXPRESSION_COLOURS[k], 170))
             item.addItem(fill)
             # a square swatch stands for the area: a FillBetweenItem in a legend crashes pyqtgraph 0.14
-            swatch = pg.BarGraphItem(x=[0], height=[0], width=0, brush=pg.mkBrush(*EXPRESSION_COLOURS[k], 170))
+            swatch = pg.BarGraphItem(
+                x=[0], height=[0], width=0, brush=pg.mkBrush(*EXPRESSION_COLOURS[k], 170)
+            )
             legend.addItem(swatch, name)
             below, lower = top, upper
         if len(t):
