@@ -51,6 +51,7 @@ NUMBER_COLUMNS = (
 TEXT_COLUMNS = ("face_label", "status", "detection", "expression", "marker", "source_path")
 BATCH_ROWS = 20_000  # rows converted at a time (one progress event each)
 SHOWN_BAD_LINES = 5  # line numbers quoted in a note
+FAST_BLOCK_BYTES = 4 << 20  # bytes Arrow parses at a time (one progress event each)
 
 
 class SessionFileError(ValueError):
@@ -238,56 +239,130 @@ def _convert(
     return sorted(bad)
 
 
-def read_session(path: str | Path, cancel: CancelFlag | None = None) -> Iterator[LoadProgress | LoadDone]:
-    """Read a session or analysis CSV: LoadProgress events per batch, then LoadDone with the table.
+@dataclass
+class _Rows:
+    """What a reader pass collected: the columns, each row's line, the lines it could not use."""
 
-    Raises SessionFileError for a file that is missing, empty or not an AffectScope CSV. When `cancel` is
-    set the generator ends without LoadDone.
-    """
-    path = Path(path)
+    numbers: dict[str, np.ndarray]
+    texts: dict[str, np.ndarray]
+    line_numbers: np.ndarray  # (n,) int64
+    short_lines: list[int]  # lines with a wrong number of cells
+    bad_lines: list[int]  # lines with a bad number
+    last_line: int  # the number of the file's last line
+
+
+def _header(path: Path) -> list[str]:
+    """The CSV's header; SessionFileError when the file is missing, empty or not an AffectScope CSV."""
     if not path.is_file():
         raise SessionFileError(
             f"{path} does not exist; choose a session CSV recorded by the Live tab or written by `analyze`."
         )
-    total = path.stat().st_size
-    if total == 0:
+    if path.stat().st_size == 0:
         raise SessionFileError(f"{path} is empty (0 bytes): nothing was recorded in it.")
-    notes: list[str] = []
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        header = next(csv.reader(handle), None)
+    if not header:
+        raise SessionFileError(f"{path} has no header line; it is not an AffectScope session CSV.")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise SessionFileError(
+            f"{path.name} is not an AffectScope session or analysis CSV: the column(s) "
+            f"{', '.join(missing)} are missing (its columns start {', '.join(header[:4])}). Open a CSV "
+            "recorded by the Live tab or written by `python main.py analyze`."
+        )
+    return header
+
+
+def _count_lines(path: Path) -> int:
+    """The number of lines of the file (a last line without a newline counts)."""
+    count, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 22):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
+
+
+def _read_fast(path: Path, header: list[str], cancel: CancelFlag | None) -> Iterator[LoadProgress]:
+    """Read with Arrow's CSV reader (about 8x faster than csv.reader on an hour of recording); returns
+    _Rows, or None when cancelled. pyarrow.ArrowInvalid when a cell is not a number or not UTF-8 text:
+    the caller then reads with `_read_exact`, which names the lines at fault."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    wanted = {c: pa.float64() for c in NUMBER_COLUMNS if c in header}
+    wanted.update({c: pa.string() for c in TEXT_COLUMNS if c in header})
+    short_lines: list[int] = []
+
+    def wrong_width(row) -> str:  # pyarrow.csv.InvalidRow: a line with too few or too many cells
+        short_lines.append(int(row.number) if row.number is not None else -1)
+        return "skip"
+
+    total = path.stat().st_size
+    batches = []
+    rows = 0
+    with path.open("rb") as handle:
+        reader = pacsv.open_csv(
+            handle,
+            read_options=pacsv.ReadOptions(block_size=FAST_BLOCK_BYTES, use_threads=False),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=wrong_width),
+            convert_options=pacsv.ConvertOptions(
+                column_types=wanted, include_columns=list(wanted), strings_can_be_null=False
+            ),
+        )
+        for batch in reader:
+            batches.append(batch)
+            rows += batch.num_rows
+            if cancel is not None and cancel.is_set():
+                return None
+            yield LoadProgress(min(handle.tell(), total), total, rows)
+    table = pa.Table.from_batches(batches, schema=reader.schema)
+    last_line = _count_lines(path)
+    skipped = np.asarray(sorted(short_lines), dtype=np.int64)
+    # a kept row's line: 2 + its index + the skipped lines before it (blank lines aside: none are written)
+    index = np.arange(rows, dtype=np.int64) + 2
+    lines = index + np.searchsorted(skipped - np.arange(len(skipped)), index, side="right")
+    return _Rows(
+        numbers={c: table.column(c).to_numpy() for c in NUMBER_COLUMNS if c in wanted},
+        texts={c: table.column(c).to_numpy(zero_copy_only=False).astype(object) for c in TEXT_COLUMNS
+               if c in wanted},
+        line_numbers=lines,
+        short_lines=sorted(short_lines),
+        bad_lines=[],
+        last_line=last_line,
+    )
+
+
+def _read_exact(path: Path, header: list[str], cancel: CancelFlag | None) -> Iterator[LoadProgress]:
+    """Read line by line with csv.reader, keeping every row that converts and naming the others;
+    returns _Rows, or None when cancelled."""
+    total = path.stat().st_size
+    index = {name: i for i, name in enumerate(header)}
+    numbers: dict[str, list[np.ndarray]] = {c: [] for c in NUMBER_COLUMNS if c in index}
+    texts: dict[str, list[np.ndarray]] = {c: [] for c in TEXT_COLUMNS if c in index}
+    line_numbers: list[np.ndarray] = []
+    short_lines: list[int] = []
+    bad_lines: list[int] = []
+    batch: list[list[str]] = []
+    batch_lines: list[int] = []
+    rows = 0
+
+    def flush() -> None:
+        nonlocal rows
+        bad = _convert(batch, index, numbers, texts)
+        positions = np.asarray(batch_lines, dtype=np.int64)
+        keep = np.ones(len(batch), dtype=bool)
+        keep[bad] = False
+        bad_lines.extend(int(positions[i]) for i in bad)
+        line_numbers.append(positions[keep])
+        rows += int(keep.sum())
+        batch.clear()
+        batch_lines.clear()
+
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
         lines = _CountingLines(handle)
         reader = csv.reader(lines)
-        header = next(reader, None)
-        if not header:
-            raise SessionFileError(f"{path} has no header line; it is not an AffectScope session CSV.")
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
-        if missing:
-            raise SessionFileError(
-                f"{path.name} is not an AffectScope session or analysis CSV: the column(s) "
-                f"{', '.join(missing)} are missing (its columns start {', '.join(header[:4])}). Open a CSV "
-                "recorded by the Live tab or written by `python main.py analyze`."
-            )
-        index = {name: i for i, name in enumerate(header)}
-        numbers: dict[str, list[np.ndarray]] = {c: [] for c in NUMBER_COLUMNS if c in index}
-        texts: dict[str, list[np.ndarray]] = {c: [] for c in TEXT_COLUMNS if c in index}
-        line_numbers: list[np.ndarray] = []
-        short_lines: list[int] = []
-        bad_lines: list[int] = []
-        batch: list[list[str]] = []
-        batch_lines: list[int] = []
-        rows = 0
-
-        def flush() -> None:
-            nonlocal rows
-            bad = _convert(batch, index, numbers, texts)
-            positions = np.asarray(batch_lines, dtype=np.int64)
-            keep = np.ones(len(batch), dtype=bool)
-            keep[bad] = False
-            bad_lines.extend(int(positions[i]) for i in bad)
-            line_numbers.append(positions[keep])
-            rows += int(keep.sum())
-            batch.clear()
-            batch_lines.clear()
-
+        next(reader)  # the header
         width = len(header)
         for row in reader:
             line = reader.line_num
@@ -300,20 +375,30 @@ def read_session(path: str | Path, cancel: CancelFlag | None = None) -> Iterator
             if len(batch) >= BATCH_ROWS:
                 flush()
                 if cancel is not None and cancel.is_set():
-                    return
+                    return None
                 yield LoadProgress(lines.read, total, rows)
         if batch:
             flush()
         last_line = reader.line_num
-    numbers_arr = {k: np.concatenate(v) if v else np.zeros(0) for k, v in numbers.items()}
-    texts_arr = {k: np.concatenate(v) if v else np.zeros(0, dtype=object) for k, v in texts.items()}
-    lines_arr = np.concatenate(line_numbers) if line_numbers else np.zeros(0, dtype=np.int64)
-    if short_lines:
-        torn_last = short_lines[-1] == last_line
-        others = short_lines[:-1] if torn_last else short_lines
+    return _Rows(
+        numbers={k: np.concatenate(v) if v else np.zeros(0) for k, v in numbers.items()},
+        texts={k: np.concatenate(v) if v else np.zeros(0, dtype=object) for k, v in texts.items()},
+        line_numbers=np.concatenate(line_numbers) if line_numbers else np.zeros(0, dtype=np.int64),
+        short_lines=short_lines,
+        bad_lines=bad_lines,
+        last_line=last_line,
+    )
+
+
+def _line_notes(path: Path, read: _Rows) -> list[str]:
+    """What the notes say about a torn last line and the lines left out."""
+    notes = []
+    if read.short_lines:
+        torn_last = read.short_lines[-1] == read.last_line
+        others = read.short_lines[:-1] if torn_last else read.short_lines
         if torn_last:
             notes.append(
-                f"The last line ({last_line}) of {path.name} is incomplete (the recording was "
+                f"The last line ({read.last_line}) of {path.name} is incomplete (the recording was "
                 "stopped mid-write); the complete rows before it are shown."
             )
         if others:
@@ -322,12 +407,33 @@ def read_session(path: str | Path, cancel: CancelFlag | None = None) -> Iterator
                 f"out (line {', '.join(map(str, others[:SHOWN_BAD_LINES]))}"
                 f"{', ...' if len(others) > SHOWN_BAD_LINES else ''})."
             )
-    if bad_lines:
+    if read.bad_lines:
         notes.append(
-            f"{len(bad_lines)} line(s) of {path.name} hold a cell that is not a number where one is "
-            f"expected and are left out (line {', '.join(map(str, bad_lines[:SHOWN_BAD_LINES]))}"
-            f"{', ...' if len(bad_lines) > SHOWN_BAD_LINES else ''})."
+            f"{len(read.bad_lines)} line(s) of {path.name} hold a cell that is not a number where one is "
+            f"expected and are left out (line {', '.join(map(str, read.bad_lines[:SHOWN_BAD_LINES]))}"
+            f"{', ...' if len(read.bad_lines) > SHOWN_BAD_LINES else ''})."
         )
+    return notes
+
+
+def read_session(path: str | Path, cancel: CancelFlag | None = None) -> Iterator[LoadProgress | LoadDone]:
+    """Read a session or analysis CSV: LoadProgress events per batch, then LoadDone with the table.
+
+    Raises SessionFileError for a file that is missing, empty or not an AffectScope CSV. When `cancel` is
+    set the generator ends without LoadDone.
+    """
+    import pyarrow as pa
+
+    path = Path(path)
+    header = _header(path)
+    try:
+        read = yield from _read_fast(path, header, cancel)
+    except pa.ArrowInvalid:  # a bad number or bad text somewhere: read line by line, naming the lines
+        read = yield from _read_exact(path, header, cancel)
+    if read is None:
+        return
+    notes = _line_notes(path, read)
+    numbers_arr, texts_arr, lines_arr = read.numbers, read.texts, read.line_numbers
     untimed = ~np.isfinite(numbers_arr["timestamp_s"])
     if untimed.any():  # still images of an analysis CSV have no time
         notes.append(
@@ -352,6 +458,7 @@ def read_session(path: str | Path, cancel: CancelFlag | None = None) -> Iterator
         notes=notes,
     )
     table.sidecar = _read_sidecar(path, notes) if table.kind == "session" else None
+    total = path.stat().st_size
     yield LoadProgress(total, total, len(table))
     yield LoadDone(table)
 

@@ -83,3 +83,10 @@ def apply_theme(root: QWidget, name: str) -> str:
         if not isinstance(view, VideoView):  # the video keeps its dark frame
             style_chart(view, CHARTS[resolved])
     return resolved
+
+
+def chart_colours_of(view: pg.GraphicsView) -> ChartColours:
+    """The theme colours `view` was last styled with (light when it never was): a chart drawn again
+    restyles its new items (legends, labels) with them."""
+    background = view.backgroundBrush().color().name()
+    return next((c for c in CHARTS.values() if QColor(c.background).name() == background), CHARTS["light"])
