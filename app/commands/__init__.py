@@ -1,5 +1,17 @@
 """Subcommand modules, in the order `--help` lists them."""
 
-from app.commands import analyze, attention, bench, distill, evaluate, export, gui, stream, synth, train
+from app.commands import (
+    analyze,
+    attention,
+    bench,
+    distill,
+    evaluate,
+    export,
+    gui,
+    report,
+    stream,
+    synth,
+    train,
+)
 
-COMMAND_MODULES = (gui, analyze, stream, train, evaluate, export, bench, synth, distill, attention)
+COMMAND_MODULES = (gui, analyze, report, stream, train, evaluate, export, bench, synth, distill, attention)

@@ -13,6 +13,8 @@ occluded, far and leaving faces) and counts id switches, fragments and recall (a
 memory growth and lost rows (app/core/bench/soak.py).
 `--lsl` measures capture-to-inlet latency over Lab Streaming Layer and fps with the outlet on and off
 (app/core/bench/lsl.py).
+`--viewer` opens a generated hour-long 4-face session in the Viewer tab offscreen and times opening,
+scrolling and scrubbing (app/gui/viewer_bench.py).
 `--model-only` times the network alone (a normalised batch in, the outputs out) for every backbone at
 112/160/224 px, batch 1 and 8, in torch eager and in onnxruntime, plus the reference EfficientNet-B0
 classifier (HSEmotion's network: standard B0, 1000-class head, random weights) at 224 px, batch 1.
@@ -100,6 +102,12 @@ def register(subparsers) -> None:
         help="seconds from launching `main.py gui` to the window and to the remembered model being named "
         "(offscreen, --launches times); goal: the window in under 3 s",
     )
+    mode.add_argument(
+        "--viewer",
+        action="store_true",
+        help="open a generated 1-hour, 30 fps, 4-face session (432k rows) in the Viewer tab (offscreen): "
+        "seconds to open, ms per scroll and scrub step; goals: open < 5 s, a scroll step < 50 ms",
+    )
     parser.add_argument("--launches", type=int, default=5, help="--startup only: launches (default 5)")
     parser.add_argument("--block-seconds", type=float, default=10.0,
                         help="--lsl only: length of each of the 8 outlet-off/outlet-on blocks (default 10)")
@@ -167,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
         return run_lsl_command(args)
     if args.startup:
         return run_startup_command(args)
+    if args.viewer:
+        return run_viewer_command(args)
     repeats = args.repeats if args.repeats is not None else (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
     if repeats < 1:
         print(f"affectscope bench: --repeats must be >= 1, got {repeats}", file=sys.stderr)
@@ -262,6 +272,22 @@ def run_reid_command(args: argparse.Namespace) -> int:
         write_json(report, args.json)
         print(f"wrote {args.json}")
     return 0
+
+
+def run_viewer_command(args: argparse.Namespace) -> int:
+    """`--viewer`: open, scroll and scrub an hour-long session in the Viewer tab (offscreen)."""
+    from app.gui.app import offscreen_application
+
+    offscreen_application()
+    from app.gui.viewer_bench import markdown_table, run_viewer_bench
+
+    report = run_viewer_bench()
+    report["machine"] = machine_info()
+    print(markdown_table(report))
+    if args.json:
+        write_json(report, args.json)
+        print(f"wrote {args.json}")
+    return 0 if report["open_goal_met"] and report["pan_goal_met"] else 1
 
 
 def run_soak_command(args: argparse.Namespace) -> int:

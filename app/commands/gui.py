@@ -18,7 +18,8 @@ HELP = "launch the desktop application (default)"
 DESCRIPTION = (
     "Open the AffectScope window. Without options it restores the last session's choices. --source "
     "starts the Live tab at once; --record starts a recording as soon as the source runs; --exit-after "
-    "closes the window cleanly after that many seconds. Exit code 2 when no display is available."
+    "closes the window cleanly after that many seconds; --open shows a recorded session in the Viewer "
+    "tab. Exit code 2 when no display is available."
 )
 
 
@@ -36,6 +37,8 @@ def register(subparsers) -> None:
                         help="model checkpoint (.pt) or ONNX export (.onnx); default: the last one used")
     parser.add_argument("--runtime", choices=RUNTIMES, help=RUNTIME_HELP)
     parser.add_argument("--device", choices=DEVICES, help=DEVICE_HELP)
+    parser.add_argument("--open", type=Path, metavar="SESSION.csv", dest="open_session",
+                        help="open a recorded session (or an analyze CSV) in the Viewer tab")
     parser.add_argument("--settings", type=Path, metavar="FILE.ini",
                         help="use this settings file instead of the user's (for automation)")
     parser.add_argument("--startup-report", type=Path, metavar="OUT.json", help=argparse.SUPPRESS)
@@ -50,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
     if args.exit_after is not None and args.exit_after <= 0:
         print(f"affectscope gui: --exit-after must be > 0 seconds, got {args.exit_after}", file=sys.stderr)
         return 2
+    if args.open_session is not None and not args.open_session.is_file():
+        print(f"affectscope gui: {args.open_session} does not exist; pass a session CSV recorded by the Live "
+              "tab or written by `analyze`", file=sys.stderr)
+        return 2
     if args.model is not None and not args.model.is_file():
         print(f"affectscope gui: model file {args.model} does not exist; pass a .pt checkpoint or an "
               ".onnx export", file=sys.stderr)
@@ -58,4 +65,5 @@ def run(args: argparse.Namespace) -> int:
 
     return run_gui(GuiOptions(source=args.source, record=args.record, exit_after_s=args.exit_after,
                               model=args.model, runtime=args.runtime, device=args.device,
-                              settings_file=args.settings, startup_report=args.startup_report))
+                              settings_file=args.settings, open_session=args.open_session,
+                              startup_report=args.startup_report))

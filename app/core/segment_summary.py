@@ -168,7 +168,7 @@ def summarize_segments(
     return rows
 
 
-def _cell(value: object) -> str:
+def summary_cell(value: object) -> str:
     """A summary value as CSV text: empty for None, 6 decimals for a float."""
     if value is None:
         return ""
@@ -183,7 +183,7 @@ def summary_text(rows: Sequence[dict[str, object]], delimiter: str = ",") -> str
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     writer.writerow(SUMMARY_COLUMNS)
     for row in rows:
-        writer.writerow([_cell(row[c]) for c in SUMMARY_COLUMNS])
+        writer.writerow([summary_cell(row[c]) for c in SUMMARY_COLUMNS])
     return buffer.getvalue()
 
 

@@ -48,6 +48,7 @@ class GuiOptions:
     runtime: str | None = None
     device: str | None = None
     settings_file: Path | None = None  # an INI file instead of the user's settings
+    open_session: Path | None = None  # a recording to open in the Viewer tab
     startup_report: Path | None = None  # write when the window showed and the model was named, then quit
 
 
@@ -70,6 +71,20 @@ def reserve_gui_core() -> int:
     if not os.environ.get("OMP_NUM_THREADS", "").strip().isdigit():
         os.environ["OMP_NUM_THREADS"] = str(max(1, min(4, (os.cpu_count() or 2) - 1)))
     return int(os.environ["OMP_NUM_THREADS"])
+
+
+def offscreen_application():
+    """A QApplication that draws without any display (QT_QPA_PLATFORM=offscreen), for the headless
+    commands that render figures (`report`, `bench --viewer`); the running one when there is one."""
+    from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is not None:
+        return QApplication.instance()
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    import cv2  # noqa: F401 - imported before Qt starts so its environment changes can be undone
+
+    clean_qt_environment()
+    return QApplication(sys.argv[:1])
 
 
 def display_problem() -> str | None:
@@ -123,6 +138,8 @@ def run_gui(options: GuiOptions, setup: Callable[[object], None] | None = None) 
         live.start()
         if options.record is not None:
             live.start_recording(options.record)
+    if options.open_session is not None:
+        window.review_session(str(options.open_session))
     if options.exit_after_s is not None:
         QTimer.singleShot(int(options.exit_after_s * 1000), window.close_without_asking)
     if options.startup_report is not None:

@@ -1,4 +1,4 @@
-"""The main window: composition only. It holds the Live, Images and Training tabs, the menus and
+"""The main window: composition only. It holds the Live, Images, Training and Viewer tabs, the menus and
 shortcuts, the status bar and the log, and wires the tabs' signals together; every feature lives in a
 tab or a widget.
 
@@ -21,6 +21,7 @@ from app.gui.about import AboutDialog, GuideDialog
 from app.gui.tabs.images import ImagesTab
 from app.gui.tabs.live import LiveTab
 from app.gui.tabs.training import TrainingTab
+from app.gui.tabs.viewer import ViewerTab
 from app.gui.theme import DEFAULT_THEME, THEMES, apply_theme
 from app.gui.widgets.status import StatusPanel
 from app.gui.widgets.typing_guard import guard_typing
@@ -32,7 +33,7 @@ LOG_HEIGHT = 110  # initial height of the log dock, pixels
 
 
 class MainWindow(QMainWindow):
-    """Tabs Live / Images / Training, menus, shortcuts, status bar and a log dock."""
+    """Tabs Live / Images / Training / Viewer, menus, shortcuts, status bar and a log dock."""
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         """Build the tabs and menus, restore the window geometry, connect the tabs' signals."""
@@ -42,10 +43,12 @@ class MainWindow(QMainWindow):
         self.live_tab = LiveTab(settings, self)
         self.images_tab = ImagesTab(settings, lambda: ModelSettings(*self.live_tab.models.choice()), self)
         self.training_tab = TrainingTab(settings, self)
+        self.viewer_tab = ViewerTab(settings, self)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.live_tab, "Live")
         self.tabs.addTab(self.images_tab, "Images")
         self.tabs.addTab(self.training_tab, "Training")
+        self.tabs.addTab(self.viewer_tab, "Viewer")
         self.setCentralWidget(self.tabs)
         self.status = StatusPanel(self)
         self.setStatusBar(self.status)
@@ -61,7 +64,7 @@ class MainWindow(QMainWindow):
         self.ask_before_close = True  # closing with work that would be lost asks first
         self._build_menus()
         guard_typing(self)  # Space and M type into text fields instead of starting/adding a marker
-        for tab in (self.live_tab, self.images_tab, self.training_tab):
+        for tab in (self.live_tab, self.images_tab, self.training_tab, self.viewer_tab):
             tab.status_message.connect(self.log_message)
         self.live_tab.stats_updated.connect(self.status.update_stats)
         self.live_tab.model_changed.connect(self.status.set_model_labels)
@@ -116,6 +119,9 @@ class MainWindow(QMainWindow):
                      "Analyse a video file in the Live tab")
         self._action(file_menu, "Open &images…", self.open_images, "Ctrl+Shift+O",
                      "Analyse image files in the Images tab")
+        self._action(file_menu, "Open &session…", self.open_session, "Ctrl+Shift+R",
+                     "Review a recorded session (or an analyze CSV) in the Viewer tab")
+        file_menu.addMenu(self.viewer_tab.recent_menu)
         file_menu.addSeparator()
         self.start_action = self._action(file_menu, "&Start / stop", live.toggle_running, "Space")
         self.record_action = self._action(file_menu, "&Record / stop recording", live.toggle_recording,
@@ -129,7 +135,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
 
         view_menu = bar.addMenu("&View")
-        for index, name in enumerate(("&Live", "&Images", "&Training")):
+        for index, name in enumerate(("&Live", "&Images", "&Training", "&Viewer")):
             self._action(view_menu, name, lambda _=False, i=index: self.tabs.setCurrentIndex(i),
                          f"Ctrl+{index + 1}")
         view_menu.addSeparator()
@@ -188,6 +194,17 @@ class MainWindow(QMainWindow):
         """Show the Images tab and ask for image files."""
         self.tabs.setCurrentWidget(self.images_tab)
         self.images_tab.open_files()
+
+    @Slot()
+    def open_session(self) -> None:
+        """Show the Viewer tab and ask for a session CSV."""
+        self.tabs.setCurrentWidget(self.viewer_tab)
+        self.viewer_tab.choose_file()
+
+    def review_session(self, path: str) -> None:
+        """Open the recording `path` in the Viewer tab and show it (`gui --open`)."""
+        self.tabs.setCurrentWidget(self.viewer_tab)
+        self.viewer_tab.open_session(path)
 
     @Slot()
     def export_csv(self) -> None:
@@ -269,6 +286,9 @@ class MainWindow(QMainWindow):
     @Slot(bool, str)
     def _on_recording_changed(self, active: bool, path: str) -> None:
         self.status.set_recording(active, path)
+        if not active and path:  # a finished recording is one click away in the Viewer
+            keys.remember_recent(self.settings, path)
+            self.log_message(f"Recording saved: {path}; review it in the Viewer (File > Recent sessions)")
         self.setWindowTitle("AffectScope — ● recording" if active else "AffectScope")
 
     def _toggle_full_screen(self) -> None:
@@ -324,6 +344,7 @@ class MainWindow(QMainWindow):
         self.live_tab.shutdown()
         self.images_tab.shutdown()
         self.training_tab.shutdown()
+        self.viewer_tab.shutdown()
         self.device_check.shutdown()
         self.settings.setValue(keys.WINDOW_GEOMETRY, self.saveGeometry())
         self.settings.setValue(keys.WINDOW_STATE, self.saveState())

@@ -36,6 +36,10 @@ RECORD_FOLDER = "record/folder"
 LSL_ENABLED = "lsl/enabled"
 LSL_STREAM_NAME = "lsl/stream_name"
 LSL_FACE_SLOTS = "lsl/face_slots"
+VIEWER_RECENT = "viewer/recent"  # the sessions opened last, newest first
+VIEWER_SIGNAL = "viewer/signal"  # a key of app.core.segment_summary.SIGNALS
+VIEWER_FOLDER = "viewer/folder"  # the folder the Viewer's dialogs showed last
+RECENT_COUNT = 8
 
 
 def open_settings(ini_path: str | Path | None = None) -> QSettings:
@@ -65,3 +69,18 @@ def value_bool(settings: QSettings, key: str, default: bool) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
+
+
+def recent_files(settings: QSettings) -> list[str]:
+    """The recent sessions (newest first) that still exist."""
+    value = settings.value(VIEWER_RECENT, [])
+    paths = [value] if isinstance(value, str) else list(value or [])
+    return [p for p in paths if p and Path(p).is_file()]
+
+
+def remember_recent(settings: QSettings, path: str | Path) -> list[str]:
+    """Put `path` first in the recent sessions (at most RECENT_COUNT); returns the new list."""
+    path = str(Path(path).resolve())
+    paths = [path] + [p for p in recent_files(settings) if p != path]
+    settings.setValue(VIEWER_RECENT, paths[:RECENT_COUNT])
+    return paths[:RECENT_COUNT]

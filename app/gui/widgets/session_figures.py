@@ -8,7 +8,8 @@
 Every figure has axis titles with units, a legend (one colour per face id, as in the Live tab) and is
 drawn from the same `SessionView`, so a copy at another size (`render_copy`) shows exactly what the tab
 shows. Long recordings stay light: the V/A curves use pyqtgraph's peak downsampling and clip to the
-visible range; stacked areas and trajectories are thinned to MAX_POINTS bins.
+visible range; stacked areas are thinned to STACK_POINTS bins and trajectories to MAX_POINTS, and
+horizontal guides are plain lines (a pyqtgraph grid costs a full-plot blend on every repaint).
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ from app.gui.widgets.palette import face_color, face_rgb
 from app.gui.widgets.plot_export import export_figure, install_export_menu
 from model.config import CLASS_NAMES, VA_DIMENSIONS
 
-MAX_POINTS = 3000  # bins of a stacked area or trajectory
+MAX_POINTS = 3000  # bins of a trajectory
+STACK_POINTS = 1000  # bins of a stacked area (about a plot's width in pixels)
+GUIDE_PEN = pg.mkPen((128, 128, 128, 90), width=1, style=Qt.PenStyle.DashLine)
 DENSITY_BINS = 48  # per axis of the circumplex density
 MARKER_COLOUR = (230, 150, 20)
+MARKER_LABEL_HEIGHTS = (0.95, 0.82, 0.69)  # of the plot's height: close markers' labels do not overlap
 EXCLUDED_BRUSH = (128, 128, 128, 70)
 EXPRESSION_COLOURS = (
     (150, 150, 150),
@@ -109,12 +113,13 @@ class ValenceArousalFigure(pg.GraphicsLayoutWidget):
             plot.setYRange(-1.0, 1.0, padding=0.05)
             plot.setLabel("left", name)
             plot.getAxis("left").setWidth(52)
-            plot.showGrid(x=False, y=True, alpha=0.15)
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
             self.plots[name] = plot
         self.plots["arousal"].setXLink(self.plots["valence"])
         self.plots["arousal"].setLabel("bottom", "time", units="s")
+        for plot in self.plots.values():
+            plot.getAxis("bottom").enableAutoSIPrefix(False)  # seconds, never "ks"
         self.curves: dict[tuple[str, int], pg.PlotDataItem] = {}
 
     def draw(self, view: SessionView) -> None:
@@ -122,6 +127,8 @@ class ValenceArousalFigure(pg.GraphicsLayoutWidget):
         for name, plot in self.plots.items():
             plot.clear()
             plot.addLine(y=0.0, pen=pg.mkPen((128, 128, 128), width=1))
+            for level in (-0.5, 0.5):
+                plot.addLine(y=level, pen=GUIDE_PEN)
             if name == "valence":
                 _legend(plot)
         self.plots["valence"].setTitle(f"valence and arousal ({SIGNAL_TITLES[view.signal]})", size="9pt")
@@ -136,6 +143,7 @@ class ValenceArousalFigure(pg.GraphicsLayoutWidget):
                     connect="finite",
                     name=view.name(face) if name == "valence" else None,
                     skipFiniteCheck=False,
+                    autoDownsampleFactor=1.0,  # peak mode: a min and a max per pixel column, exact to the eye
                 )
                 self.plots[name].addItem(curve)  # takes the plot's downsampling and clip-to-view
                 self.curves[(name, face)] = curve
@@ -149,7 +157,7 @@ class ValenceArousalFigure(pg.GraphicsLayoutWidget):
                 )
                 region.setToolTip(f"excluded: {time_range.text or 'no reason given'}")
                 plot.addItem(region, ignoreBounds=True)
-        for t, text in view.table.markers():
+        for k, (t, text) in enumerate(view.table.markers()):
             for name, plot in self.plots.items():
                 line = pg.InfiniteLine(
                     t,
@@ -158,7 +166,7 @@ class ValenceArousalFigure(pg.GraphicsLayoutWidget):
                     pen=pg.mkPen(MARKER_COLOUR, width=1),
                     label=text.replace("{", "{{").replace("}", "}}") if name == "valence" else None,
                     labelOpts={
-                        "position": 0.95,
+                        "position": MARKER_LABEL_HEIGHTS[k % len(MARKER_LABEL_HEIGHTS)],
                         "color": MARKER_COLOUR,
                         "anchors": [(0, 0), (0, 0)],  # to the right of the line, inside the plot
                     },
@@ -190,6 +198,7 @@ class ExpressionFigure(pg.PlotWidget):
         item.setYRange(0.0, 1.0, padding=0.02)
         item.setLabel("left", "probability")
         item.setLabel("bottom", "time", units="s")
+        item.getAxis("bottom").enableAutoSIPrefix(False)
         item.getAxis("left").setWidth(52)
 
     def draw(self, view: SessionView, face_id: int | None) -> None:
@@ -202,7 +211,7 @@ class ExpressionFigure(pg.PlotWidget):
         item.setTitle(f"expression probabilities of {view.name(face_id)} (stacked)", size="9pt")
         legend = _legend(item)
         series = view.series(face_id)
-        t, p = thin(series.t, series.probabilities, MAX_POINTS)  # (m,), (m,8)
+        t, p = thin(series.t, series.probabilities, STACK_POINTS)  # (m,), (m,8)
         finite = np.isfinite(t)
         t, p = t[finite], np.nan_to_num(p[finite])
         lower = np.zeros(len(t))

@@ -1,0 +1,217 @@
+"""The Viewer's edits: rename and merge faces, excluded ranges, named intervals.
+
+    panel = SessionEditsPanel(selected_range=lambda: (t0, t1))
+    panel.show_view(view)            # a SessionView: its faces and its annotations
+    panel.edited.connect(save)       # emitted with a sentence saying what changed
+
+Every edit changes `view.annotations` only (the annotation file beside the CSV, saved by the tab); the
+recording is never written. A refused edit (a merge of two faces in view together, an empty range) is
+said through `status_message`, and nothing changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.session_annotations import TimeRange
+from app.gui.widgets.session_figures import SessionView
+
+LIST_ROWS = 3  # rows a range list shows before it scrolls
+
+
+def _range_text(time_range: TimeRange) -> str:
+    """ "12.0-15.5 s  looked away"."""
+    return f"{time_range.start_s:.1f}-{time_range.end_s:.1f} s  {time_range.text}".rstrip()
+
+
+class _RangeList(QGroupBox):
+    """A titled list of time ranges with a text field, an Add button (the selected range) and Remove."""
+
+    def __init__(self, title: str, placeholder: str, add_text: str, parent: QWidget | None = None) -> None:
+        super().__init__(title, parent)
+        self.text = QLineEdit()
+        self.text.setPlaceholderText(placeholder)
+        self.add_button = QPushButton(add_text)
+        self.remove_button = QPushButton("Remove")
+        self.list = QListWidget()
+        self.list.setMaximumHeight(self.list.sizeHintForRow(0) * LIST_ROWS + 40)
+        row = QHBoxLayout()
+        row.addWidget(self.text, 1)
+        row.addWidget(self.add_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.list)
+        layout.addWidget(self.remove_button)
+
+    def show_ranges(self, ranges: list[TimeRange]) -> None:
+        self.list.clear()
+        self.list.addItems([_range_text(r) for r in ranges])
+        self.remove_button.setEnabled(bool(ranges))
+
+
+class SessionEditsPanel(QWidget):
+    """Faces (rename, "same person as"), excluded ranges and named intervals of one recording."""
+
+    edited = Signal(str)  # what changed, in a sentence
+    status_message = Signal(str)
+
+    def __init__(self, selected_range: Callable[[], tuple[float, float]], parent: QWidget | None = None):
+        """`selected_range()` gives the range selected on the timeline (start_s, end_s)."""
+        super().__init__(parent)
+        self.selected_range = selected_range
+        self.view: SessionView | None = None
+        self.face = QComboBox()
+        self.face.setToolTip("The face to rename or merge (ids as recorded, after earlier merges)")
+        self.face.currentIndexChanged.connect(self._show_label)
+        self.label = QLineEdit()
+        self.label.setPlaceholderText("participant label, e.g. P07")
+        self.label.returnPressed.connect(self.rename)
+        self.rename_button = QPushButton("Rename")
+        self.rename_button.clicked.connect(self.rename)
+        self.target = QComboBox()
+        self.target.setToolTip("The face this one is the same person as (e.g. after leaving the view)")
+        self.merge_button = QPushButton("Same person")
+        self.merge_button.setToolTip(
+            "Count the face as the chosen one from now on (refused when both are in view in the same frame)"
+        )
+        self.merge_button.clicked.connect(self.merge)
+        faces = QGroupBox("Faces")
+        form = QFormLayout(faces)
+        form.addRow("Face", self.face)
+        name_row = QHBoxLayout()
+        name_row.addWidget(self.label, 1)
+        name_row.addWidget(self.rename_button)
+        form.addRow("Label", name_row)
+        merge_row = QHBoxLayout()
+        merge_row.addWidget(self.target, 1)
+        merge_row.addWidget(self.merge_button)
+        form.addRow("Same as", merge_row)
+        self.excluded = _RangeList("Excluded ranges", "reason, e.g. looked away", "Exclude selection")
+        self.excluded.add_button.setToolTip(
+            "Leave the range selected on the timeline out of the summary, the figures and the cleaned CSV"
+        )
+        self.excluded.add_button.clicked.connect(self.exclude_selection)
+        self.excluded.text.returnPressed.connect(self.exclude_selection)
+        self.excluded.remove_button.clicked.connect(lambda: self._remove(self.excluded, "excluded"))
+        self.intervals = _RangeList("Named intervals", "name, e.g. stimulus A", "Add selection")
+        self.intervals.add_button.setToolTip(
+            "Name the range selected on the timeline (summary segments 'named intervals')"
+        )
+        self.intervals.add_button.clicked.connect(self.add_interval)
+        self.intervals.text.returnPressed.connect(self.add_interval)
+        self.intervals.remove_button.clicked.connect(lambda: self._remove(self.intervals, "intervals"))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(faces)
+        layout.addWidget(self.excluded)
+        layout.addWidget(self.intervals)
+        layout.addStretch(1)
+        self.setEnabled(False)
+
+    def show_view(self, view: SessionView | None) -> None:
+        """Show `view`'s faces and ranges (None: nothing open, the panel is disabled)."""
+        self.view = view
+        self.setEnabled(view is not None)
+        chosen = self.face.currentData()
+        for combo in (self.face, self.target):
+            combo.blockSignals(True)
+            combo.clear()
+            for face in view.faces() if view is not None else []:
+                combo.addItem(view.name(face), face)
+            combo.blockSignals(False)
+        if chosen is not None and self.face.findData(chosen) >= 0:
+            self.face.setCurrentIndex(self.face.findData(chosen))
+        if self.target.count() > 1:
+            self.target.setCurrentIndex(1 if self.face.currentIndex() == 0 else 0)
+        self._show_label()
+        annotations = view.annotations if view is not None else None
+        self.excluded.show_ranges(annotations.excluded if annotations else [])
+        self.intervals.show_ranges(annotations.intervals if annotations else [])
+        self.merge_button.setEnabled(self.target.count() > 1)
+
+    @Slot()
+    def _show_label(self) -> None:
+        face = self.face.currentData()
+        if self.view is not None and face is not None:
+            self.label.setText(self.view.name(face).partition(" ")[2])
+
+    @Slot()
+    def rename(self) -> None:
+        """Give the chosen face the label typed (an empty label goes back to the recorded one)."""
+        face = self.face.currentData()
+        if self.view is None or face is None:
+            return
+        text = self.label.text().strip()
+        if text:
+            self.view.annotations.labels[face] = text
+        else:
+            self.view.annotations.labels.pop(face, None)
+        self.edited.emit(f"face #{face} is now {self.view.name(face)}")
+
+    @Slot()
+    def merge(self) -> None:
+        """Count the chosen face as the "same as" face; a refusal is said and changes nothing."""
+        source, target = self.face.currentData(), self.target.currentData()
+        if self.view is None or source is None or target is None:
+            return
+        try:
+            self.view.annotations.merge(self.view.table, source, target)
+        except ValueError as exc:
+            self.status_message.emit(f"Not merged: {exc}")
+            return
+        self.edited.emit(f"face #{source} merged into {self.view.name(target)}")
+
+    def _add_range(self, ranges: list[TimeRange], text: str, what: str) -> TimeRange | None:
+        start, end = self.selected_range()
+        try:
+            time_range = TimeRange(start, end, text)
+        except ValueError as exc:
+            self.status_message.emit(f"No {what} added: {exc}; drag the range on the timeline first")
+            return None
+        ranges.append(time_range)
+        ranges.sort(key=lambda r: r.start_s)
+        return time_range
+
+    @Slot()
+    def exclude_selection(self) -> None:
+        """Exclude the range selected on the timeline, with the reason typed."""
+        if self.view is None:
+            return
+        reason = self.excluded.text.text().strip()
+        added = self._add_range(self.view.annotations.excluded, reason, "excluded range")
+        if added is not None:
+            self.excluded.text.clear()
+            self.edited.emit(f"excluded {_range_text(added)}")
+
+    @Slot()
+    def add_interval(self) -> None:
+        """Name the range selected on the timeline with the name typed."""
+        if self.view is None:
+            return
+        name = self.intervals.text.text().strip() or f"interval {len(self.view.annotations.intervals) + 1}"
+        added = self._add_range(self.view.annotations.intervals, name, "interval")
+        if added is not None:
+            self.intervals.text.clear()
+            self.edited.emit(f"named interval {_range_text(added)}")
+
+    def _remove(self, box: _RangeList, field: str) -> None:
+        row = box.list.currentRow()
+        ranges = getattr(self.view.annotations, field) if self.view is not None else []
+        if not 0 <= row < len(ranges):
+            self.status_message.emit("Choose a range in the list to remove")
+            return
+        removed = ranges.pop(row)
+        self.edited.emit(f"removed {_range_text(removed)}")
