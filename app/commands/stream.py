@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from app.core.settings import LSL_HELP, SHARED_FILES_HELP, LslSettings
+from app.core.settings import LSL_HELP, SAVE_VIDEO_HELP, SHARED_FILES_HELP, LslSettings, OutputSettings
 from model.runtimes import DEFAULT_DEVICE, DEFAULT_RUNTIME, DEVICE_HELP, DEVICES, RUNTIME_HELP, RUNTIMES
 
 NAME = "stream"
@@ -37,6 +37,8 @@ def register(subparsers) -> None:
                         help="also write the markers of this LSL marker stream into the recording")
     parser.add_argument("--record", type=Path, metavar="OUT.csv", help="record the session to this CSV")
     parser.add_argument("--participant", default="", help="participant label written to the recording")
+    parser.add_argument("--save-video", action="store_true", default=OutputSettings().save_video,
+                        help=SAVE_VIDEO_HELP)
     parser.add_argument("--loop", action="store_true", help="start a video file again at its end")
     parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     parser.add_argument("--model", default=None, help="model checkpoint or ONNX export (default: bundled)")
@@ -98,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
                              f"{', '.join(c.describe() for c in list_marker_streams(1.0)) or 'none'}")
             link.listen(found[0])
         if args.record is not None:
-            path = pipeline.start_recording(args.record, participant=args.participant)
+            path = pipeline.start_recording(args.record, participant=args.participant,
+                                              save_video=args.save_video)
             print(f"affectscope stream: recording to {path}", file=sys.stderr)
         started = time.monotonic()
         while not ended.is_set():

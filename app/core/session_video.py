@@ -1,14 +1,15 @@
 """The video frame behind a recording's row, for the Viewer's scrubbing.
 
-    source = find_video(table)          # VideoLink(path or None, note)
-    frames = SessionVideo(source.path)
-    image = frames.frame_at(table, row)  # (H,W,3) uint8 RGB, or None past the end of the file
+    link = find_video(table)                       # VideoLink(path or None, note, ...)
+    frames = SessionVideo(link.path)
+    image = frames.read(video_frame_index(table, row, link))   # (H,W,3) uint8 RGB, None past the end
 
-Which file: for a live session, the raw video saved beside the CSV (NAME.avi, named in the sidecar);
-for an `analyze` CSV, the `source_path` of its rows. How a row maps to a video frame: a saved session
-video holds the processed frames in order, so the n-th distinct `frame` value of the CSV is the n-th
-video frame; in an analysis CSV `frame` is the frame's index in the file. Sequential reads are decoded
-in order; a jump seeks with OpenCV.
+Which file: for a live session, the raw video saved beside the CSV (NAME.avi, named in the sidecar),
+else the video file the session was recorded from (the sidecar's source `path`) when it is still on
+disk; for an `analyze` CSV, the `source_path` of its rows. How a row maps to a video frame: a saved
+session video holds the processed frames in order, so the n-th distinct `frame` value of the CSV is the
+n-th video frame; in an analysis CSV, and for a source video, `frame` is the frame's index in the file
+(modulo its length when the source looped). Sequential reads are decoded in order; a jump seeks.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class VideoLink:
 
     path: Path | None
     note: str = ""
+    frame_numbers: bool = False  # the CSV's `frame` is the index in the file (else: the n-th distinct frame)
+    loop: bool = False  # the source looped: frame numbers wrap at the file's length
 
 
 def find_video(table: SessionTable) -> VideoLink:
@@ -46,26 +49,36 @@ def find_video(table: SessionTable) -> VideoLink:
         if not path.is_absolute():
             path = table.path.parent / path
         if path.is_file():
-            return VideoLink(path)
+            return VideoLink(path, frame_numbers=True)
         return VideoLink(None, f"The source video {sources[0]} is not on disk: only the plots are shown.")
-    files = (table.sidecar or {}).get("files") or {}
-    name = files.get("video") or f"{table.path.stem}.avi"
+    sidecar = table.sidecar or {}
+    name = (sidecar.get("files") or {}).get("video") or f"{table.path.stem}.avi"
     path = table.path.parent / name
     if path.is_file():
         return VideoLink(path)
+    source = sidecar.get("camera") or {}
+    if source.get("kind") == "video" and source.get("path"):
+        if Path(source["path"]).is_file():
+            return VideoLink(Path(source["path"]), frame_numbers=True, loop=bool(source.get("loop")))
+        return VideoLink(
+            None, f"The session's source video {source['path']} is not on disk: only the plots are shown."
+        )
     return VideoLink(
         None,
-        'No video was saved with this session (turn on "save raw video" before '
-        f"recording to scrub frames): {name} is not beside the CSV. The plots are shown.",
+        'No video was saved with this session (tick "Save video" in the Live tab\'s Recording group '
+        f"to scrub frames next time): {name} is not beside the CSV. The plots are shown.",
     )
 
 
-def video_frame_index(table: SessionTable, row: int) -> int:
-    """The frame of the video file that row `row` was computed from."""
+def video_frame_index(table: SessionTable, row: int, link: VideoLink, frame_count: int = 0) -> int:
+    """The frame of `link`'s video file that row `row` was computed from (`frame_count`: the file's
+    length, for a looping source)."""
     frame = float(table.number("frame")[row])
-    if table.kind == "analysis":
-        return int(frame)
-    return int(np.searchsorted(table.distinct_frames, frame))
+    if not link.frame_numbers:
+        return int(np.searchsorted(table.distinct_frames, frame))
+    if link.loop and frame_count > 0:
+        return int(frame) % frame_count
+    return int(frame)
 
 
 class SessionVideo:

@@ -25,6 +25,7 @@ class OutputSettings:
     """How the per-person files (session recordings, analysis CSVs) are written."""
 
     shared_files: bool = False  # False: owner-only (0600); True: as any new file (0666 less the umask)
+    save_video: bool = False  # a recording also saves its processed frames as NAME.avi (shown by the Viewer)
 
     def permissions(self) -> int | None:
         """The mode for model.io writers: PRIVATE_MODE, or None (the umask's default) when shared."""
@@ -35,6 +36,8 @@ DETECTORS = ("auto", "short", "full")
 LIVE_DETECTOR = DETECTORS[0]  # the live view's detector: every face near or far (PipelineSettings.plan)
 LIVE_MIN_FACE_PX = 40.0  # "auto" live: the smallest faces the tile sweep looks for
 LIVE_TILES_PER_FRAME = 1  # "auto" live: steps of the sweep run per frame (the tracker carries the rest)
+SAVE_VIDEO_HELP = ("also save the processed frames as NAME.avi (MJPG) beside the CSV, so the Viewer shows "
+                   "the frame at its cursor; a camera session has no other copy of its frames")
 CROPS_HELP = ("treat every image (and video frame) as one already-cropped face, as in face datasets: no "
               "detection, the whole image is the face (box = the image, no extra margin)")
 DETECTOR_HELP = (

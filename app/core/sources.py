@@ -287,6 +287,10 @@ class VideoFileSource(FrameSource):
         self._index = 0
         self.end_reason = ""
 
+    def describe(self) -> dict:
+        """Kind, name, size, fps, and the file (the Viewer shows its frames for a recorded session)."""
+        return {**super().describe(), "path": str(self.path.resolve()), "loop": self.loop}
+
     def read(self) -> Frame:
         """The next frame; at the end of the file ok is False and `end_reason` says so."""
         if self._capture is None:

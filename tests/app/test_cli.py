@@ -14,7 +14,8 @@ def test_help_lists_every_subcommand() -> None:
         [sys.executable, "main.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    commands = ("gui", "analyze", "train", "evaluate", "export", "bench", "synth", "distill", "attention")
+    commands = ("gui", "analyze", "report", "train", "evaluate", "export", "bench", "synth", "distill",
+                "attention")
     for command in commands:
         assert any(line.split()[:1] == [command] for line in result.stdout.splitlines())
 

@@ -380,6 +380,7 @@ class LiveTab(QWidget):
     def start_recording(self, csv_path: str | Path | None = None) -> None:
         """Record to `csv_path` (default: the folder + participant + time); waits for the source to run."""
         participant = self.recording.participant.text().strip()
+        save_video = self.recording.save_video.isChecked()
         if csv_path is None:
             folder = Path(self.recording.folder.text().strip() or default_output_folder()).expanduser()
             csv_path = folder / f"{default_session_name(participant)}.csv"
@@ -395,7 +396,8 @@ class LiveTab(QWidget):
                             "source": self.source_picker.spec()}}
         self._jobs.append(self.bridge.run_job(
             "start_recording",
-            lambda: self.pipeline.start_recording(csv_path, participant=participant, settings=settings)))
+            lambda: self.pipeline.start_recording(csv_path, participant=participant, settings=settings,
+                                                  save_video=save_video)))
 
     def stop_recording(self) -> None:
         """End the recording; the summary is shown when the pipeline reports it stopped."""

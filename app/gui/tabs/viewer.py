@@ -48,7 +48,7 @@ from app.core.segment_summary import (
 )
 from app.core.session_annotations import export_cleaned_csv, load_annotations, save_annotations
 from app.core.session_table import LoadDone, LoadProgress, SessionTable, read_session
-from app.core.session_video import SessionVideo, faces_at, find_video, video_frame_index
+from app.core.session_video import SessionVideo, VideoLink, faces_at, find_video, video_frame_index
 from app.gui import settings as keys
 from app.gui.session_report import CIRCUMPLEX_SIZE, EXPRESSION_SIZE, VA_SIZE, report_from_view
 from app.gui.theme import chart_colours_of, style_chart
@@ -84,6 +84,7 @@ class ViewerTab(QWidget):
         self.settings = settings
         self.view: SessionView | None = None
         self.video: SessionVideo | None = None
+        self.video_link = VideoLink(None)
         self.frame_times = np.zeros(0)  # (m,) the distinct timestamps, ascending: the slider's positions
         self._pending: str | None = None  # a path to open once the running load has stopped
         self._loading: Path | None = None
@@ -112,6 +113,7 @@ class ViewerTab(QWidget):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self.recent_button = QToolButton()
         self.recent_button.setText("Recent")
+        self.recent_button.setToolTip("Open one of the sessions opened or recorded last")
         self.recent_button.setMenu(self.recent_menu)
         self.recent_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.file_label = QLabel("No session open")
@@ -147,6 +149,7 @@ class ViewerTab(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, PROGRESS_STEPS)
         self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop reading the file (nothing already shown is lost)")
         self.cancel_button.clicked.connect(self.load_job.cancel)
         self.load_row = QWidget()
         load = QHBoxLayout(self.load_row)
@@ -195,6 +198,9 @@ class ViewerTab(QWidget):
         self.video_view = VideoView()
         self.circumplex = CircumplexFigure()
         self.whole_button = QPushButton("Select the whole recording")
+        self.whole_button.setToolTip(
+            "Set the selection (the shaded range on the timeline) to the whole recording"
+        )
         self.whole_button.clicked.connect(self.select_whole)
         circumplex = QWidget()
         circumplex_column = QVBoxLayout(circumplex)
@@ -332,7 +338,7 @@ class ViewerTab(QWidget):
         if self.video is not None:
             self.video.close()
             self.video = None
-        link = find_video(table)
+        link = self.video_link = find_video(table)
         notes = list(table.notes) + ([note] if note else [])
         if link.path is not None:
             try:
@@ -549,7 +555,7 @@ class ViewerTab(QWidget):
         self.time_label.setText(text)
         if self.video is None or len(rows) == 0:
             return
-        index = video_frame_index(table, int(rows[0]))
+        index = video_frame_index(table, int(rows[0]), self.video_link, self.video.frame_count)
         image = self.video.read(index)
         if image is None:
             self.video_view.show_message(f"Frame {index} is past the end of {self.video.path.name}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.settings import SMOOTHER_KINDS, BaselineSettings, SmoothingSettings
+from app.core.settings import SAVE_VIDEO_HELP, SMOOTHER_KINDS, BaselineSettings, SmoothingSettings
 from app.gui.workers.device_check import offer_devices
 from model.runtimes import DEVICES, RUNTIME_HELP, RUNTIMES
 
@@ -256,6 +257,8 @@ class RecordControls(QGroupBox):
         self.folder.setPlaceholderText("folder for the session files")
         self.folder_button = QPushButton("…")
         self.folder_button.setToolTip("Choose the folder for the session files")
+        self.save_video = QCheckBox("Save video")
+        self.save_video.setToolTip(SAVE_VIDEO_HELP[0].upper() + SAVE_VIDEO_HELP[1:])
         self.record_button = QPushButton("Record")
         self.record_button.setToolTip("Start/stop writing every processed frame to a session CSV (Ctrl+R).")
         self.indicator = QLabel("● REC")
@@ -278,6 +281,7 @@ class RecordControls(QGroupBox):
         record_row.addWidget(self.record_button)
         record_row.addWidget(self.indicator)
         record_row.addStretch(1)
+        record_row.addWidget(self.save_video)
         marker_row = QHBoxLayout()
         marker_row.addWidget(self.marker_text, 1)
         marker_row.addWidget(self.marker_button)

@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
-from app.core.settings import BaselineSettings, LslSettings, ModelSettings, SmoothingSettings
+from app.core.settings import BaselineSettings, LslSettings, ModelSettings, OutputSettings, SmoothingSettings
 from app.gui import settings as keys
 from app.gui.widgets.face_identity import FaceIdentityControls
 from app.gui.widgets.live_controls import (
@@ -67,6 +67,8 @@ class LiveSidePanel(QScrollArea):
                                keys.value_str(s, keys.MODEL_DEVICE, model.device))
         self.recording.participant.setText(keys.value_str(s, keys.RECORD_PARTICIPANT))
         self.recording.folder.setText(keys.value_str(s, keys.RECORD_FOLDER, str(default_folder)))
+        self.recording.save_video.setChecked(
+            keys.value_bool(s, keys.RECORD_SAVE_VIDEO, OutputSettings().save_video))
         self.lsl.name.setText(keys.value_str(s, keys.LSL_STREAM_NAME, lsl.stream_name) or lsl.stream_name)
         self.lsl.slots.setValue(int(keys.value_float(s, keys.LSL_FACE_SLOTS, lsl.face_slots)))
         self.lsl.set_streaming(keys.value_bool(s, keys.LSL_ENABLED, lsl.enabled))
@@ -86,6 +88,7 @@ class LiveSidePanel(QScrollArea):
         s.setValue(keys.MODEL_DEVICE, device)
         s.setValue(keys.RECORD_PARTICIPANT, self.recording.participant.text().strip())
         s.setValue(keys.RECORD_FOLDER, self.recording.folder.text().strip())
+        s.setValue(keys.RECORD_SAVE_VIDEO, self.recording.save_video.isChecked())
         s.setValue(keys.LSL_ENABLED, lsl_enabled)
         s.setValue(keys.LSL_STREAM_NAME, self.lsl.name.text().strip())
         s.setValue(keys.LSL_FACE_SLOTS, self.lsl.slots.value())

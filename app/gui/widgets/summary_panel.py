@@ -81,6 +81,7 @@ class SummaryPanel(QWidget):
         self.copy_button.setToolTip("Copy every column, tab-separated (pastes into a spreadsheet)")
         self.copy_button.clicked.connect(self.copy)
         self.save_button = QPushButton("Save CSV…")
+        self.save_button.setToolTip("Save every column of the summary as a CSV file")
         self.save_button.clicked.connect(self.ask_and_save)
         self.table = QTableWidget(0, len(SHOWN_COLUMNS))
         self.table.setHorizontalHeaderLabels([title for _, title in SHOWN_COLUMNS])

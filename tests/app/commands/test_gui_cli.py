@@ -30,6 +30,7 @@ def test_without_a_display_it_says_what_to_do_and_exits_2() -> None:
     (["gui", "--record", "out.csv"], "--record needs --source"),
     (["gui", "--source", "demo", "--exit-after", "0"], "--exit-after must be > 0"),
     (["gui", "--model", "missing.pt"], "model file missing.pt does not exist"),
+    (["gui", "--open", "missing.csv"], "missing.csv does not exist"),
 ])
 def test_bad_options_are_refused_before_any_window(argv, message, capsys) -> None:
     args = build_parser().parse_args(argv)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import math
 import shutil
 
@@ -149,7 +150,7 @@ def test_the_frame_behind_a_row_comes_from_the_saved_video(recording):
     try:
         assert video.frame_count == len(table.distinct_frames)
         row = int(np.flatnonzero(table.face_ids >= 0)[-1])
-        image = video.read(video_frame_index(table, row))
+        image = video.read(video_frame_index(table, row, link))
         assert image is not None and image.shape == (256, 560, 3)
     finally:
         video.close()
@@ -157,3 +158,31 @@ def test_the_frame_behind_a_row_comes_from_the_saved_video(recording):
     faces = faces_at(table, SessionAnnotations(labels={1: "P07"}), same_frame)
     assert sorted(f.face_id for f in faces) == [1, 2]
     assert next(f.label for f in faces if f.face_id == 1) == "P07"
+
+
+def test_without_a_saved_video_the_frames_come_from_the_source_video(recording, tmp_path):
+    folder = tmp_path / "no_raw_video"
+    shutil.copytree(recording.parent, folder)
+    csv_path = folder / recording.name
+    table = load_session(csv_path)
+    raw = SessionVideo(csv_path.with_suffix(".avi"))
+    row = int(np.flatnonzero(table.face_ids >= 0)[len(table) // 2])
+    processed = raw.read(video_frame_index(table, row, find_video(table))).astype(np.int16)
+    raw.close()
+    csv_path.with_suffix(".avi").unlink()
+    link = find_video(load_session(csv_path))
+    assert link.path == (recording.parent / "source.avi").resolve() and link.frame_numbers
+    source = SessionVideo(link.path)
+    try:
+        index = video_frame_index(table, row, link)
+        # the source frame the row names is the one the recording processed: closer than its neighbours
+        distance = {
+            k: np.abs(source.read(k).astype(np.int16) - processed).mean() for k in range(index - 1, index + 2)
+        }
+        assert min(distance, key=distance.get) == index
+    finally:
+        source.close()
+    sidecar = json.loads(csv_path.with_suffix(".json").read_text())
+    sidecar["camera"]["path"] = str(folder / "moved_away.avi")
+    csv_path.with_suffix(".json").write_text(json.dumps(sidecar))
+    assert "moved_away.avi is not on disk" in find_video(load_session(csv_path)).note

@@ -42,8 +42,10 @@ def _action(window: MainWindow, text: str):
 
 def test_tabs_and_the_usual_shortcuts(qtbot, make_window) -> None:
     window = make_window()
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Live", "Images", "Training"]
-    expected = {"Open video…": "Ctrl+O", "Record / stop recording": "Ctrl+R", "Add marker": "M",
+    tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert tabs == ["Live", "Images", "Training", "Viewer"]
+    expected = {"Open video…": "Ctrl+O", "Open session…": "Ctrl+Shift+R", "Viewer": "Ctrl+4",
+                "Record / stop recording": "Ctrl+R", "Add marker": "M",
                 "Start / stop": "Space", "Quit": "Ctrl+Q", "Open images…": "Ctrl+Shift+O", "User guide": "F1"}
     for text, key in expected.items():
         assert _action(window, text).shortcut() == QKeySequence(key), text
@@ -56,6 +58,7 @@ def test_a_recorded_session_driven_from_the_menus(qtbot, make_window, tmp_path: 
     window = make_window()
     live = window.live_tab
     live.recording.folder.setText(str(tmp_path))
+    live.recording.save_video.setChecked(True)
     window.start_action.trigger()  # Space
     qtbot.waitUntil(lambda: live.frames_painted >= 2, timeout=WAIT_MS)
     window.record_action.trigger()  # Ctrl+R
@@ -77,6 +80,16 @@ def test_a_recorded_session_driven_from_the_menus(qtbot, make_window, tmp_path: 
         assert any(row["marker"] == "marker" for row in csv.DictReader(f))
     log = window.log_view.toPlainText()
     assert "recording to" in log and "Marker 'marker' added" in log
+    # the finished recording is first in File > Recent sessions and opens in the Viewer tab
+    viewer = window.viewer_tab
+    viewer.recent_menu.aboutToShow.emit()
+    first = viewer.recent_menu.actions()[0]
+    assert Path(first.text()) == csv_path.resolve()
+    first.trigger()
+    qtbot.waitUntil(lambda: viewer.view is not None and not viewer.load_job.running, timeout=WAIT_MS)
+    assert window.tabs.currentWidget() is window.live_tab  # the menu entry opens it; the user switches
+    assert viewer.va_figure.marker_texts() == ["marker"]
+    assert viewer.video is not None and viewer.video.path == csv_path.with_suffix(".avi")  # "Save video"
     window.close()  # Ctrl+Q: stops the pipeline; the thread fixture checks nothing is left
 
 

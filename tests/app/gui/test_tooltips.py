@@ -12,11 +12,11 @@ QT_PARTS = {"qt_spinbox_lineedit", "qt_tableview_cornerbutton", "ScrollLeftButto
 SELF_EXPLANATORY = {"Stop", "Start", "…", "..."}  # the run buttons whose label is their whole meaning
 
 
-def test_every_control_of_the_three_tabs_has_a_tooltip(qtbot, tmp_path):
+def test_every_control_of_the_four_tabs_has_a_tooltip(qtbot, tmp_path):
     window = MainWindow(open_settings(tmp_path / "fresh.ini"))
     qtbot.addWidget(window)
     missing = []
-    for tab in (window.live_tab, window.images_tab, window.training_tab):
+    for tab in (window.live_tab, window.images_tab, window.training_tab, window.viewer_tab):
         for cls in (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit):
             for control in tab.findChildren(cls):
                 text = control.text() if isinstance(control, QAbstractButton | QLineEdit) else ""
