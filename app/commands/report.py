@@ -51,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
     from app.gui.app import offscreen_application
 
     offscreen_application()
-    from app.gui.session_report import write_report
+    from app.gui.session_report import FORMATS, write_report
 
-    formats = ("png", "svg") if args.svg else ("png",)
+    formats = FORMATS if args.svg else FORMATS[:1]
     steps = write_report(args.csv, args.out, args.signal, formats)
     try:
         while True:

@@ -42,7 +42,7 @@ from model.io import write_text_atomic
 VA_SIZE = (1400, 600)  # px of each figure in the report (a PNG holds twice as many, plot_export)
 EXPRESSION_SIZE = (1400, 380)
 CIRCUMPLEX_SIZE = (700, 700)
-FORMATS = ("png", "svg")
+FORMATS = ("png", "svg")  # PNG always (the HTML embeds it), SVG on request
 HTML_NAME = "report.html"
 SUMMARY_NAME = "summary.csv"
 
