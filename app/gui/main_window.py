@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open &session…", self.open_session, "Ctrl+Shift+R",
                      "Review a recorded session (or an analyze CSV) in the Viewer tab")
         file_menu.addMenu(self.viewer_tab.recent_menu)
+        self.viewer_tab.recent_menu.triggered.connect(lambda _a: self.tabs.setCurrentWidget(self.viewer_tab))
         file_menu.addSeparator()
         self.start_action = self._action(file_menu, "&Start / stop", live.toggle_running, "Space")
         self.record_action = self._action(file_menu, "&Record / stop recording", live.toggle_recording,

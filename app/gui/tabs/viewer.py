@@ -24,11 +24,13 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMenu,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSplitter,
     QTabWidget,
@@ -53,6 +55,7 @@ from app.gui import settings as keys
 from app.gui.session_report import CIRCUMPLEX_SIZE, EXPRESSION_SIZE, VA_SIZE, report_from_view
 from app.gui.theme import chart_colours_of, style_chart
 from app.gui.widgets.figure_export_dialog import FigureExportDialog
+from app.gui.widgets.live_controls import PathLabel
 from app.gui.widgets.session_edits import SessionEditsPanel
 from app.gui.widgets.session_figures import (
     SIGNAL_TITLES,
@@ -71,6 +74,7 @@ CURSOR_PEN = pg.mkPen((220, 40, 40), width=1.5)
 SELECTION_BRUSH = (80, 140, 230, 40)
 PROGRESS_STEPS = 1000
 SHIFT_STEP_S = 1.0  # Shift+arrow moves the cursor this far
+VIDEO_MIN_HEIGHT = 180  # px: the frame stays readable in a 1024x700 window
 
 
 class ViewerTab(QWidget):
@@ -89,6 +93,7 @@ class ViewerTab(QWidget):
         self._pending: str | None = None  # a path to open once the running load has stopped
         self._loading: Path | None = None
         self._last_error = ""
+        self._opened_text = "No session open"  # what the file label says about the open recording
         self.load_job = GeneratorJob("session loading", self)
         self.load_job.item.connect(self._on_load_item)
         self.load_job.message.connect(self._on_load_message)
@@ -116,7 +121,7 @@ class ViewerTab(QWidget):
         self.recent_button.setToolTip("Open one of the sessions opened or recorded last")
         self.recent_button.setMenu(self.recent_menu)
         self.recent_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.file_label = QLabel("No session open")
+        self.file_label = PathLabel("No session open")
         self.signal = QComboBox()
         for key in SIGNALS:
             self.signal.addItem(SIGNAL_TITLES[key], key)
@@ -196,6 +201,7 @@ class ViewerTab(QWidget):
         left_column.addLayout(scrub)
 
         self.video_view = VideoView()
+        self.video_view.setMinimumHeight(VIDEO_MIN_HEIGHT)
         self.circumplex = CircumplexFigure()
         self.whole_button = QPushButton("Select the whole recording")
         self.whole_button.setToolTip(
@@ -216,7 +222,11 @@ class ViewerTab(QWidget):
         self.panels = QTabWidget()
         self.panels.addTab(circumplex, "Circumplex")
         self.panels.addTab(self.summary, "Summary")
-        self.panels.addTab(self.edits, "Edits")
+        edits = QScrollArea()  # its groups scroll in a small window instead of squeezing the video
+        edits.setWidget(self.edits)
+        edits.setWidgetResizable(True)
+        edits.setFrameShape(QFrame.Shape.NoFrame)
+        self.panels.addTab(edits, "Edits")
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.video_view)
         right.addWidget(self.panels)
@@ -287,7 +297,7 @@ class ViewerTab(QWidget):
         self._last_error = ""
         self.progress.setValue(0)
         self.load_row.show()
-        self.file_label.setText(f"Reading {Path(path).name}…")
+        self.file_label.set_full_text(f"Reading {Path(path).name}…")
         self.load_job.start(lambda cancel: read_session(path, cancel))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
@@ -322,7 +332,7 @@ class ViewerTab(QWidget):
         self.load_row.hide()
         if outcome != FINISHED:
             name = self._loading.name if self._loading else "the file"
-            self.file_label.setText(self.view.table.path.name if self.view else "No session open")
+            self.file_label.set_full_text(self._opened_text)
             if self._last_error:
                 self._set_notes([self._last_error.removeprefix("session loading failed: ")])
             elif self._pending is None:
@@ -357,10 +367,14 @@ class ViewerTab(QWidget):
         self.slider.setPageStep(max(1, round(rate * SHIFT_STEP_S)))
         self.slider.setValue(0)
         self.slider.blockSignals(False)
-        self.file_label.setText(
+        model = (table.sidecar or {}).get("model") or {}
+        measured = {"derived": ", V/A derived", "measured": ""}.get(model.get("va_source"), "")
+        self._opened_text = (
             f"{table.path.name}  ({table.duration_s:.1f} s, {len(table)} rows, "
             f"{len(self.view.faces())} face(s), {len(table.markers())} marker(s))"
+            + (f" · model {model['name']}{measured}" if model.get("name") else "")
         )
+        self.file_label.set_full_text(self._opened_text)
         keys.remember_recent(self.settings, table.path)
         self.settings.setValue(keys.VIEWER_FOLDER, str(table.path.parent))
         self._redraw(reset_selection=True)
@@ -587,6 +601,7 @@ class ViewerTab(QWidget):
         else:
             self.status_message.emit(f"{what} (saved in {saved.name})")
         self._redraw()
+        self._show_frame()  # the frame's labels and the cursor's "excluded" note follow the edit
 
     def figure_choices(self) -> dict[str, tuple[str, tuple[int, int]]]:
         """The figures "Export figure…" offers: key -> (title, default size)."""

@@ -10,18 +10,36 @@ pixels, so it stays sharp in a paper or a slide. Files are written through model
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QIODevice, QPoint, QRectF, QSize, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QMenu, QMessageBox
 
 from model.io import write_bytes_atomic
 
 PNG_SCALE = 2  # a PNG has twice the on-screen pixels
 FORMATS = {".png": "PNG image (*.png)", ".svg": "SVG vector figure (*.svg)"}
+
+
+@contextmanager
+def _scaled_with_the_figure(view: pg.GraphicsView) -> Iterator[None]:
+    """Let items that ignore transformations (pyqtgraph's legends) scale with the rest while exporting:
+    a 2x PNG would otherwise hold a legend at half the size of every other text. On screen the scene's
+    transform is the identity, so nothing moves."""
+    flag = QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations
+    fixed = [item for item in view.scene().items() if item.flags() & flag]
+    for item in fixed:
+        item.setFlag(flag, False)
+    try:
+        yield
+    finally:
+        for item in fixed:
+            item.setFlag(flag, True)
 
 
 def _figure_bytes(view: pg.GraphicsView, suffix: str) -> bytes:
@@ -35,7 +53,8 @@ def _figure_bytes(view: pg.GraphicsView, suffix: str) -> bytes:
         image.fill(view.backgroundBrush().color())
         painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        view.scene().render(painter, QRectF(image.rect()), source)
+        with _scaled_with_the_figure(view):
+            view.scene().render(painter, QRectF(image.rect()), source)
         painter.end()
         image.save(buffer, "PNG")
     else:

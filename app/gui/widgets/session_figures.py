@@ -53,7 +53,14 @@ EXPRESSION_COLOURS = (
     (200, 120, 60),
 )  # CLASS_NAMES order
 SIGNAL_TITLES = {"raw": "model output", "smoothed": "smoothed", "corrected": "baseline-corrected"}
-QUADRANT_SHORT = {name: text.split(" (")[0] for name, text in QUADRANTS}  # "pleasant, activated", ...
+# "pleasant,<br>activated", ...: two short lines in each corner of the circumplex
+QUADRANT_SHORT = {name: text.split(" (")[0].replace(", ", ",<br>") for name, text in QUADRANTS}
+ZONE_CORNERS = {  # where each zone's share is written: (x, y) of the view box, 0..1 from the top left
+    "positive_high_arousal": (1, 0),
+    "negative_high_arousal": (0, 0),
+    "negative_low_arousal": (0, 1),
+    "positive_low_arousal": (1, 1),
+}
 
 
 @dataclass
@@ -87,13 +94,17 @@ class SessionView:
         return f"#{face_id} {self.annotations.label(face_id, recorded)}".strip()
 
 
-def _legend(plot: pg.PlotItem) -> pg.LegendItem:
-    """A fresh legend for `plot` (the one drawn before is removed)."""
+def _legend(plot: pg.PlotItem, in_title_row: bool = False) -> pg.LegendItem:
+    """A fresh legend for `plot` (the one drawn before is removed): in the plot's top-right corner, or
+    (`in_title_row`) right of the title, clear of the data and of the marker labels."""
     if plot.legend is not None:
         plot.legend.scene().removeItem(plot.legend)
         plot.legend = None
     legend = plot.addLegend(offset=(-8, 8), labelTextSize="9pt", colCount=4)
     legend.setBrush(pg.mkBrush(128, 128, 128, 40))
+    if in_title_row:
+        legend.setParentItem(plot)
+        legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, -2))
     return legend
 
 
@@ -130,8 +141,10 @@ class ValenceArousalFigure(pg.GraphicsLayoutWidget):
             for level in (-0.5, 0.5):
                 plot.addLine(y=level, pen=GUIDE_PEN)
             if name == "valence":
-                _legend(plot)
-        self.plots["valence"].setTitle(f"valence and arousal ({SIGNAL_TITLES[view.signal]})", size="9pt")
+                _legend(plot, in_title_row=True)
+        self.plots["valence"].setTitle(
+            f"valence and arousal ({SIGNAL_TITLES[view.signal]})", size="9pt", justify="left"
+        )  # left: the legend is at the right of the title row
         self.curves.clear()
         for face in view.faces():
             series = view.series(face)
@@ -243,6 +256,13 @@ class CircumplexFigure(pg.PlotWidget):
         install_export_menu(self, "circumplex_range")
         fixed_plane(self)
         self.shares: dict[str, float] = {}
+        self.zone_labels: dict[str, pg.LabelItem] = {}
+        view_box = self.getPlotItem().vb
+        for name, corner in ZONE_CORNERS.items():  # in the view's corners (pixels): never on each other
+            label = pg.LabelItem("", color=(128, 128, 128), size="9pt", justify=("left", "right")[corner[0]])
+            label.setParentItem(view_box)
+            label.anchor(itemPos=corner, parentPos=corner, offset=(6 - 12 * corner[0], 4 - 8 * corner[1]))
+            self.zone_labels[name] = label
 
     def draw(
         self,
@@ -254,7 +274,7 @@ class CircumplexFigure(pg.PlotWidget):
         """Draw the points with t0 <= t <= t1."""
         item = self.getPlotItem()
         item.clear()
-        _legend(item)  # the trajectories are named: it lists them
+        _legend(item, in_title_row=True)  # the trajectories are named: it lists them
         points = []
         tracks = []
         for face in view.faces():
@@ -285,26 +305,14 @@ class CircumplexFigure(pg.PlotWidget):
         zones = np.bincount(quadrant_index(xy[:, 0], xy[:, 1], neutral_radius), minlength=len(QUADRANT_NAMES))
         total = max(1, len(xy))
         self.shares = {name: int(zones[k]) / total for k, name in enumerate(QUADRANT_NAMES)}
-        corners = {
-            "positive_high_arousal": (1.0, 1.0, (1, 0)),  # anchors point inwards: the text stays in view
-            "negative_high_arousal": (-1.0, 1.0, (0, 0)),
-            "negative_low_arousal": (-1.0, -1.0, (0, 1)),
-            "positive_low_arousal": (1.0, -1.0, (1, 1)),
-        }
-        for name, (x, y, anchor) in corners.items():
-            label = pg.TextItem(
-                f"{QUADRANT_SHORT[name]}\n{100 * self.shares[name]:.0f}%",
-                anchor=anchor,
-                color=(128, 128, 128),
-            )
-            label.setPos(x * 1.2, y * 1.2)
-            item.addItem(label)
+        for name, label in self.zone_labels.items():
+            label.setText(f"{QUADRANT_SHORT[name]}<br>{100 * self.shares[name]:.0f}%")
         neutral = pg.TextItem(
             f"neutral {100 * self.shares['neutral']:.0f}%", anchor=(0.5, 0.0), color=(128, 128, 128)
         )
         neutral.setPos(0.0, -neutral_radius)  # just below the neutral circle
         item.addItem(neutral)
-        item.setTitle(f"circumplex, {t0:.1f}-{t1:.1f} s ({len(xy)} points)", size="9pt")
+        item.setTitle(f"{t0:.1f}-{t1:.1f} s, {len(xy)} points", size="9pt", justify="left")
         self.setRange(xRange=(-1.25, 1.25), yRange=(-1.3, 1.25), padding=0)
 
 

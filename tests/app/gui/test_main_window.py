@@ -87,7 +87,7 @@ def test_a_recorded_session_driven_from_the_menus(qtbot, make_window, tmp_path: 
     assert Path(first.text()) == csv_path.resolve()
     first.trigger()
     qtbot.waitUntil(lambda: viewer.view is not None and not viewer.load_job.running, timeout=WAIT_MS)
-    assert window.tabs.currentWidget() is window.live_tab  # the menu entry opens it; the user switches
+    assert window.tabs.currentWidget() is viewer
     assert viewer.va_figure.marker_texts() == ["marker"]
     assert viewer.video is not None and viewer.video.path == csv_path.with_suffix(".avi")  # "Save video"
     window.close()  # Ctrl+Q: stops the pipeline; the thread fixture checks nothing is left

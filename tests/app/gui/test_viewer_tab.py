@@ -64,7 +64,7 @@ def test_open_scrub_summarise_edit_and_export(qtbot, gui_settings, session, tmp_
     messages: list[str] = []
     tab = _open(qtbot, gui_settings, session)
     tab.status_message.connect(messages.append)
-    assert tab.view is not None and "2 face(s), 2 marker(s)" in tab.file_label.text()
+    assert tab.view is not None and "2 face(s), 2 marker(s)" in tab.file_label.full_text()
     assert not tab.notes.isVisible()  # sidecar and video found, every line read
     assert recent_files(gui_settings)[0] == str(session.resolve())
     assert tab.va_figure.marker_texts() == list(MARKERS)
