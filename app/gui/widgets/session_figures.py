@@ -208,6 +208,7 @@ class ExpressionFigure(pg.PlotWidget):
         item.setMenuEnabled(False)
         item.hideButtons()
         item.setMouseEnabled(x=True, y=False)
+        item.setClipToView(True)  # a zoomed-in view draws only the bins it shows
         item.setYRange(0.0, 1.0, padding=0.02)
         item.setLabel("left", "probability")
         item.setLabel("bottom", "time", units="s")
