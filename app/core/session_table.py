@@ -301,22 +301,24 @@ def _read_fast(path: Path, header: list[str], cancel: CancelFlag | None) -> Iter
     total = path.stat().st_size
     batches = []
     rows = 0
-    with path.open("rb") as handle:
-        reader = pacsv.open_csv(
-            handle,
-            read_options=pacsv.ReadOptions(block_size=FAST_BLOCK_BYTES, use_threads=False),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=wrong_width),
-            convert_options=pacsv.ConvertOptions(
-                column_types=wanted, include_columns=list(wanted), strings_can_be_null=False
-            ),
-        )
+    # Arrow's own file (not a Python one): its read-ahead thread never needs Python's lock
+    with pa.OSFile(str(path), "r") as source, pacsv.open_csv(
+        source,
+        read_options=pacsv.ReadOptions(block_size=FAST_BLOCK_BYTES, use_threads=False),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=wrong_width),
+        convert_options=pacsv.ConvertOptions(
+            column_types=wanted, include_columns=list(wanted), strings_can_be_null=False
+        ),
+    ) as reader:
+        schema = reader.schema
         for batch in reader:
             batches.append(batch)
             rows += batch.num_rows
             if cancel is not None and cancel.is_set():
                 return None
-            yield LoadProgress(min(handle.tell(), total), total, rows)
-    table = pa.Table.from_batches(batches, schema=reader.schema)
+            # each batch is one block of the file (the source's position runs ahead: it reads ahead)
+            yield LoadProgress(min(len(batches) * FAST_BLOCK_BYTES, total), total, rows)
+    table = pa.Table.from_batches(batches, schema=schema)
     last_line = _count_lines(path)
     skipped = np.asarray(sorted(short_lines), dtype=np.int64)
     # a kept row's line: 2 + its index + the skipped lines before it (blank lines aside: none are written)

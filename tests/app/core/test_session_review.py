@@ -7,10 +7,12 @@ import hashlib
 import json
 import math
 import shutil
+import threading
 
 import numpy as np
 import pytest
 
+from app.core.bench.long_session import write_long_session
 from app.core.segment_summary import WHOLE, marker_segments, summarize_segments, summary_text
 from app.core.session_annotations import (
     SessionAnnotations,
@@ -21,7 +23,7 @@ from app.core.session_annotations import (
     save_annotations,
     unreadable_path,
 )
-from app.core.session_table import SessionFileError, load_session
+from app.core.session_table import LoadDone, LoadProgress, SessionFileError, load_session, read_session
 from app.core.session_video import SessionVideo, faces_at, find_video, video_frame_index
 from app.core.settings import SummarySettings
 from tests.app.sessions import MARKERS, record_session
@@ -186,3 +188,18 @@ def test_without_a_saved_video_the_frames_come_from_the_source_video(recording, 
     sidecar["camera"]["path"] = str(folder / "moved_away.avi")
     csv_path.with_suffix(".json").write_text(json.dumps(sidecar))
     assert "moved_away.avi is not on disk" in find_video(load_session(csv_path)).note
+
+
+def test_a_long_file_reads_with_progress_and_stops_when_cancelled(tmp_path):
+    path = tmp_path / "hour_part.csv"
+    rows = write_long_session(path, duration_s=600.0, faces=4)  # several of the reader's blocks
+    events = list(read_session(path))
+    progress = [e for e in events if isinstance(e, LoadProgress)]
+    assert len(progress) > 2 and isinstance(events[-1], LoadDone) and len(events[-1].table) == rows
+    assert [p.bytes_read for p in progress] == sorted(p.bytes_read for p in progress)
+    assert progress[-1].bytes_read == progress[-1].bytes_total == path.stat().st_size
+    cancel = threading.Event()
+    reading = read_session(path, cancel)
+    next(reading)
+    cancel.set()
+    assert not any(isinstance(e, LoadDone) for e in reading)
