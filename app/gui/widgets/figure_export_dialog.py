@@ -7,7 +7,9 @@ if dialog.exec():
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QSpinBox, QWidget
+
+from app.gui.widgets.plot_export import PNG_SCALE
 
 MIN_SIDE, MAX_SIDE = 200, 8000  # px of an exported figure (a PNG holds twice as many, plot_export)
 
@@ -21,12 +23,16 @@ class FigureExportDialog(QDialog):
         self.setWindowTitle("Export a figure")
         self.figures = figures
         self.figure = QComboBox()
+        self.figure.setToolTip("Which figure of the Viewer to save")
         for key, (title, _size) in figures.items():
             self.figure.addItem(title, key)
         self.width_box, self.height_box = QSpinBox(), QSpinBox()
         for box in (self.width_box, self.height_box):
             box.setRange(MIN_SIDE, MAX_SIDE)
             box.setSuffix(" px")
+            box.setToolTip(
+                "The figure's size in pixels (its fonts keep their size: a larger figure shows more detail)"
+            )
         self.figure.currentIndexChanged.connect(self._default_size)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -37,6 +43,9 @@ class FigureExportDialog(QDialog):
         form.addRow("Figure", self.figure)
         form.addRow("Width", self.width_box)
         form.addRow("Height", self.height_box)
+        note = QLabel(f"A PNG holds {PNG_SCALE}x these pixels (sharp in print); an SVG is this size.")
+        note.setWordWrap(True)
+        form.addRow(note)
         form.addRow(buttons)
         self._default_size()
 
