@@ -19,8 +19,10 @@ from PySide6.QtGui import QImage
 
 from app.core.bench.long_session import write_long_session
 from app.core.session_annotations import annotations_path
+from app.gui.session_report import CIRCUMPLEX_SIZE, VA_SIZE
 from app.gui.settings import recent_files
 from app.gui.tabs.viewer import ViewerTab
+from app.gui.widgets.figure_export_dialog import FigureExportDialog
 from tests.app.sessions import MARKERS, record_session
 
 LOAD_MS = 60_000
@@ -162,3 +164,15 @@ def test_a_long_load_shows_progress_and_can_be_cancelled(qtbot, gui_settings, tm
     tab.open_session(path)
     qtbot.waitUntil(lambda: not tab.load_job.running, timeout=LOAD_MS)
     assert len(tab.view.table) == 72_000 and tab.slider.maximum() == 18_000 - 1
+
+
+def test_the_figure_dialog_offers_each_figure_at_its_own_size(qtbot, gui_settings, session) -> None:
+    tab = _open(qtbot, gui_settings, session)
+    dialog = FigureExportDialog(tab.figure_choices(), tab)
+    qtbot.addWidget(dialog)
+    assert dialog.choice() == ("valence_arousal", VA_SIZE)
+    dialog.figure.setCurrentIndex(dialog.figure.findData("circumplex"))
+    assert dialog.choice() == ("circumplex", CIRCUMPLEX_SIZE)
+    dialog.width_box.setValue(900)
+    assert dialog.choice() == ("circumplex", (900, CIRCUMPLEX_SIZE[1]))
+    assert "#1" in dialog.figure.itemText(dialog.figure.findData("expressions"))
