@@ -139,6 +139,30 @@ class LslSettings:
 
 
 @dataclass(frozen=True)
+class QualitySettings:
+    """When a face image is too poor for the model (app.core.face_quality): the verdict is "low" past any
+    threshold. Each is the level `bench --quality` measured on the shipped faces at which the model's
+    reading of a face moves by more than QUALITY_TOLERANCE from its reading of the clean face
+    (docs/BENCHMARKS.md "Face quality")."""
+
+    min_width_px: float = 28.0  # detector box width (measured: 28.0)
+    min_sharpness: float = 13.0  # variance of the Laplacian of the 112-px grey crop (measured: 12.9)
+    min_brightness: float = 71.0  # mean grey level of the face, 0-255 (measured: 71.2)
+    max_brightness: float = 216.0  # (measured: 215.6)
+    max_roll_deg: float = 11.0  # |in-plane tilt| of the eye line, degrees (measured: 11.2)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_brightness < self.max_brightness <= 255.0:
+            raise ValueError(f"brightness thresholds need 0 <= min < max <= 255, got {self.min_brightness}, "
+                             f"{self.max_brightness}")
+        if min(self.min_width_px, self.min_sharpness, self.max_roll_deg) < 0:
+            raise ValueError("quality thresholds must be >= 0")
+
+
+QUALITY_TOLERANCE = 0.1  # |change| of valence or arousal (of 2 units) that makes a degradation "too much"
+
+
+@dataclass(frozen=True)
 class SummarySettings:
     """How a session summary (app.core.summary) shares a face's frames out over the circumplex."""
 
