@@ -13,6 +13,8 @@ occluded, far and leaving faces) and counts id switches, fragments and recall (a
 memory growth and lost rows (app/core/bench/soak.py).
 `--lsl` measures capture-to-inlet latency over Lab Streaming Layer and fps with the outlet on and off
 (app/core/bench/lsl.py).
+`--quality` sweeps the shipped faces through size, blur, light and tilt and finds where the model's
+reading moves too far: the face-quality thresholds (app/core/bench/quality.py).
 `--viewer` opens a generated hour-long 4-face session in the Viewer tab offscreen and times opening,
 scrolling and scrubbing (app/gui/viewer_bench.py).
 `--model-only` times the network alone (a normalised batch in, the outputs out) for every backbone at
@@ -103,6 +105,12 @@ def register(subparsers) -> None:
         "(offscreen, --launches times); goal: the window in under 3 s",
     )
     mode.add_argument(
+        "--quality",
+        action="store_true",
+        help="the face-quality thresholds: how far the default model's reading of the shipped faces moves "
+        "as they get smaller, blurred, dimmer, brighter and tilted",
+    )
+    mode.add_argument(
         "--viewer",
         action="store_true",
         help="open a generated 1-hour, 30 fps, 4-face session (432k rows) in the Viewer tab (offscreen): "
@@ -177,6 +185,8 @@ def run(args: argparse.Namespace) -> int:
         return run_startup_command(args)
     if args.viewer:
         return run_viewer_command(args)
+    if args.quality:
+        return run_quality_command(args)
     repeats = args.repeats if args.repeats is not None else (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
     if repeats < 1:
         print(f"affectscope bench: --repeats must be >= 1, got {repeats}", file=sys.stderr)
@@ -266,6 +276,19 @@ def run_reid_command(args: argparse.Namespace) -> int:
     from app.core.bench.reid import markdown_table, run_reid_benchmark
 
     report = run_reid_benchmark()
+    report["machine"] = machine_info()
+    print(markdown_table(report))
+    if args.json:
+        write_json(report, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_quality_command(args: argparse.Namespace) -> int:
+    """`--quality`: the quality sweeps on the shipped faces and the thresholds they give."""
+    from app.core.bench.quality import markdown_table, run_quality_benchmark
+
+    report = run_quality_benchmark()
     report["machine"] = machine_info()
     print(markdown_table(report))
     if args.json:

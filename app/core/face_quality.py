@@ -36,9 +36,7 @@ from app.core.settings import QualitySettings
 QUALITY_SIDE = 112  # px: crops are compared at one size
 DARK_LEVEL, BRIGHT_LEVEL = 5, 250  # grey levels counted as clipped
 NOSE_DEPTH = 0.35  # nose tip in front of the eye line, in inter-eye distances (adult average)
-NOSE_DROP = (
-    0.595  # frontal: the nose tip's height from the eye line (0) to the mouth (1); bench --quality median
-)
+NOSE_DROP = 0.595  # frontal nose tip's height from the eye line (0) to the mouth (1): bench --quality
 NOSE_DEPTH_PITCH = 0.36  # nose tip in front of the eye-mouth line, in eye-to-mouth distances
 GOOD, LOW = "good", "low"
 

@@ -21,6 +21,7 @@ import numpy as np
 from app.core.cropping import crop_faces
 from app.core.detection import Detection
 from app.core.face_finder import FaceFinder
+from app.core.face_quality import face_quality
 from app.core.packets import FaceResult
 from app.core.reid import Reidentifier
 from app.core.tracking import FaceTracker, TrackedFace
@@ -87,6 +88,7 @@ def predict_faces(
             probabilities=pred.probabilities[i], expression=pred.expressions[i],
             spatial_attention=tuple(m[i] for m in pred.spatial_attention),
             layer_attention=pred.layer_attention[i], crop=crops[i], detected=bool(detected[i]),
+            quality=face_quality(crops[i], det.box, det.keypoints),
         ))
     return tuple(faces)
 

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # the measures module imports cv2; packets stay numpy-only
+    from app.core.face_quality import FaceQuality
 
 
 class PipelineState(Enum):
@@ -42,6 +46,7 @@ class FaceResult:
     crop: np.ndarray  # (S, S, 3) uint8 RGB: the square face crop the model saw
     detected: bool = True  # False: the detector missed the face in this frame; the tracker carried its box
     label: str = ""  # the participant label the user gave this face id (app.core.face_names)
+    quality: FaceQuality | None = None  # size, sharpness, exposure, pose and verdict (app.core.face_quality)
 
 
 @dataclass(frozen=True)

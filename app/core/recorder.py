@@ -48,10 +48,15 @@ from model.io import PRIVATE_MODE, LineFile, write_text_atomic
 log = logging.getLogger(__name__)
 
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{name}" for name in CLASS_NAMES)
+# app.core.face_quality: the verdict, why it is low, and the measures behind it
+QUALITY_COLUMNS: tuple[str, ...] = (
+    "quality", "quality_reasons", "sharpness", "brightness", "clipped", "roll_deg", "yaw_deg", "pitch_deg",
+)
 SESSION_COLUMNS: tuple[str, ...] = (
     "session_id", "participant", "frame", "timestamp_s", "wall_time", "face_id", "face_label", "status",
     "detection",
     "face_x", "face_y", "face_w", "face_h", "face_score",
+    *QUALITY_COLUMNS,
     "valence", "arousal", "valence_smoothed", "arousal_smoothed", "valence_corrected", "arousal_corrected",
     "expression", *PROBABILITY_COLUMNS, "latency_ms", "marker",
 )
@@ -88,6 +93,14 @@ def face_cells(face: FaceResult) -> dict[str, str]:
         "arousal_corrected": _num(face.arousal_corrected, 6),
         "expression": face.expression,
     }
+    quality = face.quality
+    if quality is not None:
+        cells.update({
+            "quality": quality.verdict, "quality_reasons": ";".join(quality.reasons),
+            "sharpness": _num(quality.sharpness, 1), "brightness": _num(quality.brightness, 1),
+            "clipped": _num(quality.clipped, 4), "roll_deg": _num(quality.roll_deg, 1),
+            "yaw_deg": _num(quality.yaw_deg, 1), "pitch_deg": _num(quality.pitch_deg, 1),
+        })
     probabilities = np.asarray(face.probabilities, dtype=np.float64).reshape(-1)  # (8,)
     for column, p in zip(PROBABILITY_COLUMNS, probabilities, strict=True):
         cells[column] = _num(p, 6)

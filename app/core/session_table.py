@@ -39,6 +39,12 @@ NUMBER_COLUMNS = (
     "face_w",
     "face_h",
     "face_score",
+    "sharpness",
+    "brightness",
+    "clipped",
+    "roll_deg",
+    "yaw_deg",
+    "pitch_deg",
     "valence",
     "arousal",
     "valence_smoothed",
@@ -48,7 +54,9 @@ NUMBER_COLUMNS = (
     *PROBABILITY_COLUMNS,
     "latency_ms",
 )
-TEXT_COLUMNS = ("face_label", "status", "detection", "expression", "marker", "source_path")
+TEXT_COLUMNS = (
+    "face_label", "status", "detection", "quality", "quality_reasons", "expression", "marker", "source_path"
+)
 BATCH_ROWS = 20_000  # rows converted at a time (one progress event each)
 SHOWN_BAD_LINES = 5  # line numbers quoted in a note
 FAST_BLOCK_BYTES = 4 << 20  # bytes Arrow parses at a time (one progress event each)

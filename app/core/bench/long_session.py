@@ -53,6 +53,12 @@ def _columns(duration_s: float, fps: float, faces: int, seed: int) -> dict[str, 
         "valence_corrected": np.full(n, ""),
         "arousal_corrected": np.full(n, ""),
         "latency_ms": np.char.mod("%.1f", rng.uniform(20, 40, n)),
+        "sharpness": np.char.mod("%.1f", rng.uniform(40, 200, n)),
+        "brightness": np.char.mod("%.1f", rng.uniform(90, 170, n)),
+        "clipped": np.char.mod("%.4f", rng.uniform(0, 0.02, n)),
+        "roll_deg": np.char.mod("%.1f", rng.normal(0, 4, n)),
+        "yaw_deg": np.char.mod("%.1f", rng.normal(0, 10, n)),
+        "pitch_deg": np.char.mod("%.1f", rng.normal(0, 6, n)),
     }
     for k, name in enumerate(CLASS_NAMES):
         number[f"p_{name}"] = np.char.mod("%.4f", p[:, k])
@@ -62,6 +68,8 @@ def _columns(duration_s: float, fps: float, faces: int, seed: int) -> dict[str, 
         "face_label": np.full(n, ""),
         "status": np.full(n, "ok"),
         "detection": np.full(n, "detected"),
+        "quality": np.full(n, "good"),
+        "quality_reasons": np.full(n, ""),
         "expression": np.asarray(CLASS_NAMES, dtype=object)[p.argmax(axis=1)],
         "marker": marker,
     }
