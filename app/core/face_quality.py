@@ -31,14 +31,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.core.settings import QualitySettings
+from app.core.settings import GOOD_QUALITY, LOW_QUALITY, QualitySettings
 
 QUALITY_SIDE = 112  # px: crops are compared at one size
 DARK_LEVEL, BRIGHT_LEVEL = 5, 250  # grey levels counted as clipped
 NOSE_DEPTH = 0.35  # nose tip in front of the eye line, in inter-eye distances (adult average)
 NOSE_DROP = 0.595  # frontal nose tip's height from the eye line (0) to the mouth (1): bench --quality
 NOSE_DEPTH_PITCH = 0.36  # nose tip in front of the eye-mouth line, in eye-to-mouth distances
-GOOD, LOW = "good", "low"
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ class FaceQuality:
     @property
     def verdict(self) -> str:
         """ "good", or "low" when any measure passed its threshold (see `reasons`)."""
-        return LOW if self.reasons else GOOD
+        return LOW_QUALITY if self.reasons else GOOD_QUALITY
 
 
 def sharpness(grey: np.ndarray) -> float:

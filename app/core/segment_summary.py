@@ -125,7 +125,7 @@ def summarize_segments(
     v_col, a_col = SIGNALS[signal]
     t = table.timestamps
     ids = annotations.resolved_ids(table.face_ids)
-    kept = (ids >= 0) & ~annotations.excluded_mask(t)
+    kept = (ids >= 0) & ~annotations.dropped_rows(table)
     v, a = table.number(v_col), table.number(a_col)
     expressions, recorded_labels = table.text("expression"), table.text("face_label")
     dt = table.frame_interval_s()

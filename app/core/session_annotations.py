@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core.session_table import SessionTable
+from app.core.settings import LOW_QUALITY
 from model.io import atomic_write, write_text_atomic
 
 FORMAT = "affectscope-annotations"
@@ -55,6 +56,7 @@ class SessionAnnotations:
     labels: dict[int, str] = field(default_factory=dict)
     merges: dict[int, int] = field(default_factory=dict)  # id -> the id it is the same person as
     intervals: list[TimeRange] = field(default_factory=list)
+    good_quality_only: bool = False  # leave out the rows whose `quality` verdict is "low"
 
     def resolve(self, face_id: int) -> int:
         """The id `face_id` counts as after the merges (a chain 7 -> 5 -> 3 gives 3)."""
@@ -81,6 +83,13 @@ class SessionAnnotations:
         for time_range in self.excluded:
             mask |= time_range.holds(timestamps)
         return mask
+
+    def dropped_rows(self, table: SessionTable) -> np.ndarray:
+        """(n,) bool: the rows the edits leave out (excluded ranges; low-quality rows when asked)."""
+        dropped = self.excluded_mask(table.timestamps)
+        if self.good_quality_only:
+            dropped |= table.text("quality") == LOW_QUALITY
+        return dropped
 
     def merge(self, table: SessionTable, source: int, target: int) -> None:
         """Count face `source` as `target` from now on. ValueError when they are one id, unknown, or seen
@@ -115,6 +124,7 @@ class SessionAnnotations:
             "labels": {str(k): v for k, v in sorted(self.labels.items())},
             "merges": {str(k): v for k, v in sorted(self.merges.items())},
             "intervals": [{"name": r.text, "start_s": r.start_s, "end_s": r.end_s} for r in self.intervals],
+            "good_quality_only": self.good_quality_only,
         }
         return json.dumps(data, indent=2) + "\n"
 
@@ -151,6 +161,7 @@ def _parse(data: object, path: Path) -> SessionAnnotations:
                 TimeRange(float(r["start_s"]), float(r["end_s"]), str(r.get("name", "")))
                 for r in data.get("intervals", [])
             ],
+            good_quality_only=bool(data.get("good_quality_only", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path.name} holds an entry that cannot be read ({exc})") from exc
@@ -211,6 +222,8 @@ def export_cleaned_csv(table: SessionTable, annotations: SessionAnnotations, out
             except ValueError:
                 continue
             if any(r.start_s <= t <= r.end_s for r in annotations.excluded):
+                continue
+            if annotations.good_quality_only and "quality" in col and row[col["quality"]] == LOW_QUALITY:
                 continue
             cell = row[col["face_id"]]
             if cell:

@@ -47,10 +47,11 @@ def _with_breaks(t: np.ndarray, columns: list[np.ndarray], max_gap: float) -> tu
 def face_series(
     table: SessionTable, annotations: SessionAnnotations, face_id: int, signal: str = "raw"
 ) -> FaceSeries:
-    """The rows of `face_id` (after merges, excluded ranges left out), with breaks at gaps."""
+    """The rows of `face_id` (after merges; excluded ranges and, when asked, low-quality rows left out),
+    with breaks at gaps."""
     v_col, a_col = SIGNALS[signal]
     t_all = table.timestamps
-    rows = (annotations.resolved_ids(table.face_ids) == face_id) & ~annotations.excluded_mask(t_all)
+    rows = (annotations.resolved_ids(table.face_ids) == face_id) & ~annotations.dropped_rows(table)
     probabilities = np.stack([table.number(f"p_{name}")[rows] for name in CLASS_NAMES], axis=1)  # (n,8)
     max_gap = GAP_FRAMES * table.frame_interval_s()
     t, (v, a, p) = _with_breaks(

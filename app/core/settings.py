@@ -159,6 +159,7 @@ class QualitySettings:
             raise ValueError("quality thresholds must be >= 0")
 
 
+GOOD_QUALITY, LOW_QUALITY = "good", "low"  # the verdicts in the CSV's `quality` column
 QUALITY_TOLERANCE = 0.1  # |change| of valence or arousal (of 2 units) that makes a degradation "too much"
 
 

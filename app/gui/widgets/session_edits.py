@@ -11,14 +11,17 @@ said through `status_message`, and nothing changes.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QPushButton,
@@ -27,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.session_annotations import TimeRange
+from app.core.settings import LOW_QUALITY
 from app.gui.widgets.session_figures import SessionView
 
 LIST_ROWS = 3  # rows a range list shows before it scrolls
@@ -117,9 +121,22 @@ class SessionEditsPanel(QWidget):
         self.intervals.add_button.clicked.connect(self.add_interval)
         self.intervals.text.returnPressed.connect(self.add_interval)
         self.intervals.remove_button.clicked.connect(lambda: self._remove(self.intervals, "intervals"))
+        self.good_only = QCheckBox("Leave out low-quality rows")
+        self.good_only.setToolTip(
+            "Leave the rows whose quality verdict is low (small, blurred, dark, bright "
+            "or tilted faces) out of the figures, the summary and the cleaned CSV"
+        )
+        self.good_only.toggled.connect(self._on_good_only)
+        self.quality_note = QLabel()
+        self.quality_note.setWordWrap(True)
+        quality = QGroupBox("Quality")
+        quality_column = QVBoxLayout(quality)
+        quality_column.addWidget(self.good_only)
+        quality_column.addWidget(self.quality_note)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(faces)
+        layout.addWidget(quality)
         layout.addWidget(self.excluded)
         layout.addWidget(self.intervals)
         layout.addStretch(1)
@@ -145,6 +162,40 @@ class SessionEditsPanel(QWidget):
         self.excluded.show_ranges(annotations.excluded if annotations else [])
         self.intervals.show_ranges(annotations.intervals if annotations else [])
         self.merge_button.setEnabled(self.target.count() > 1)
+        self._show_quality()
+
+    def _show_quality(self) -> None:
+        """How many rows are low and why; the checkbox as the annotation file says."""
+        view = self.view
+        verdicts = view.table.text("quality") if view is not None else None
+        measured = verdicts is not None and bool((verdicts != "").any())
+        self.good_only.blockSignals(True)
+        self.good_only.setChecked(bool(view is not None and view.annotations.good_quality_only))
+        self.good_only.blockSignals(False)
+        self.good_only.setEnabled(measured)
+        if not measured:
+            self.quality_note.setText(
+                "This recording has no quality column (recorded before quality was "
+                "measured): every row is kept."
+            )
+            return
+        low = verdicts == LOW_QUALITY
+        reasons = Counter(
+            r for cell in view.table.text("quality_reasons")[low] for r in str(cell).split(";") if r
+        )
+        why = ", ".join(f"{name} {count}" for name, count in reasons.most_common())
+        self.quality_note.setText(
+            f"{int(low.sum())} of {int((verdicts != '').sum())} face rows are low"
+            + (f" ({why})" if why else "")
+            + "."
+        )
+
+    @Slot(bool)
+    def _on_good_only(self, checked: bool) -> None:
+        if self.view is None:
+            return
+        self.view.annotations.good_quality_only = checked
+        self.edited.emit("low-quality rows left out" if checked else "low-quality rows kept")
 
     @Slot()
     def _show_label(self) -> None:

@@ -176,3 +176,24 @@ def test_the_figure_dialog_offers_each_figure_at_its_own_size(qtbot, gui_setting
     dialog.width_box.setValue(900)
     assert dialog.choice() == ("circumplex", (900, CIRCUMPLEX_SIZE[1]))
     assert "#1" in dialog.figure.itemText(dialog.figure.findData("expressions"))
+
+
+def test_low_quality_rows_can_be_left_out(qtbot, gui_settings, session, tmp_path) -> None:
+    rows = _csv_rows(session)
+    assert {r["quality"] for r in rows if r["status"] == "ok"} <= {"good", "low"}  # every face row judged
+    face_1 = [r for r in rows if r["face_id"] == "1" and r["status"] == "ok"]
+    for row in face_1[::3]:  # as a blurred stretch would be
+        row["quality"], row["quality_reasons"] = "low", "blurred"
+    with session.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    low = sum(r["quality"] == "low" for r in rows)
+    tab = _open(qtbot, gui_settings, session)
+    note = tab.edits.quality_note.text()
+    assert note.startswith(f"{low} of ") and "blurred" in note
+    tab.edits.good_only.setChecked(True)
+    assert json.loads(annotations_path(session).read_text(encoding="utf-8"))["good_quality_only"] is True
+    whole = next(r for r in tab.summary.rows if r["face_id"] == 1 and r["segment"] == "whole recording")
+    assert whole["frames"] == sum(r["quality"] != "low" for r in face_1)
+    assert tab.export_cleaned(tmp_path / "good.csv") == len(rows) - low
