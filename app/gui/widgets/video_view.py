@@ -28,10 +28,13 @@ OVERLAY_SIZE = 64  # side of the fused map drawn over a face (stretched over the
 
 def face_text(face: FaceResult, va_source: str) -> str:
     """The label of a face: id (and its name), expression and smoothed V/A, marked when the V/A is
-    derived or when the tracker carried the face through a missed detection."""
+    derived, when the tracker carried the face through a missed detection, and when its quality is low
+    (with the reasons: small, blurred, dark, bright, tilted)."""
     name = f"#{face.face_id} {face.label}".strip()
     text = f"{name} {face.expression}  V {face.valence_smoothed:+.2f}  A {face.arousal_smoothed:+.2f}"
     text += "" if face.detected else "  (tracked)"
+    if face.quality is not None and face.quality.reasons:  # the reading is shaky: say why
+        text += f"  (low: {', '.join(face.quality.reasons)})"
     return text + ("  (V/A derived)" if va_source == "derived" else "")
 
 
