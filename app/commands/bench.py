@@ -15,6 +15,8 @@ memory growth and lost rows (app/core/bench/soak.py).
 (app/core/bench/lsl.py).
 `--quality` sweeps the shipped faces through size, blur, light and tilt and finds where the model's
 reading moves too far: the face-quality thresholds (app/core/bench/quality.py).
+`--uncertainty` checks whether test-time augmentation's spread ranks the model's errors on synthetic faces
+with known labels (app/core/bench/uncertainty.py).
 `--viewer` opens a generated hour-long 4-face session in the Viewer tab offscreen and times opening,
 scrolling and scrubbing (app/gui/viewer_bench.py).
 `--model-only` times the network alone (a normalised batch in, the outputs out) for every backbone at
@@ -111,6 +113,12 @@ def register(subparsers) -> None:
         "as they get smaller, blurred, dimmer, brighter and tilted",
     )
     mode.add_argument(
+        "--uncertainty",
+        action="store_true",
+        help="whether test-time augmentation's spread ranks the default model's V/A errors on synthetic "
+        "faces with known labels (Spearman, RMSE at 80%% coverage)",
+    )
+    mode.add_argument(
         "--viewer",
         action="store_true",
         help="open a generated 1-hour, 30 fps, 4-face session (432k rows) in the Viewer tab (offscreen): "
@@ -187,6 +195,8 @@ def run(args: argparse.Namespace) -> int:
         return run_viewer_command(args)
     if args.quality:
         return run_quality_command(args)
+    if args.uncertainty:
+        return run_uncertainty_command(args)
     repeats = args.repeats if args.repeats is not None else (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
     if repeats < 1:
         print(f"affectscope bench: --repeats must be >= 1, got {repeats}", file=sys.stderr)
@@ -289,6 +299,19 @@ def run_quality_command(args: argparse.Namespace) -> int:
     from app.core.bench.quality import markdown_table, run_quality_benchmark
 
     report = run_quality_benchmark()
+    report["machine"] = machine_info()
+    print(markdown_table(report))
+    if args.json:
+        write_json(report, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_uncertainty_command(args: argparse.Namespace) -> int:
+    """`--uncertainty`: test-time augmentation's spread against the error on synthetic faces."""
+    from app.core.bench.uncertainty import markdown_table, run_uncertainty_benchmark
+
+    report = run_uncertainty_benchmark()
     report["machine"] = machine_info()
     print(markdown_table(report))
     if args.json:
