@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.core.packets import FramePacket, PipelineEvent
-from app.core.settings import LslSettings
+from app.core.settings import GOOD_QUALITY, LslSettings
 from model.config import CLASS_NAMES
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ SLOT_CHANNELS: tuple[tuple[str, str, str], ...] = (
     ("box_y", "pixels", "Position"),
     ("box_w", "pixels", "Size"),
     ("box_h", "pixels", "Size"),
+    ("quality_good", "boolean", "Quality"),  # 1 good, 0 low (app.core.face_quality), NaN when not measured
 )
 
 
@@ -135,7 +136,8 @@ def packet_sample(packet: FramePacket, slot_map: SlotMap) -> list[float]:
                   face.arousal_smoothed,
                   none if face.valence_corrected is None else face.valence_corrected,
                   none if face.arousal_corrected is None else face.arousal_corrected,
-                  *(float(p) for p in face.probabilities), float(x), float(y), float(w), float(h)]
+                  *(float(p) for p in face.probabilities), float(x), float(y), float(w), float(h),
+                  none if face.quality is None else float(face.quality.verdict == GOOD_QUALITY)]
         start = 1 + slot * per_slot
         sample[start : start + per_slot] = values
     return sample
