@@ -1,7 +1,8 @@
 """Fixed-size histories of each face's valence/arousal, fed with every packet, read by the painters.
 
 `RingBuffer` is a numpy ring of rows; `FaceHistories` keeps one per face id with the columns
-(timestamp_s, valence, arousal, valence_smoothed, arousal_smoothed). The circumplex draws the last
+(timestamp_s, valence, arousal, valence_smoothed, arousal_smoothed, low_quality: 1.0 when the face
+image was judged low quality, app.core.face_quality). The circumplex draws the last
 rows of a face as its trail, the timelines draw the last `window_s` seconds. Faces not seen for
 `window_s` seconds are forgotten, so memory stays bounded however long a session runs. The markers of
 the packets (the user's and those received over LSL) are kept for the same window.
@@ -13,7 +14,7 @@ import numpy as np
 
 from app.core.packets import FramePacket
 
-COLUMNS = ("timestamp_s", "valence", "arousal", "valence_smoothed", "arousal_smoothed")
+COLUMNS = ("timestamp_s", "valence", "arousal", "valence_smoothed", "arousal_smoothed", "low_quality")
 
 
 class RingBuffer:
@@ -75,7 +76,8 @@ class FaceHistories:
             ring = self._faces.get(face.face_id)
             if ring is None:
                 ring = self._faces[face.face_id] = RingBuffer(self.capacity, len(COLUMNS))
-            ring.append((t, face.valence, face.arousal, face.valence_smoothed, face.arousal_smoothed))
+            low = float(face.quality is not None and bool(face.quality.reasons))
+            ring.append((t, face.valence, face.arousal, face.valence_smoothed, face.arousal_smoothed, low))
             self._last_seen[face.face_id] = t
         for face_id in [f for f, seen in self._last_seen.items() if t - seen > self.window_s]:
             del self._faces[face_id], self._last_seen[face_id]
@@ -93,12 +95,12 @@ class FaceHistories:
         return sorted(self._faces)
 
     def last(self, face_id: int, n: int | None = None) -> np.ndarray:
-        """The newest `n` rows of a face (all when None), (n, 5); empty (0, 5) for an unknown face."""
+        """The newest `n` rows of a face (all when None), (n, 6); empty (0, 6) for an unknown face."""
         ring = self._faces.get(face_id)
         return ring.last(n) if ring is not None else np.zeros((0, len(COLUMNS)))
 
     def window(self, face_id: int) -> np.ndarray:
-        """The rows of a face within the last `window_s` seconds before the latest packet, (n, 5)."""
+        """The rows of a face within the last `window_s` seconds before the latest packet, (n, 6)."""
         rows = self.last(face_id)
         return rows[rows[:, 0] >= self.latest_timestamp - self.window_s]
 

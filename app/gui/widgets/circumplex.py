@@ -112,7 +112,7 @@ class CircumplexPlot(pg.PlotWidget):
         """Split each face's last `trail_points` smoothed points into age steps, one line item each."""
         segments: dict[tuple[int, int], list[np.ndarray]] = {}
         for face_id in face_ids:
-            rows = histories.last(face_id, self.trail_points)  # (n,5)
+            rows = histories.last(face_id, self.trail_points)  # (n,6)
             n = len(rows)
             if n < 2:
                 continue

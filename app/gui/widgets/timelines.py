@@ -1,25 +1,28 @@
 """Timelines of the selected face's valence and arousal over the last 30 s, raw and smoothed.
 
 Two stacked plots with a fixed x range (-window_s .. 0 s, 0 = the latest packet) and y range -1..1;
-each holds a faint raw curve and a bold smoothed curve, created once and updated with setData. Markers
-(typed in the app or received over LSL) are vertical lines, labelled in the valence plot; a fixed pool
-of MAX_MARKER_LINES lines per plot is moved, never re-created.
+each holds a faint raw curve and a bold smoothed curve, created once and updated with setData; where
+the face's quality was low (app.core.face_quality) the bold line breaks and a faded dotted one shows
+through. Markers (typed in the app or received over LSL) are vertical lines, labelled in the valence
+plot; a fixed pool of MAX_MARKER_LINES lines per plot is moved, never re-created.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from app.core.face_history import COLUMNS, FaceHistories
-from app.gui.widgets.palette import CAUTION_TEXT, face_color
+from app.gui.widgets.palette import CAUTION_TEXT, face_rgb
 from app.gui.widgets.plot_export import install_export_menu
 from model.config import VA_DIMENSIONS
 
 DERIVED_TITLE = "V/A derived from the expression probabilities"
 AXIS_WIDTH = 52  # px for the tick labels and the rotated axis title
 
+LOW_ALPHA = 90  # opacity (of 255) of the smoothed line where the face's quality was low
 MAX_MARKER_LINES = 12  # markers drawn at once (the newest); a 30-s window rarely holds more
 MARKER_PEN = (255, 200, 60)
 
@@ -35,7 +38,8 @@ class Timelines(pg.GraphicsLayoutWidget):
         self.window_s = float(window_s)
         self.plots: dict[str, pg.PlotItem] = {}
         self.raw: dict[str, pg.PlotCurveItem] = {}
-        self.smoothed: dict[str, pg.PlotCurveItem] = {}
+        self.smoothed: dict[str, pg.PlotCurveItem] = {}  # breaks where the face's quality was low
+        self.faded: dict[str, pg.PlotCurveItem] = {}  # the whole smoothed line, faded: shows through them
         for row, name in enumerate(VA_DIMENSIONS):
             plot = self.addPlot(row=row, col=0)
             plot.setMenuEnabled(False)
@@ -51,9 +55,11 @@ class Timelines(pg.GraphicsLayoutWidget):
             self.plots[name] = plot
             raw_pen, smooth_pen = pg.mkPen((160, 160, 160, 110), width=1), pg.mkPen((255, 255, 255), width=2)
             self.raw[name] = pg.PlotCurveItem(pen=raw_pen, skipFiniteCheck=True)
-            self.smoothed[name] = pg.PlotCurveItem(pen=smooth_pen, skipFiniteCheck=True)
-            plot.addItem(self.raw[name])
-            plot.addItem(self.smoothed[name])
+            faded_pen = pg.mkPen((255, 255, 255, LOW_ALPHA), width=2, style=Qt.PenStyle.DotLine)
+            self.faded[name] = pg.PlotCurveItem(pen=faded_pen, skipFiniteCheck=True)
+            self.smoothed[name] = pg.PlotCurveItem(pen=smooth_pen, connect="finite")
+            for curve in (self.raw[name], self.faded[name], self.smoothed[name]):
+                plot.addItem(curve)
         self.marker_lines: dict[str, list[pg.InfiniteLine]] = {}
         for name, plot in self.plots.items():
             label = {"position": 0.92, "color": MARKER_PEN, "anchors": [(0, 0.5), (0, 0.5)]}
@@ -74,15 +80,19 @@ class Timelines(pg.GraphicsLayoutWidget):
 
     def update_from(self, histories: FaceHistories, face_id: int | None) -> None:
         """Draw the last `window_s` seconds of `face_id` (nothing when None or unknown)."""
-        rows = histories.window(face_id) if face_id is not None else np.zeros((0, len(COLUMNS)))  # (n,5)
+        rows = histories.window(face_id) if face_id is not None else np.zeros((0, len(COLUMNS)))  # (n,6)
         t = rows[:, 0] - histories.latest_timestamp
         if face_id is not None and face_id != self._pen_face:  # the smoothed line takes the face's colour
             self._pen_face = face_id
-            for curve in self.smoothed.values():
-                curve.setPen(pg.mkPen(face_color(face_id), width=2))
+            r, g, b = face_rgb(face_id)
+            for name in self.smoothed:
+                self.smoothed[name].setPen(pg.mkPen((r, g, b), width=2))
+                self.faded[name].setPen(pg.mkPen((r, g, b, LOW_ALPHA), width=2, style=Qt.PenStyle.DotLine))
+        low = rows[:, 5] > 0  # (n,) frames whose face image was judged low quality
         for name, raw_col, smooth_col in (("valence", 1, 3), ("arousal", 2, 4)):
             self.raw[name].setData(t, rows[:, raw_col])
-            self.smoothed[name].setData(t, rows[:, smooth_col])
+            self.faded[name].setData(t, rows[:, smooth_col])
+            self.smoothed[name].setData(t, np.where(low, np.nan, rows[:, smooth_col]))
         self._draw_markers(histories)
 
     def _draw_markers(self, histories: FaceHistories) -> None:

@@ -89,8 +89,10 @@ def test_live_run_draws_each_face_from_the_latest_packet(qtbot, make_tab) -> Non
         assert f"w {face.layer_attention[layer]:.2f}" in title.text
     np.testing.assert_allclose(tab.expressions.values(), face.probabilities, atol=1e-7)
     labels = [label.toPlainText() for label in tab.video.labels if label.isVisible()]
-    for f in packet.faces:  # each face labelled with its id, expression and smoothed V/A
+    for f in packet.faces:  # each face labelled with its id, expression and smoothed V/A (and when low, why)
         text = f"#{f.face_id} {f.expression}  V {f.valence_smoothed:+.2f}  A {f.arousal_smoothed:+.2f}"
+        if f.quality is not None and f.quality.reasons:
+            text += f"  (low: {', '.join(f.quality.reasons)})"
         assert text in labels
     assert tab.start_button.text() == "Start"
 
