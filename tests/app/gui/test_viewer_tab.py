@@ -197,3 +197,29 @@ def test_low_quality_rows_can_be_left_out(qtbot, gui_settings, session, tmp_path
     whole = next(r for r in tab.summary.rows if r["face_id"] == 1 and r["segment"] == "whole recording")
     assert whole["frames"] == sum(r["quality"] != "low" for r in face_1)
     assert tab.export_cleaned(tmp_path / "good.csv") == len(rows) - low
+
+
+def test_a_returning_face_under_a_new_id_can_be_merged(qtbot, gui_settings, session, tmp_path) -> None:
+    rows = _csv_rows(session)
+    frames = sorted({int(r["frame"]) for r in rows})
+    later = set(frames[len(frames) // 2 :])
+    for row in rows:  # in the second half face 1 came back as id 3 (as after leaving the view)
+        if int(row["frame"]) in later and row["face_id"] == "1":
+            row["face_id"] = "3"
+    with session.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    before = _digest(session)
+    tab = _open(qtbot, gui_settings, session)
+    assert tab.view.faces() == [1, 2, 3]
+    tab.edits.face.setCurrentIndex(tab.edits.face.findData(3))
+    tab.edits.target.setCurrentIndex(tab.edits.target.findData(1))
+    qtbot.mouseClick(tab.edits.merge_button, Qt.MouseButton.LeftButton)
+    assert json.loads(annotations_path(session).read_text(encoding="utf-8"))["merges"] == {"3": 1}
+    assert tab.view.faces() == [1, 2] and tab.face.count() == 2
+    whole = next(r for r in tab.summary.rows if r["face_id"] == 1 and r["segment"] == "whole recording")
+    assert whole["frames"] == sum(r["face_id"] in ("1", "3") and r["status"] == "ok" for r in rows)
+    assert tab.export_cleaned(tmp_path / "merged.csv") == len(rows)
+    assert {r["face_id"] for r in _csv_rows(tmp_path / "merged.csv") if r["status"] == "ok"} == {"1", "2"}
+    assert _digest(session) == before
