@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from app.core.cropping import crop_faces
+from model.config import VA_DIMENSIONS
 
 N_FACES = 400
 FACE_SIDE = 160
@@ -58,7 +59,7 @@ def run_uncertainty_benchmark(predictor: Any = None, n_faces: int = N_FACES, see
     error = np.abs(va[:, 0] - truth)  # (n,2) of the reading the app reports
     spread = va.std(axis=1, ddof=1)  # (n,2)
     report: dict[str, Any] = {"model": predictor.name, "faces": n_faces, "views": va.shape[1], "keep": KEEP}
-    for d, name in enumerate(("valence", "arousal")):
+    for d, name in enumerate(VA_DIMENSIONS):
         kept = spread[:, d] <= np.quantile(spread[:, d], KEEP)
         rmse_all = float(np.sqrt((error[:, d] ** 2).mean()))
         rmse_kept = float(np.sqrt((error[kept, d] ** 2).mean()))
@@ -80,7 +81,7 @@ def markdown_table(report: dict[str, Any]) -> str:
         "| | RMSE | spread median | Spearman(spread, abs error) | RMSE without the 20% most spread | drop |",
         "|---|---|---|---|---|---|",
     ]
-    for name in ("valence", "arousal"):
+    for name in VA_DIMENSIONS:
         r = report[name]
         lines.append(
             f"| {name} | {r['rmse']:.3f} | {r['spread_median']:.3f} | {r['spearman']:.3f} (goal >= 0.3) | "
