@@ -12,11 +12,14 @@ as the pipeline does):
 - "small": four far faces (40-64 px), only found by the tile sweep and kept by the tracker's regions;
 - "leave_return": a face that walks out of the frame, stays out for 2 s and comes back.
 
-Scoring, per frame: each visible true face is matched to at most one reported face (IoU >= MATCH_IOU,
-best first). For every true face, an id switch is a match whose id differs from the id of its previous
-match; a fragment is a gap (visible, unmatched) between two matched stretches. Recall counts visible
-faces >= 40 px wide after the first second (the time a tile sweep needs to find far faces). Reported
-faces matched to no true face are false positives; a second report on a true face is a duplicate.
+Scoring, per frame: a face more than half covered by faces drawn over it (OCCLUDED_SHARE) counts as
+hidden, like the face behind the board: while two faces coincide the detector sees one box, and which
+of the two it is matched to says nothing about the tracker. Each visible true face is matched to at
+most one reported face (IoU >= MATCH_IOU, best first). For every true face, an id switch is a match
+whose id differs from the id of its previous match; a fragment is a gap (visible, unmatched) between
+two matched stretches. Recall counts visible faces >= 40 px wide after the first second (the time a
+tile sweep needs to find far faces). Reported faces matched to no true face are false positives; a
+second report on a true face is a duplicate.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from app.core.tracking import FaceTracker, TrackedFace, iou
 
 SIZE, FPS = (1280, 720), 30.0
 MATCH_IOU = 0.4
+OCCLUDED_SHARE = 0.5  # a face covered more than this by faces in front of it is hidden
 MIN_SCORED_WIDTH = 40.0  # recall is counted for faces at least this wide
 WARMUP_S = 1.0  # recall starts after this: a far face is found by the sweep within it
 FacePath = Callable[[float], tuple[float, float, float] | None]  # t -> (cx, cy, width), None: out of view
@@ -110,7 +114,7 @@ class TruthBox:
     identity: int
     box: tuple[float, float, float, float]
     width: float
-    hidden: bool = False  # behind the board: a report there is the tracker carrying it, not a mistake
+    hidden: bool = False  # behind the board or another face: a report there is the tracker carrying it
 
 
 def render(sequence: Clip) -> Iterator[tuple[float, np.ndarray, list[TruthBox]]]:
@@ -138,7 +142,24 @@ def render(sequence: Clip) -> Iterator[tuple[float, np.ndarray, list[TruthBox]]]
                 continue
             if (x1 - x0) * (y1 - y0) >= 0.5 * width * height:  # at least half of it in the frame
                 truths.append(TruthBox(walker.identity, (x0, y0, x1 - x0, y1 - y0), width))
-        yield t, frame, truths
+        yield t, frame, _behind_others(truths)
+
+
+def _behind_others(truths: list[TruthBox]) -> list[TruthBox]:
+    """`truths` (in pasting order: later ones are drawn on top) with every face more than half covered
+    by the faces drawn over it marked hidden: the detector cannot see it, and which id the one visible
+    box gets while two faces coincide says nothing about the tracker."""
+    out = []
+    for k, truth in enumerate(truths):
+        x, y, w, h = truth.box
+        covered = 0.0
+        for above in truths[k + 1 :]:
+            ax, ay, aw, ah = above.box
+            overlap_x = max(0.0, min(x + w, ax + aw) - max(x, ax))
+            covered += overlap_x * max(0.0, min(y + h, ay + ah) - max(y, ay))
+        hidden = truth.hidden or covered > OCCLUDED_SHARE * w * h
+        out.append(TruthBox(truth.identity, truth.box, truth.width, hidden))
+    return out
 
 
 @dataclass

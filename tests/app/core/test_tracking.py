@@ -147,3 +147,22 @@ def test_relabel_gives_a_track_an_absent_id_only():
     c = _ids(tracker.update(_dets((12, 0, 50, 50), (300, 0, 50, 50)), 2.3))[1]
     with pytest.raises(ValueError, match="tracked now"):
         tracker.relabel(c, a)
+
+
+def test_two_faces_crossing_diagonally_keep_their_ids_through_the_live_default() -> None:
+    from app.core.bench.tracking import score_sequence, sequences
+
+    (clip,) = [c for c in sequences() if c.name == "crossing_diagonal"]
+    report = score_sequence(clip)
+    assert report["switches"] == 0 and report["ids_per_person"] == {"1": 1, "2": 1}
+
+
+def test_a_face_mostly_behind_another_is_not_scored() -> None:
+    from app.core.bench.tracking import TruthBox, _behind_others
+
+    first, second = TruthBox(1, (100, 100, 100, 100), 100), TruthBox(2, (120, 110, 100, 100), 100)
+    beside = TruthBox(3, (170, 100, 100, 100), 100)  # covers 30% of the first face
+    # faces are listed in drawing order: a later one is in front and covers 72% of the earlier one
+    assert [t.hidden for t in _behind_others([first, second])] == [True, False]
+    assert [t.hidden for t in _behind_others([second, first])] == [True, False]
+    assert [t.hidden for t in _behind_others([first, beside])] == [False, False]
