@@ -13,7 +13,9 @@ fills the image. So a `FaceFinder` runs, per `FinderPlan`:
   whole-frame pass is one step of that sweep), and the tracker carries the faces between sweeps;
 - around each box in `regions` (the tracker's faces the whole-frame passes did not find this frame, or
   found unsure and framed differently: IoU <= SEEN_IOU, score < SURE_SCORE),
-  the full-range model on a window `REGION_SCALE` x the face's width, which puts it in the model's band.
+  the full-range model on a window `REGION_SCALE` x the face's width, which puts it in the model's band;
+- with `yunet` (still images), YuNet on the whole frame (app.core.yunet), last: it adds the faces the
+  BlazeFace passes missed, mostly faces cut by the frame edge and large faces.
 
 Merging: a box touching a tile's inner edge is dropped (the face lies whole in a neighbouring tile or
 at a coarser level); then boxes are taken pass by pass in the order above (so a face keeps the
@@ -60,6 +62,7 @@ class FinderPlan:
     full_in_sweep: bool = False  # the full-range model's whole-frame pass is one step of the tile sweep
     verify: bool = False  # look at each face again in a window that puts it in the model's band
     verify_below: float = 0.7  # ... each face scored below this (above it, false faces were not seen)
+    yunet: bool = False  # YuNet on the whole frame as the last pass (app.core.yunet)
     min_confidence: float = MIN_CONFIDENCE
     max_faces: int = FILE_MAX_FACES
     merge_iou: float = 0.3
@@ -161,6 +164,11 @@ class FaceFinder:
         except Exception:
             self.close()
             raise
+        self._yunet = None
+        if self.plan.yunet:
+            from app.core.yunet import YuNetDetector
+
+            self._yunet = YuNetDetector()
         self._next_tile = 0
         self.calls = 0  # detector calls made so far (the cost of the plan)
         self.last_found = 0  # faces the last `detect` found, before the `max_faces` cut
@@ -196,6 +204,9 @@ class FaceFinder:
             or (overlap > plan.merge_iou and d.score >= SURE_SCORE) for d in seen)]
         found += [self._window_faces(frame, self._region_window(box, width, height), width, height)
                   for box in missing]
+        if self._yunet is not None:
+            self.calls += 1
+            found.append(self._yunet.detect(frame))
         merged = merge_detections(found, plan.merge_iou, plan.merge_containment, sum(map(len, found)))
         if plan.verify:
             merged = [d for d in merged if self._confirmed(frame, d, width, height)]

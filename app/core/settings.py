@@ -67,11 +67,12 @@ class DetectionSettings:
                              f"{self.min_confidence} and {self.max_faces}")
 
     def plan(self, still: bool) -> FinderPlan:
-        """The FaceFinder plan for a still image (`still`) or the frames of a video: videos get the
-        whole-frame passes only (a tile pyramid costs ~0.7 s a HD frame; see BENCHMARKS)."""
+        """The FaceFinder plan for a still image (`still`) or the frames of a video: stills get the tile
+        pyramid and YuNet too, videos the whole-frame passes only (a tile pyramid costs ~0.7 s a HD
+        frame; see BENCHMARKS)."""
         whole = WHOLE_FRAME_MODELS if self.detector == "auto" else (self.detector,)
         tiles = self.min_face_px if self.detector == "auto" and still else 0.0
-        return FinderPlan(whole=whole, min_face_px=tiles, verify=tiles > 0,
+        return FinderPlan(whole=whole, min_face_px=tiles, verify=tiles > 0, yunet=tiles > 0,
                           min_confidence=self.min_confidence, max_faces=self.max_faces)
 
 
