@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.core.face_quality import FaceQuality
 from app.core.packets import FaceResult
 from app.core.session_annotations import SessionAnnotations
 from app.core.session_table import SessionTable
@@ -115,7 +116,7 @@ def faces_at(
     table: SessionTable, annotations: SessionAnnotations, rows: np.ndarray
 ) -> tuple[FaceResult, ...]:
     """The faces of `rows` (one frame's rows) as FaceResults for drawing: box, ids after merges, labels,
-    V/A of the recording (no attention maps: the CSV does not hold them)."""
+    V/A and quality as recorded (no attention maps: the CSV does not hold them)."""
     out = []
     ids = annotations.resolved_ids(table.face_ids[rows])
     for row, face_id in zip(rows, ids, strict=True):
@@ -130,6 +131,24 @@ def faces_at(
             return number if np.isfinite(number) else 0.0
 
         corrected = table.number("valence_corrected")[row]
+        quality = None
+        if str(table.text("quality")[row]):  # measured when recorded (older CSVs have no quality)
+
+            def maybe(name: str, row: int = row) -> float | None:
+                number = float(table.number(name)[row])
+                return number if np.isfinite(number) else None
+
+            reasons = tuple(r for r in str(table.text("quality_reasons")[row]).split(";") if r)
+            quality = FaceQuality(
+                float(box[2]),
+                value("sharpness"),
+                value("brightness"),
+                value("clipped"),
+                maybe("roll_deg"),
+                maybe("yaw_deg"),
+                maybe("pitch_deg"),
+                reasons,
+            )
         out.append(
             FaceResult(
                 face_id=int(face_id),
@@ -148,6 +167,7 @@ def faces_at(
                 crop=np.zeros((0, 0, 3), np.uint8),
                 detected=str(table.text("detection")[row]) != "tracked",
                 label=annotations.label(int(face_id), str(table.text("face_label")[row])),
+                quality=quality,
             )
         )
     return tuple(out)

@@ -160,6 +160,11 @@ def test_the_frame_behind_a_row_comes_from_the_saved_video(recording):
     faces = faces_at(table, SessionAnnotations(labels={1: "P07"}), same_frame)
     assert sorted(f.face_id for f in faces) == [1, 2]
     assert next(f.label for f in faces if f.face_id == 1) == "P07"
+    frame = str(int(table.number("frame")[row]))
+    recorded = {int(r["face_id"]): r for r in _rows(recording) if r["frame"] == frame and r["status"] == "ok"}
+    for face in faces:  # the frame's labels say what the recording said of each face's quality
+        assert face.quality.verdict == recorded[face.face_id]["quality"]
+        assert face.quality.sharpness == float(recorded[face.face_id]["sharpness"])
 
 
 def test_without_a_saved_video_the_frames_come_from_the_source_video(recording, tmp_path):
