@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from model.calibration import calibration_report
 from model.config import CLASS_NAMES
 from model.data.loader import make_loader
 from model.evaluate_options import EvaluateOptions
@@ -136,11 +137,13 @@ def collect_predictions(
     batches: Iterable[Mapping[str, Any]],
     device: torch.device | str = "cpu",
     amp: bool = False,
+    temperature: float = 1.0,
 ) -> Predictions:
     """Run `model` (eval mode) on every batch of an IndexedDataset loader and keep labels and outputs.
 
     Batches are the dataset's collated dicts plus `index`; the model sees whole batches, never single
-    images. `amp` runs the forward pass in float16 autocast (CUDA only).
+    images. `amp` runs the forward pass in float16 autocast (CUDA only). `temperature` divides the
+    expression logits, as the app's Predictor does for a calibrated checkpoint.
     """
     device = torch.device(device)
     was_training = model.training
@@ -151,7 +154,8 @@ def collect_predictions(
         with torch.autocast(device.type, dtype=torch.float16, enabled=amp and device.type == "cuda"):
             out = model(images)
         keep["va_pred"].append(out["valence_arousal"].float().cpu().numpy())  # (B,2)
-        keep["probs"].append(torch.softmax(out["expression_logits"].float(), dim=1).cpu().numpy())  # (B,8)
+        logits = out["expression_logits"].float() / temperature  # (B,8)
+        keep["probs"].append(torch.softmax(logits, dim=1).cpu().numpy())  # (B,8)
         keep["index"].append(np.asarray(batch["index"], dtype=np.int64))  # (B,)
         keep["paths"].append(np.asarray(batch["path"], dtype=object))  # (B,)
         keep["va_true"].append(batch["valence_arousal"].numpy().astype(np.float32))  # (B,2)
@@ -196,6 +200,8 @@ def compute_metrics(predictions: Predictions, class_names: Sequence[str] = CLASS
     if has_expr.any():
         predicted = predictions.probabilities[has_expr].argmax(axis=1)  # (M,)
         expr_report = classification_report(targets[has_expr], predicted, list(class_names))
+        probabilities = predictions.probabilities[has_expr]  # (M,8)
+        expr_report["calibration"] = calibration_report(probabilities, targets[has_expr])
     return {
         "n_images": int(len(predictions.index)),
         "n_valence_arousal": int(has_va.sum()),
@@ -236,12 +242,14 @@ def evaluate(
     workers: int = EvaluateOptions.workers,
     model_info: Mapping[str, Any] | None = None,
     data_info: Mapping[str, Any] | None = None,
+    temperature: float = 1.0,
 ) -> EvaluationResult:
     """Evaluate `model` (a TwoAttTwoMt, or any module with its named outputs) on `dataset` in batches.
 
     `dataset` must yield the items of docs/ARCHITECTURE.md built with the model's own preprocessing.
     `model_info` (name, path, sha256, va_source ...) and `data_info` (path, format, split) are copied
-    into the report; the dataset's `skip_counts` are added when it has them.
+    into the report; the dataset's `skip_counts` are added when it has them. `temperature`: the
+    checkpoint's fitted expression temperature (1.0: none), applied as the app applies it.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -249,7 +257,9 @@ def evaluate(
     model = model.to(torch_device)
     loader = make_loader(IndexedDataset(dataset), batch_size, train=False, workers=workers)
     start = time.perf_counter()
-    predictions = collect_predictions(model, loader, torch_device, amp=torch_device.type == "cuda")
+    predictions = collect_predictions(
+        model, loader, torch_device, amp=torch_device.type == "cuda", temperature=temperature
+    )
     elapsed = time.perf_counter() - start
     class_names = tuple(getattr(getattr(model, "config", None), "class_names", CLASS_NAMES))
     metrics = compute_metrics(predictions, class_names)
@@ -340,6 +350,16 @@ def report_markdown(report: Mapping[str, Any]) -> str:
         lines.append("|---" * (len(names) + 1) + "|")
         for name, row in zip(names, expr["confusion_matrix"], strict=True):
             lines.append(f"| {name} | " + " | ".join(str(c) for c in row) + " |")
+        calibration = expr.get("calibration")
+        if calibration:
+            after = calibration["ece_after"]
+            lines += [
+                "",
+                f"Calibration: expected calibration error {_fmt(calibration['ece'])} ({calibration['bins']} "
+                f"bins of the top probability); temperature {_fmt(calibration['temperature'], 2)} fitted "
+                "by NLL; after temperature scaling (each half scaled with the temperature fitted on the "
+                f"other) {_fmt(after)}.",
+            ]
     if summary:
         lines += ["", "Summary: " + ", ".join(f"{k} {_fmt(v)}" for k, v in summary.items())]
     return "\n".join(lines) + "\n"

@@ -21,6 +21,7 @@ import onnxruntime as ort
 import torch
 
 from model import export
+from model.calibration import stored_temperature
 from model.checkpoint import FORMAT_MARKER, FORMAT_VERSION, complete_metadata, load_checkpoint, sha256_file
 from model.config import ModelConfig
 from model.network import TwoAttTwoMt
@@ -148,6 +149,7 @@ class Predictor:
         self.runtime = runtime
         self.device = device
         self.sha256 = sha256  # of the file the model came from; None for an in-memory model
+        self.temperature = stored_temperature(metadata)  # divides the logits; 1.0: never calibrated
         probe = self._backend.run(torch.zeros(1, 3, config.input_size, config.input_size))  # (1,3,S,S)
         self._map_shapes = tuple(probe[f"spatial_attention_{i}"].shape[1:] for i in range(1, 5))
 
@@ -183,7 +185,7 @@ class Predictor:
             return self._empty()
         images = preprocess_crops(crops, self.config)  # (B,3,S,S)
         out = self._backend.run(images)
-        probabilities = _softmax(out["expression_logits"])  # (B,8)
+        probabilities = _softmax(out["expression_logits"] / self.temperature)  # (B,8)
         names = self.config.class_names
         return Prediction(
             valence_arousal=out["valence_arousal"].astype(np.float32),

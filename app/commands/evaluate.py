@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 NAME = "evaluate"
 HELP = "evaluate a model and write the metrics report"
 DESCRIPTION = (
-    "Run a model over a labelled dataset in batches and write REPORT.json plus REPORT.md beside it: "
+    "Run a model over a labelled dataset in batches and write REPORT.json plus REPORT.md beside it (and "
+    "REPORT_reliability.png, the calibration of the expression probabilities, when there are expression "
+    "labels): "
     "CCC, PCC, RMSE, MSE and SAGR for valence and arousal next to the reference rows of MODEL_SPEC.md, and "
     "accuracy, macro-F1 and the confusion matrix for the 8 expressions. --predictions writes one row per "
     "image so every number can be recomputed. Without --model the app's default model is evaluated."
@@ -44,6 +47,10 @@ def register(subparsers) -> None:
         "--workers", type=int, default=d.workers, help=f"data-loading processes (default {d.workers})"
     )
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--save-calibrated", type=Path, metavar="OUT.pt",
+                   help="also write a copy of the checkpoint holding the temperature fitted here on the "
+                        "expression labels (the app then reports calibrated probabilities); fit it on "
+                        "validation data, not on the data you report")
     p.set_defaults(func=run_command)
 
 
@@ -53,6 +60,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     from app.commands.threads import set_torch_threads
     from app.core.model_store import open_model
+    from model.calibration import stored_temperature
     from model.checkpoint import CheckpointError
     from model.data import DatasetError, open_dataset
     from model.evaluate import evaluate, write_predictions, write_report
@@ -95,9 +103,30 @@ def run_command(args: argparse.Namespace) -> int:
         workers=args.workers,
         model_info=model_info,
         data_info=data_info,
+        temperature=stored_temperature(loaded.metadata),
     )
     json_path, md_path = write_report(result.report, args.report)
     print(f"wrote {json_path} and {md_path}")
+    calibration = (result.report.get("expression") or {}).get("calibration")
+    if calibration:
+        from app.core.reliability_plot import write_reliability_png
+
+        diagram = write_reliability_png(calibration, json_path.with_name(f"{json_path.stem}_reliability.png"))
+        after = calibration["ece_after"]
+        print(f"expected calibration error {calibration['ece']:.3f}"
+              + (f", {after:.3f} after temperature scaling (T {calibration['temperature']:.2f})"
+                 if after is not None else "") + f"; reliability diagram {diagram}")
+    if args.save_calibrated is not None:
+        if not calibration or calibration["temperature"] is None:
+            return fail("--save-calibrated needs expression labels in the data (at least two images)")
+        from model.calibration import TEMPERATURE_KEY
+        from model.checkpoint import save_checkpoint
+
+        temperature = calibration["temperature"] * stored_temperature(loaded.metadata)
+        metadata = {**loaded.metadata, TEMPERATURE_KEY: temperature,
+                    "temperature_fitted_on": f"{args.data} ({args.split}, {calibration['n']} images)"}
+        saved = save_checkpoint(args.save_calibrated, loaded.model, metadata)
+        print(f"wrote {saved}: expression temperature {temperature:.3f}")
     if args.predictions:
         print(f"wrote {write_predictions(result.predictions, args.predictions, loaded.config.class_names)}")
     summary = result.report["summary"]

@@ -5,13 +5,17 @@ from __future__ import annotations
 import csv
 import json
 
+import cv2
+import numpy as np
 import pytest
 import torch
 
 from app.cli import main
 from app.core import model_paths
+from model.calibration import TEMPERATURE_KEY, apply_temperature
 from model.checkpoint import load_checkpoint
 from model.data.synthetic_dataset import generate_dataset
+from model.predictor import load_predictor
 
 
 @pytest.fixture(autouse=True)
@@ -91,6 +95,27 @@ def test_train_then_evaluate_from_the_command_line(faces, tmp_path, capsys):
     with open(predictions, newline="") as fh:
         assert len(list(csv.DictReader(fh))) == 8
     assert "ccc_v" in printed.out
+    calibration = loaded["expression"]["calibration"]  # the expression probabilities' calibration
+    assert calibration["n"] == 8 and 0.0 <= calibration["ece"] <= 1.0 and calibration["temperature"] > 0
+    diagram = report.with_name("report_reliability.png")
+    assert f"reliability diagram {diagram}" in printed.out
+    image = cv2.imread(str(diagram))
+    assert image is not None and image.shape == (520, 520, 3)
+    assert "Calibration: expected calibration error" in report.with_suffix(".md").read_text()
+
+    # the fitted temperature goes into a copy of the checkpoint, and the app's Predictor applies it
+    calibrated = tmp_path / "calibrated.pt"
+    args = ["evaluate", "--model", str(out / "stage2_best.pt"), "--data", str(faces), "--report",
+            str(tmp_path / "eval2" / "report.json"), "--save-calibrated", str(calibrated)]
+    assert main(args) == 0
+    temperature = load_checkpoint(calibrated).metadata[TEMPERATURE_KEY]
+    assert temperature == pytest.approx(calibration["temperature"], rel=1e-9)
+    assert f"expression temperature {temperature:.3f}" in capsys.readouterr().out
+    plain, fitted = load_predictor(out / "stage2_best.pt"), load_predictor(calibrated)
+    assert plain.temperature == 1.0 and fitted.temperature == pytest.approx(temperature)
+    crops = [np.full((64, 64, 3), 90 + 40 * k, np.uint8) for k in range(3)]
+    expected = apply_temperature(np.log(plain.predict(crops).probabilities.astype(np.float64)), temperature)
+    np.testing.assert_allclose(fitted.predict(crops).probabilities, expected, atol=1e-5)  # float32 softmax
 
 
 def test_train_resume_and_ablation_flags(faces, tmp_path, capsys):
