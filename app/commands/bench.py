@@ -17,6 +17,8 @@ memory growth and lost rows (app/core/bench/soak.py).
 reading moves too far: the face-quality thresholds (app/core/bench/quality.py).
 `--uncertainty` checks whether test-time augmentation's spread ranks the model's errors on synthetic faces
 with known labels (app/core/bench/uncertainty.py).
+`--calibration` measures the expected calibration error of the default model's expression probabilities
+on the held-out real faces, before and after temperature scaling (model/calibration.py).
 `--viewer` opens a generated hour-long 4-face session in the Viewer tab offscreen and times opening,
 scrolling and scrubbing (app/gui/viewer_bench.py).
 `--model-only` times the network alone (a normalised batch in, the outputs out) for every backbone at
@@ -119,6 +121,13 @@ def register(subparsers) -> None:
         "faces with known labels (Spearman, RMSE at 80%% coverage)",
     )
     mode.add_argument(
+        "--calibration",
+        action="store_true",
+        help="expected calibration error of the default model's expression probabilities on the 103 "
+        "held-out real faces (the teacher ensemble's top class as the label), before and after "
+        "temperature scaling (cross-fitted)",
+    )
+    mode.add_argument(
         "--viewer",
         action="store_true",
         help="open a generated 1-hour, 30 fps, 4-face session (432k rows) in the Viewer tab (offscreen): "
@@ -197,6 +206,8 @@ def run(args: argparse.Namespace) -> int:
         return run_quality_command(args)
     if args.uncertainty:
         return run_uncertainty_command(args)
+    if args.calibration:
+        return run_calibration_command(args)
     repeats = args.repeats if args.repeats is not None else (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
     if repeats < 1:
         print(f"affectscope bench: --repeats must be >= 1, got {repeats}", file=sys.stderr)
@@ -314,6 +325,33 @@ def run_uncertainty_command(args: argparse.Namespace) -> int:
     report = run_uncertainty_benchmark()
     report["machine"] = machine_info()
     print(markdown_table(report))
+    if args.json:
+        write_json(report, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_calibration_command(args: argparse.Namespace) -> int:
+    """`--calibration`: ECE of the default model on the held-out faces, before and after temperature
+    scaling; the labels are the teacher ensemble's top classes (the starter's reference)."""
+    from app.core.model_store import open_predictor
+    from model.calibration import calibration_report
+    from model.distill.heldout import heldout_crops, heldout_outputs
+    from model.distill.teachers import FacePool, load_teacher_ensemble
+
+    predictor = open_predictor()
+    pool = FacePool()
+    faces = pool.faces("heldout")
+    crops = heldout_crops(pool, faces, predictor.config.crop_margin)
+    outputs = heldout_outputs(predictor, load_teacher_ensemble(), [f.id for f in faces], crops)
+    labels = outputs.ensemble.argmax(axis=1)  # (N,)
+    report = calibration_report(outputs.student_probabilities, labels)
+    report.update(model=predictor.name, machine=machine_info(),
+                  agreement=float((outputs.student_probabilities.argmax(axis=1) == labels).mean()))
+    print(f"{report['n']} held-out faces, model {report['model']} "
+          f"(top-1 agreement {report['agreement']:.3f}): "
+          f"ECE {report['ece']:.3f}; temperature {report['temperature']:.2f}; ECE after temperature scaling "
+          f"(cross-fitted halves) {report['ece_after']:.3f}")
     if args.json:
         write_json(report, args.json)
         print(f"wrote {args.json}")
