@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import shutil
 import tempfile
@@ -27,6 +28,26 @@ os.environ["LSLAPICFG"] = _LSL_CONFIG
 # One intra-op thread: on the 2-core CI machine tests also run worker threads and subprocesses, and
 # torch with 2 threads under contention was measured 5-10x slower per step than with 1.
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def qt_garbage_collected_in_the_main_thread(request):
+    """During a test that uses Qt, cyclic garbage is collected here, in the main thread, and not
+    whenever the collector happens to run. A collection triggered in a worker thread (a model loading, a
+    job) that frees a widget from an earlier test runs Qt's destructor there. That deadlocked the suite
+    twice: the worker held Python's lock and waited for Qt's, and the GUI thread held Qt's and waited for
+    Python's. The app does the same with pyqtgraph's GarbageCollector (app.gui.app)."""
+    uses_qt = bool({"qtbot", "qapp"} & set(request.fixturenames)) or "gui" in request.path.parts
+    if not uses_qt:
+        yield
+        return
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 @pytest.fixture(scope="session")

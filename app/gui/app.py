@@ -13,6 +13,7 @@ loop.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -73,6 +74,20 @@ def reserve_gui_core() -> int:
     return int(os.environ["OMP_NUM_THREADS"])
 
 
+GC_INTERVAL_S = 1.0  # how often the GUI thread collects cyclic garbage
+
+
+def collect_garbage_in_the_gui_thread():
+    """Turn Python's automatic cyclic-garbage collection off and run it from a timer in the GUI thread
+    instead (pyqtgraph's GarbageCollector). Otherwise a collection may start in any thread that
+    allocates (the model loading, a training job) and destroy a widget there, and Qt objects must be
+    destroyed in the GUI thread: done elsewhere, it crashes or deadlocks with the GUI thread. Returns
+    the collector; keep a reference to it."""
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    return GarbageCollector(interval=GC_INTERVAL_S)
+
+
 def offscreen_application():
     """A QApplication that draws without any display (QT_QPA_PLATFORM=offscreen), for the headless
     commands that render figures (`report`, `bench --viewer`); the running one when there is one."""
@@ -124,6 +139,7 @@ def run_gui(options: GuiOptions, setup: Callable[[object], None] | None = None) 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
+    collector = collect_garbage_in_the_gui_thread()  # kept alive for the event loop's lifetime
     settings = open_settings(options.settings_file)
     window = MainWindow(settings)
     live = window.live_tab
@@ -146,7 +162,11 @@ def run_gui(options: GuiOptions, setup: Callable[[object], None] | None = None) 
         _report_startup(window, options.startup_report)
     if setup is not None:
         setup(window)
-    return int(app.exec())
+    try:
+        return int(app.exec())
+    finally:
+        collector.timer.stop()
+        gc.enable()  # the event loop has ended: collections may run anywhere again
 
 
 def _report_startup(window, path: Path) -> None:
