@@ -22,6 +22,7 @@ from app.gui.widgets.plot_export import install_export_menu
 
 TRAIL_POINTS = 45  # processed frames per trail (1.5 s at 30 fps)
 TRAIL_STEPS = 5  # age steps of a trail, each drawn more transparent than the next newer one
+LOW_QUALITY_ALPHA = 70  # opacity (of 255) of a face's current point while its quality is low
 # (x, y, anchor, text): each label sits in its quadrant's corner of the square around the circle (two
 # short lines, so it stays outside the circle even in a small plot).
 QUADRANT_LABELS = (
@@ -77,6 +78,7 @@ class CircumplexPlot(pg.PlotWidget):
         # first time a colour is needed and reused from then on.
         self.trail_curves: dict[int, list[pg.PlotCurveItem]] = {}
         self._brushes = [pg.mkBrush(face_color(c)) for c in range(len(FACE_COLORS))]
+        self._faded = [pg.mkBrush(face_color(c, LOW_QUALITY_ALPHA)) for c in range(len(FACE_COLORS))]
         self._trail_drawn: set[tuple[int, int]] = set()  # (colour, step) items holding segments
         self.points = pg.ScatterPlotItem(size=16, pen=pg.mkPen("w", width=1.5))
         self.baselines = pg.ScatterPlotItem(size=14, symbol="x", pen=None)
@@ -98,7 +100,10 @@ class CircumplexPlot(pg.PlotWidget):
             y.append(float(np.clip(face.arousal_smoothed, -1.0, 1.0)))
             ids.append(face.face_id)
         n_colors = len(FACE_COLORS)
-        self.points.setData(x=x, y=y, data=ids, brush=[self._brushes[i % n_colors] for i in ids])
+        low = [face.quality is not None and bool(face.quality.reasons) for face in faces]
+        brushes = [(self._faded if shaky else self._brushes)[i % n_colors]
+                   for i, shaky in zip(ids, low, strict=True)]
+        self.points.setData(x=x, y=y, data=ids, brush=brushes)  # a face of low quality: a faded point
         bx, by, bbrush = [], [], []
         for face in faces:
             if face.valence_corrected is not None and face.arousal_corrected is not None:

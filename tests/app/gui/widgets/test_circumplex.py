@@ -33,3 +33,20 @@ def test_points_trails_and_labels(qtbot) -> None:
     assert plot.getPlotItem().titleLabel.text == "V/A derived · untrained model"
     plot.update_from(None, FaceHistories())
     assert plot.current_points() == {} and plot.trail_segments() == 0
+
+
+def test_a_face_of_low_quality_is_drawn_faded(qtbot) -> None:
+    from dataclasses import replace
+
+    from app.core.face_quality import FaceQuality
+    from app.gui.widgets.circumplex import LOW_QUALITY_ALPHA
+
+    plot = CircumplexPlot()
+    qtbot.addWidget(plot)
+    low = FaceQuality(20.0, 5.0, 120.0, 0.0, 0.0, 0.0, 0.0, ("small",))
+    packet = make_packet(0.0, make_face(1, 0.2), replace(make_face(2, -0.2), quality=low))
+    histories = FaceHistories()
+    histories.add(packet)
+    plot.update_from(packet, histories)
+    alphas = {int(p.data()): p.brush().color().alpha() for p in plot.points.points()}
+    assert alphas == {1: 255, 2: LOW_QUALITY_ALPHA}
