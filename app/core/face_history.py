@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.core.face_quality import is_low
 from app.core.packets import FramePacket
 
 COLUMNS = ("timestamp_s", "valence", "arousal", "valence_smoothed", "arousal_smoothed", "low_quality")
@@ -76,7 +77,7 @@ class FaceHistories:
             ring = self._faces.get(face.face_id)
             if ring is None:
                 ring = self._faces[face.face_id] = RingBuffer(self.capacity, len(COLUMNS))
-            low = float(face.quality is not None and bool(face.quality.reasons))
+            low = float(is_low(face.quality))
             ring.append((t, face.valence, face.arousal, face.valence_smoothed, face.arousal_smoothed, low))
             self._last_seen[face.face_id] = t
         for face_id in [f for f, seen in self._last_seen.items() if t - seen > self.window_s]:

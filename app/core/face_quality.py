@@ -59,6 +59,11 @@ class FaceQuality:
         return LOW_QUALITY if self.reasons else GOOD_QUALITY
 
 
+def is_low(quality: FaceQuality | None) -> bool:
+    """Whether a face's quality was measured and judged low (None: not measured, not low)."""
+    return quality is not None and bool(quality.reasons)
+
+
 def sharpness(grey: np.ndarray) -> float:
     """Variance of the Laplacian of a (S,S) uint8 grey image (higher: sharper)."""
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())

@@ -266,7 +266,6 @@ class ViewerTab(QWidget):
             self.face,
         ):
             widget.setEnabled(loaded)
-        self.open_button.setEnabled(True)
 
     # ------------------------------------------------------------------------------------ opening
 

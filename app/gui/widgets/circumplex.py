@@ -16,6 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsLineItem, QWidget
 
 from app.core.face_history import FaceHistories
+from app.core.face_quality import is_low
 from app.core.packets import FramePacket
 from app.gui.widgets.palette import CAUTION_TEXT, FACE_COLORS, face_color
 from app.gui.widgets.plot_export import install_export_menu
@@ -100,7 +101,7 @@ class CircumplexPlot(pg.PlotWidget):
             y.append(float(np.clip(face.arousal_smoothed, -1.0, 1.0)))
             ids.append(face.face_id)
         n_colors = len(FACE_COLORS)
-        low = [face.quality is not None and bool(face.quality.reasons) for face in faces]
+        low = [is_low(face.quality) for face in faces]
         brushes = [(self._faded if shaky else self._brushes)[i % n_colors]
                    for i, shaky in zip(ids, low, strict=True)]
         self.points.setData(x=x, y=y, data=ids, brush=brushes)  # a face of low quality: a faded point

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.core.attention_scale import FULL_SCALE, fused_attention
 from app.core.cropping import square_region
+from app.core.face_quality import is_low
 from app.core.label_layout import place_labels
 from app.core.packets import FaceResult, FramePacket
 from app.gui.widgets.palette import FACE_COLORS, face_color
@@ -33,7 +34,7 @@ def face_text(face: FaceResult, va_source: str) -> str:
     name = f"#{face.face_id} {face.label}".strip()
     text = f"{name} {face.expression}  V {face.valence_smoothed:+.2f}  A {face.arousal_smoothed:+.2f}"
     text += "" if face.detected else "  (tracked)"
-    if face.quality is not None and face.quality.reasons:  # the reading is shaky: say why
+    if is_low(face.quality):  # the reading is shaky: say why
         text += f"  (low: {', '.join(face.quality.reasons)})"
     return text + ("  (V/A derived)" if va_source == "derived" else "")
 
