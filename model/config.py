@@ -94,6 +94,11 @@ class ModelConfig:
     separate_va_heads: bool = False  # True: one head for valence, one for arousal
     va_uses_expression: bool = True  # feed softmax(expression_logits) into the V/A head
 
+    # --- uncertainty (a training option, off in the paper's recipe) ------------------------------
+    # True: a heteroscedastic head beside the V/A head predicts a standard deviation for valence and
+    # for arousal, trained with a Gaussian negative log-likelihood (model.losses.va_nll_loss) [ours].
+    va_uncertainty: bool = False
+
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes (never read by the code)
 
     def __post_init__(self) -> None:

@@ -28,11 +28,12 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from model.calibration import calibration_report
-from model.config import CLASS_NAMES
+from model.config import CLASS_NAMES, VA_DIMENSIONS
 from model.data.loader import make_loader
 from model.evaluate_options import EvaluateOptions
 from model.io import atomic_write, write_text_atomic
 from model.metrics import classification_report, regression_report
+from model.uncertainty import uncertainty_report
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +99,11 @@ class Predictions:
     expression_true: np.ndarray  # (N,) int64, -1 where unlabelled
     soft_target: np.ndarray  # (N,8) float32, NaN rows where absent
     probabilities: np.ndarray  # (N,8) float32 softmax
+    valence_arousal_std: np.ndarray | None = None  # (N,2) float32; None: the model has no uncertainty head
 
     def as_arrays(self) -> dict[str, np.ndarray]:
         """The fields other than `index` as a dict (for gathering across ranks)."""
-        return {
+        out = {
             "paths": self.paths,
             "valence_arousal_true": self.valence_arousal_true,
             "valence_arousal_pred": self.valence_arousal_pred,
@@ -109,6 +111,9 @@ class Predictions:
             "soft_target": self.soft_target,
             "probabilities": self.probabilities,
         }
+        if self.valence_arousal_std is not None:
+            out["valence_arousal_std"] = self.valence_arousal_std
+        return out
 
     @classmethod
     def from_arrays(cls, index: np.ndarray, arrays: Mapping[str, np.ndarray]) -> Predictions:
@@ -148,12 +153,16 @@ def collect_predictions(
     device = torch.device(device)
     was_training = model.training
     model.eval()
-    keep: dict[str, list] = {k: [] for k in ("index", "paths", "va_true", "va_pred", "expr", "soft", "probs")}
+    keep: dict[str, list] = {
+        k: [] for k in ("index", "paths", "va_true", "va_pred", "expr", "soft", "probs", "va_std")
+    }
     for batch in batches:
         images = batch["image"].to(device, non_blocking=True)  # (B,3,S,S)
         with torch.autocast(device.type, dtype=torch.float16, enabled=amp and device.type == "cuda"):
             out = model(images)
         keep["va_pred"].append(out["valence_arousal"].float().cpu().numpy())  # (B,2)
+        if "valence_arousal_std" in out:
+            keep["va_std"].append(out["valence_arousal_std"].float().cpu().numpy())  # (B,2)
         logits = out["expression_logits"].float() / temperature  # (B,8)
         keep["probs"].append(torch.softmax(logits, dim=1).cpu().numpy())  # (B,8)
         keep["index"].append(np.asarray(batch["index"], dtype=np.int64))  # (B,)
@@ -164,7 +173,7 @@ def collect_predictions(
     model.train(was_training)
     if not keep["index"]:
         raise ValueError("no batches to evaluate: the evaluation set is empty")
-    cat = {k: np.concatenate(v) for k, v in keep.items()}
+    cat = {k: np.concatenate(v) for k, v in keep.items() if v}
     return Predictions(
         index=cat["index"],
         paths=cat["paths"],
@@ -173,6 +182,7 @@ def collect_predictions(
         expression_true=cat["expr"],
         soft_target=cat["soft"],
         probabilities=cat["probs"],
+        valence_arousal_std=cat.get("va_std"),
     )
 
 
@@ -196,6 +206,10 @@ def compute_metrics(predictions: Predictions, class_names: Sequence[str] = CLASS
     targets = expression_targets(predictions)  # (N,)
     has_expr = targets >= 0  # (N,)
     va_report = regression_report(va_true[has_va], va_pred[has_va]) if has_va.any() else None
+    std = predictions.valence_arousal_std  # (N,2) or None
+    uncertainty = None
+    if std is not None and has_va.any():
+        uncertainty = uncertainty_report(va_true[has_va], va_pred[has_va], std[has_va])
     expr_report = None
     if has_expr.any():
         predicted = predictions.probabilities[has_expr].argmax(axis=1)  # (M,)
@@ -207,6 +221,7 @@ def compute_metrics(predictions: Predictions, class_names: Sequence[str] = CLASS
         "n_valence_arousal": int(has_va.sum()),
         "n_expression": int(has_expr.sum()),
         "valence_arousal": va_report,
+        "uncertainty": uncertainty,
         "expression": expr_report,
     }
 
@@ -329,6 +344,7 @@ def report_markdown(report: Mapping[str, Any]) -> str:
         "when it is evaluated on AffectNet's validation set.",
         "",
     ]
+    lines += _uncertainty_lines(report.get("uncertainty"), report.get("model", {}))
     expr = report.get("expression")
     lines += ["## Expressions", ""]
     if not expr:
@@ -365,6 +381,29 @@ def report_markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _uncertainty_lines(uncertainty: Mapping[str, Any] | None, model: Mapping[str, Any]) -> list[str]:
+    """The uncertainty section of the Markdown report (a line saying there is none without the head)."""
+    lines = ["## Uncertainty of valence and arousal", ""]
+    if not uncertainty:
+        has_head = model.get("va_uncertainty")
+        why = "no valence/arousal labels" if has_head else "this model has no uncertainty head"
+        return [*lines, f"No uncertainty figures: {why}.", ""]
+    keep = uncertainty["keep"]
+    lines += [
+        f"| dimension | Spearman(SD, abs error) | RMSE | RMSE of the {keep:.0%} most certain | drop "
+        "| median SD |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in VA_DIMENSIONS:
+        d = uncertainty.get(name)
+        if d:
+            lines.append(
+                f"| {name} | {_fmt(d['spearman'])} | {_fmt(d['rmse'])} | {_fmt(d['rmse_kept'])} "
+                f"| {d['rmse_drop']:.1%} | {_fmt(d['std_median'])} |"
+            )
+    return [*lines, ""]
+
+
 def _skips(counts: Mapping[str, int] | None) -> str:
     """'reason n, ...' for the non-zero skip counts, 'none' when nothing was skipped."""
     if not counts:
@@ -394,15 +433,18 @@ def write_predictions(
 
     Missing labels are empty cells; classes are written by name. `expression_true` is the class the
     metrics score against (`expression_targets`: the hard label, else the soft target's top class), so
-    the report can be recomputed from this file alone. Probability columns are `p_<name>` per class.
+    the report can be recomputed from this file alone. Probability columns are `p_<name>` per class,
+    then `valence_std`, `arousal_std` for a model with the uncertainty head.
     """
     csv_path = Path(csv_path)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     targets = expression_targets(predictions)  # (N,)
     predicted = predictions.probabilities.argmax(axis=1)  # (N,)
+    std = predictions.valence_arousal_std  # (N,2) or None
+    std_columns = [] if std is None else [f"{d}_std" for d in VA_DIMENSIONS]
     with atomic_write(csv_path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow([*PREDICTION_COLUMNS, *(f"p_{name}" for name in class_names)])
+        writer.writerow([*PREDICTION_COLUMNS, *(f"p_{name}" for name in class_names), *std_columns])
         for i in range(len(predictions.index)):
             yt, yp = predictions.valence_arousal_true[i], predictions.valence_arousal_pred[i]
             writer.writerow(
@@ -415,6 +457,7 @@ def write_predictions(
                     class_names[int(targets[i])] if targets[i] >= 0 else "",
                     class_names[int(predicted[i])],
                     *(_cell(p) for p in predictions.probabilities[i]),
+                    *([] if std is None else (_cell(v) for v in std[i])),
                 ]
             )
     return csv_path

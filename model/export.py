@@ -2,7 +2,8 @@
 
 The file has one input `image` (B,3,S,S) normalised with the config's mean/std and a symbolic batch
 axis, and the outputs `valence_arousal` (B,2), `expression_logits` (B,8), `spatial_attention_1..4`
-(B,H_l,W_l) and `layer_attention` (B,4). Its metadata_props carry what a runtime needs without this
+(B,H_l,W_l) and `layer_attention` (B,4), plus `valence_arousal_std` (B,2) for a model with the
+uncertainty head. Its metadata_props carry what a runtime needs without this
 code: the ModelConfig JSON (preprocessing included), the class names and the checkpoint metadata.
 
 The TorchScript exporter (`dynamo=False`) is used: with the GRU model the dynamo exporter freezes the
@@ -42,6 +43,7 @@ OUTPUT_NAMES = (
     "spatial_attention_4",
     "layer_attention",
 )
+UNCERTAINTY_OUTPUT = "valence_arousal_std"  # the last output of a model with the uncertainty head
 # metadata_props keys (all values are strings; JSON where structured)
 META_FORMAT = "affectscope_format"
 META_FORMAT_VERSION = "affectscope_format_version"
@@ -55,18 +57,26 @@ class ExportError(RuntimeError):
     """The exported file failed a structural check; the message names the file."""
 
 
+def output_names(config: ModelConfig) -> tuple[str, ...]:
+    """The ONNX outputs of a model with `config`, in file order."""
+    return (*OUTPUT_NAMES, UNCERTAINTY_OUTPUT) if config.va_uncertainty else OUTPUT_NAMES
+
+
 class FlatOutputs(nn.Module):
-    """Wraps TwoAttTwoMt so that `forward` returns a tuple in OUTPUT_NAMES order (ONNX needs flat outputs)."""
+    """Wraps TwoAttTwoMt so that `forward` returns a tuple in `output_names` order (ONNX needs flat
+    outputs)."""
 
     def __init__(self, model: TwoAttTwoMt) -> None:
         super().__init__()
         self.model = model
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """image (B,3,S,S) -> (va (B,2), logits (B,8), 4 maps (B,H_l,W_l), layer attention (B,4))."""
+        """image (B,3,S,S) -> (va (B,2), logits (B,8), 4 maps (B,H_l,W_l), layer attention (B,4)
+        [, V/A std (B,2)])."""
         out = self.model(image)
         maps = out["spatial_attention"]  # 4 x (B,H_l,W_l)
-        return (out["valence_arousal"], out["expression_logits"], *maps, out["layer_attention"])
+        flat = (out["valence_arousal"], out["expression_logits"], *maps, out["layer_attention"])
+        return (*flat, out[UNCERTAINTY_OUTPUT]) if UNCERTAINTY_OUTPUT in out else flat
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,7 @@ class ExportReport:
         batches = sorted(self.parity)
         header = f"{'output':<22}" + "".join(f"{'batch ' + str(b):>14}" for b in batches)
         rows = [header, "-" * len(header)]
-        for name in OUTPUT_NAMES:
+        for name in self.parity[batches[0]]:
             rows.append(f"{name:<22}" + "".join(f"{self.parity[b][name]:>14.3e}" for b in batches))
         verdict = "PASS" if self.passed else "FAIL"
         rows.append(f"max abs diff {self.max_abs_diff:.3e} (tolerance {self.tolerance:.0e}): {verdict}")
@@ -156,16 +166,15 @@ def _metadata_props(model: TwoAttTwoMt, metadata: dict[str, Any]) -> dict[str, s
 def _parity(wrapper: FlatOutputs, path: Path, input_size: int) -> dict[int, dict[str, float]]:
     """Max abs difference per output between torch and onnxruntime for each batch in PARITY_BATCHES."""
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = output_names(wrapper.model.config)
     generator = torch.Generator().manual_seed(0)
     result: dict[int, dict[str, float]] = {}
     for batch in PARITY_BATCHES:
         x = torch.randn(batch, 3, input_size, input_size, generator=generator)  # (B,3,S,S)
         with torch.inference_mode():
             expected = [t.numpy() for t in wrapper(x)]
-        got = session.run(list(OUTPUT_NAMES), {INPUT_NAME: x.numpy()})
-        result[batch] = {
-            name: _max_abs_diff(g, e) for name, g, e in zip(OUTPUT_NAMES, got, expected, strict=True)
-        }
+        got = session.run(list(names), {INPUT_NAME: x.numpy()})
+        result[batch] = {name: _max_abs_diff(g, e) for name, g, e in zip(names, got, expected, strict=True)}
     return result
 
 
@@ -200,7 +209,7 @@ def export_onnx(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=".onnx-export-") as tmp:
         raw = Path(tmp) / "raw.onnx"
-        export_graph(wrapper, example, raw, OUTPUT_NAMES, opset)
+        export_graph(wrapper, example, raw, output_names(model.config), opset)
         proto = onnx.load(str(raw))
         for key, value in _metadata_props(model, meta).items():
             proto.metadata_props.add(key=key, value=value)

@@ -2,6 +2,7 @@
 
 Stage 1 (expression):  CE(class weights, rows with a label)  +  soft_weight * soft CE(rows with soft targets)
 Stage 2 (V/A + aux):   MSE_v + MSE_a + lambda_ccc * ((1 - CCC_v) + (1 - CCC_a)) + lambda_c * stage-1 term
+                       + lambda_nll * Gaussian NLL of the uncertainty head (models that have one)
 Both stages, when the trainer's stage probes are on (model/train/stage_probes.py):
                        + lambda_stage * mean over stages l of the stage-1 term on the probe logits of l
 Both stages, cross-scale attention consistency (model/train/run.py applies it from the stride-8 map on):
@@ -144,6 +145,25 @@ def _expression_terms(
     return ce, soft_ce
 
 
+def va_nll_loss(
+    va_pred: torch.Tensor, va_std: torch.Tensor, va_true: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gaussian negative log-likelihood of the V/A labels under N(mean, std^2), per axis (2,).
+
+    The mean is held fixed (detached): the term trains the standard deviation to match the residuals
+    the mean head leaves, without pulling the mean towards easy rows (the MSE alone trains the mean).
+    Per row: log std + (y - mean)^2 / (2 std^2), the constant 0.5 log(2 pi) left out; masked like the
+    MSE (rows whose label is finite). va_pred, va_std, va_true: (B,2). Returns (nll (2,), rows (2,)).
+    """
+    va_std = _full(va_std)  # (B,2)
+    va_true = _full(va_true.to(va_std.device), va_std)  # (B,2)
+    has_va = torch.isfinite(va_true)  # (B,2)
+    residual = _full(va_pred.detach(), va_std) - torch.nan_to_num(va_true)  # (B,2)
+    per_row = torch.log(va_std) + residual**2 / (2.0 * va_std**2)  # (B,2)
+    rows = has_va.sum(dim=0)  # (2,)
+    return (per_row * has_va).sum(dim=0) / rows.clamp(min=1), rows
+
+
 def stage1_loss(
     outputs: Mapping[str, torch.Tensor],
     batch: Mapping[str, torch.Tensor],
@@ -167,13 +187,15 @@ def stage2_loss(
     lambda_c: float = 0.5,
     class_weights: torch.Tensor | None = None,
     soft_weight: float = 1.0,
+    lambda_nll: float = 1.0,
 ) -> LossOutput:
-    """V/A stage: MSE_v + MSE_a + lambda_ccc * ((1-CCC_v) + (1-CCC_a)) + lambda_c * expression term.
+    """V/A stage: MSE_v + MSE_a + lambda_ccc * ((1-CCC_v) + (1-CCC_a)) + lambda_c * expression term
+    (+ lambda_nll * (NLL_v + NLL_a) when `outputs` has `valence_arousal_std`, see `va_nll_loss`).
 
     Valence and arousal are masked separately (rows whose value is finite); the expression term is the
     stage-1 loss (CE + soft_weight * soft CE). batch: needs `valence_arousal`, `expression`,
     `soft_target`. parts: `mse_v`, `mse_a`, `ccc_loss_v`, `ccc_loss_a`, `ce`, `soft_ce`, `total`
-    (the CCC parts are logged even when lambda_ccc is 0).
+    (the CCC parts are logged even when lambda_ccc is 0), and `nll_v`, `nll_a` with the uncertainty head.
     """
     va_pred = _full(outputs["valence_arousal"])  # (B,2)
     va_true = _full(_require(batch, "valence_arousal").to(va_pred.device), va_pred)  # (B,2)
@@ -194,8 +216,12 @@ def stage2_loss(
         "ccc_loss_a": ccc_a,
         "ce": ce,
         "soft_ce": soft_ce,
-        "total": total,
     }
+    if "valence_arousal_std" in outputs:
+        nll, _ = va_nll_loss(va_pred, outputs["valence_arousal_std"], va_true)  # (2,)
+        total = total + lambda_nll * nll.sum()
+        parts.update(nll_v=nll[0], nll_a=nll[1])
+    parts["total"] = total
     return LossOutput(total, _to_floats(parts))
 
 

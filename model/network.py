@@ -8,6 +8,8 @@ a Bi-RNN over the layers, second-level self-attention and the two multi-task hea
     layer_attention    (B, 4)           sums to 1
     layer_features     (B, 4, d)        x_1..x_4, each stage's attention-pooled vector (the Bi-RNN input;
                                         model.train.stage_probes supervises it during training)
+    valence_arousal_std (B, 2)          only with config.va_uncertainty: the predicted standard deviation
+                                        of valence and of arousal, >= VA_STD_FLOOR
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from model.backbones import build_backbone
 from model.config import ModelConfig
 
 NUM_STAGES = 4
+VA_STD_FLOOR = 0.01  # the smallest standard deviation the uncertainty head predicts (V/A units)
 
 
 class SpatialAttentionPool(nn.Module):
@@ -89,6 +92,21 @@ class TwoAttTwoMt(nn.Module):
         n_va_heads = 2 if config.separate_va_heads else 1
         self.va_hidden = nn.ModuleList(nn.Linear(va_in, config.va_hidden) for _ in range(n_va_heads))
         self.va_out = nn.ModuleList(nn.Linear(config.va_hidden, 2 // n_va_heads) for _ in range(n_va_heads))
+        self.va_std_out: nn.ModuleList | None = None
+        if config.va_uncertainty:
+            self.add_uncertainty_head()
+
+    def add_uncertainty_head(self) -> None:
+        """Give the model the heteroscedastic V/A head (fresh weights; no-op when it has one) and set
+        `config.va_uncertainty`, so a checkpoint trained without it can be fine-tuned with it."""
+        if self.va_std_out is not None:
+            return
+        n_va_heads = len(self.va_hidden)
+        device = self.va_out[0].weight.device
+        self.va_std_out = nn.ModuleList(
+            nn.Linear(self.config.va_hidden, 2 // n_va_heads) for _ in range(n_va_heads)
+        ).to(device)
+        self.config.va_uncertainty = True
 
     def forward_features(
         self, x: torch.Tensor
@@ -115,30 +133,32 @@ class TwoAttTwoMt(nn.Module):
             beta = h.new_full((b, NUM_STAGES), 1.0 / NUM_STAGES)  # (B,4)
         return z, maps, beta, seq
 
-    def forward_head(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """z (B,D) -> expression_logits (B,8), valence_arousal (B,2) in [-1,1]."""
+    def forward_head(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """z (B,D) -> expression_logits (B,8), valence_arousal (B,2) in [-1,1], and the V/A standard
+        deviation (B,2) when the model has the uncertainty head (else None)."""
         logits = self.expression_head(self.dropout(z))  # (B,8)
         r_in = torch.cat([z, torch.softmax(logits, dim=1)], dim=1) if self.config.va_uses_expression else z
-        va = torch.cat(
-            [
-                out(self.dropout(F.relu(hid(r_in))))  # (B,2) or (B,1) per head
-                for hid, out in zip(self.va_hidden, self.va_out, strict=True)
-            ],
-            dim=1,
-        )  # (B,2)
-        return logits, torch.tanh(va)
+        hidden = [self.dropout(F.relu(hid(r_in))) for hid in self.va_hidden]  # 1 or 2 x (B,va_hidden)
+        va = torch.cat([out(h) for h, out in zip(hidden, self.va_out, strict=True)], dim=1)  # (B,2)
+        if self.va_std_out is None:
+            return logits, torch.tanh(va), None
+        raw = torch.cat([out(h) for h, out in zip(hidden, self.va_std_out, strict=True)], dim=1)  # (B,2)
+        return logits, torch.tanh(va), F.softplus(raw) + VA_STD_FLOOR
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor | list[torch.Tensor]]:
         """x (B,3,S,S) normalised face crops -> the named outputs listed in the module docstring."""
         z, maps, beta, seq = self.forward_features(x)
-        logits, va = self.forward_head(z)
-        return {
+        logits, va, va_std = self.forward_head(z)
+        out = {
             "valence_arousal": va,
             "expression_logits": logits,
             "spatial_attention": maps,
             "layer_attention": beta,
             "layer_features": seq,
         }
+        if va_std is not None:
+            out["valence_arousal_std"] = va_std  # (B,2)
+        return out
 
 
 def build_model(config: ModelConfig | None = None) -> TwoAttTwoMt:

@@ -46,6 +46,8 @@ class Prediction:
     layer_attention: np.ndarray  # (B,4) sums to 1
     class_names: tuple[str, ...]  # column order of `probabilities`
     expressions: tuple[str, ...]  # (B,) most probable class name per crop
+    # (B,2) predicted standard deviation of valence and arousal; None: the model has no uncertainty head
+    valence_arousal_std: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.valence_arousal.shape[0])
@@ -106,6 +108,8 @@ class _TorchRuntime:
         }
         for i, a in enumerate(out["spatial_attention"], start=1):
             arrays[f"spatial_attention_{i}"] = a  # (B,H_l,W_l)
+        if export.UNCERTAINTY_OUTPUT in out:
+            arrays[export.UNCERTAINTY_OUTPUT] = out[export.UNCERTAINTY_OUTPUT]  # (B,2)
         return {k: v.float().cpu().numpy() for k, v in arrays.items()}
 
 
@@ -125,10 +129,11 @@ class _OnnxRuntime:
                 "`python main.py export`, or a .pt checkpoint"
             ) from exc
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.names = [o.name for o in self.session.get_outputs()]  # OUTPUT_NAMES [+ UNCERTAINTY_OUTPUT]
 
     def run(self, images: torch.Tensor) -> dict[str, np.ndarray]:
-        got = self.session.run(list(export.OUTPUT_NAMES), {export.INPUT_NAME: images.numpy()})
-        return dict(zip(export.OUTPUT_NAMES, got, strict=True))
+        got = self.session.run(self.names, {export.INPUT_NAME: images.numpy()})
+        return dict(zip(self.names, got, strict=True))
 
 
 class Predictor:
@@ -164,6 +169,11 @@ class Predictor:
         return self.metadata["va_source"]
 
     @property
+    def has_uncertainty(self) -> bool:
+        """True when the model predicts a V/A standard deviation (the heteroscedastic head)."""
+        return self.config.va_uncertainty
+
+    @property
     def untrained(self) -> bool:
         """True for random weights: the app labels every result of such a model as untrained."""
         return bool(self.metadata["untrained"])
@@ -177,6 +187,7 @@ class Predictor:
             layer_attention=z((0, 4), np.float32),
             class_names=self.config.class_names,
             expressions=(),
+            valence_arousal_std=z((0, 2), np.float32) if self.has_uncertainty else None,
         )
 
     def predict(self, crops: Sequence[np.ndarray]) -> Prediction:
@@ -187,6 +198,7 @@ class Predictor:
         out = self._backend.run(images)
         probabilities = _softmax(out["expression_logits"] / self.temperature)  # (B,8)
         names = self.config.class_names
+        std = out.get(export.UNCERTAINTY_OUTPUT)
         return Prediction(
             valence_arousal=out["valence_arousal"].astype(np.float32),
             probabilities=probabilities,
@@ -194,6 +206,7 @@ class Predictor:
             layer_attention=out["layer_attention"].astype(np.float32),
             class_names=names,
             expressions=tuple(names[int(k)] for k in probabilities.argmax(axis=1)),
+            valence_arousal_std=None if std is None else std.astype(np.float32),
         )
 
 

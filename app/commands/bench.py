@@ -15,8 +15,9 @@ memory growth and lost rows (app/core/bench/soak.py).
 (app/core/bench/lsl.py).
 `--quality` sweeps the shipped faces through size, blur, light and tilt and finds where the model's
 reading moves too far: the face-quality thresholds (app/core/bench/quality.py).
-`--uncertainty` checks whether test-time augmentation's spread ranks the model's errors on synthetic faces
-with known labels (app/core/bench/uncertainty.py).
+`--uncertainty` checks whether a predicted V/A standard deviation ranks the errors: the uncertainty head
+trained on the noisy-label synthetic fixture, the default model's head on the held-out real faces, and
+test-time augmentation's spread (app/core/bench/uncertainty.py).
 `--calibration` measures the expected calibration error of the default model's expression probabilities
 on the held-out real faces, before and after temperature scaling (model/calibration.py).
 `--viewer` opens a generated hour-long 4-face session in the Viewer tab offscreen and times opening,
@@ -50,6 +51,8 @@ from app.core.bench.model_speed import (
 from model.runtimes import DEFAULT_DEVICE, DEVICES, ENGINES
 
 NAME = "bench"
+SOAK_MINUTES = 8.0  # --soak's default length
+UNCERTAINTY_MINUTES = 10.0  # --uncertainty's default training time on the noisy-label fixture
 HELP = "measure model and pipeline speed"
 
 def register(subparsers) -> None:
@@ -117,8 +120,9 @@ def register(subparsers) -> None:
     mode.add_argument(
         "--uncertainty",
         action="store_true",
-        help="whether test-time augmentation's spread ranks the default model's V/A errors on synthetic "
-        "faces with known labels (Spearman, RMSE at 80%% coverage)",
+        help="whether a predicted V/A standard deviation ranks the errors (Spearman, RMSE at 80%% "
+        "coverage): a model trained for --minutes with the uncertainty head on synthetic faces with known "
+        "label noise, the default model's head on the held-out real faces, and test-time augmentation",
     )
     mode.add_argument(
         "--calibration",
@@ -136,7 +140,12 @@ def register(subparsers) -> None:
     parser.add_argument("--launches", type=int, default=5, help="--startup only: launches (default 5)")
     parser.add_argument("--block-seconds", type=float, default=10.0,
                         help="--lsl only: length of each of the 8 outlet-off/outlet-on blocks (default 10)")
-    parser.add_argument("--minutes", type=float, default=8.0, help="--soak only: how long (default 8)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        help=f"--soak: how long (default {SOAK_MINUTES:g}); --uncertainty: training on the fixture "
+        f"(default {UNCERTAINTY_MINUTES:g})",
+    )
     parser.add_argument("--frames", type=int, default=None, metavar="N",
                         help="--soak only: stop after N processed frames (e.g. 100000)")
     parser.add_argument(
@@ -319,10 +328,22 @@ def run_quality_command(args: argparse.Namespace) -> int:
 
 
 def run_uncertainty_command(args: argparse.Namespace) -> int:
-    """`--uncertainty`: test-time augmentation's spread against the error on synthetic faces."""
+    """`--uncertainty`: the predicted SD against the error (the head on the noisy-label fixture and on
+    the held-out faces; test-time augmentation's spread)."""
     from app.core.bench.uncertainty import markdown_table, run_uncertainty_benchmark
+    from app.core.model_store import open_predictor
+    from model.circumplex import derived_va
+    from model.distill.heldout import heldout_crops, heldout_outputs
+    from model.distill.teachers import FacePool, load_teacher_ensemble
 
-    report = run_uncertainty_benchmark()
+    predictor = open_predictor()
+    pool = FacePool()
+    faces = pool.faces("heldout")
+    crops = heldout_crops(pool, faces, predictor.config.crop_margin)
+    outputs = heldout_outputs(predictor, load_teacher_ensemble(), [f.id for f in faces], crops)
+    truth = derived_va(outputs.ensemble.astype("float64"))  # (N,2) the ensemble's V/A
+    minutes = args.minutes if args.minutes is not None else UNCERTAINTY_MINUTES
+    report = run_uncertainty_benchmark(predictor, minutes, (crops, truth))
     report["machine"] = machine_info()
     print(markdown_table(report))
     if args.json:
@@ -379,11 +400,12 @@ def run_soak_command(args: argparse.Namespace) -> int:
     from app.core.bench.soak import run_soak, soak_summary
     from app.core.model_store import open_predictor
 
-    if args.minutes <= 0 or (args.frames is not None and args.frames < 1):
+    minutes = args.minutes if args.minutes is not None else SOAK_MINUTES
+    if minutes <= 0 or (args.frames is not None and args.frames < 1):
         print(f"affectscope bench: --minutes must be > 0 and --frames >= 1 "
-              f"(got {args.minutes}, {args.frames})", file=sys.stderr)
+              f"(got {minutes}, {args.frames})", file=sys.stderr)
         return 2
-    report = run_soak(open_predictor(None, device="cpu"), args.minutes, args.frames,
+    report = run_soak(open_predictor(None, device="cpu"), minutes, args.frames,
                       progress=lambda m: print(m, flush=True))
     report["machine"] = machine_info()
     print(soak_summary(report))

@@ -58,6 +58,17 @@ def register(subparsers) -> None:
     p.add_argument(
         "--backbone-lr", type=float, help=f"learning rate of the backbone (default {d.backbone_lr:g})"
     )
+    p.add_argument(
+        "--label-degraded-views",
+        action="store_true",
+        help="let the teachers label each view after its blur, noise and JPEG, as the student sees it "
+        "(default: before them, so the student learns to read through them)",
+    )
+    p.add_argument(
+        "--no-va-uncertainty",
+        action="store_true",
+        help="leave out the head that predicts a standard deviation for valence and arousal",
+    )
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(func=run_command)
 
@@ -95,6 +106,10 @@ def _options(args: argparse.Namespace):
             values[name] = getattr(args, name)
     if args.backbone_weights is not None:
         values["backbone_weights"] = None if args.backbone_weights == "none" else args.backbone_weights
+    if args.label_degraded_views:
+        values["label_clean_views"] = False
+    if args.no_va_uncertainty:
+        values["va_uncertainty"] = False
     if args.time_budget is not None:
         if args.time_budget <= 0:
             raise ValueError(f"--time-budget must be > 0 minutes, got {args.time_budget}")

@@ -93,6 +93,7 @@ def run_command(args: argparse.Namespace) -> int:
         "untrained": loaded.metadata["untrained"],
         "backbone": loaded.config.backbone,
         "input_size": loaded.config.input_size,
+        "va_uncertainty": loaded.config.va_uncertainty,
     }
     data_info = {"path": str(args.data), "format": args.format, "split": args.split}
     result = evaluate(
@@ -116,6 +117,14 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"expected calibration error {calibration['ece']:.3f}"
               + (f", {after:.3f} after temperature scaling (T {calibration['temperature']:.2f})"
                  if after is not None else "") + f"; reliability diagram {diagram}")
+    uncertainty = result.report.get("uncertainty")
+    if uncertainty:
+        print("uncertainty: " + "; ".join(
+            f"{name} Spearman(SD, |error|) {d['spearman']:.3f}, RMSE of the {uncertainty['keep']:.0%} most "
+            f"certain {d['rmse_kept']:.3f} of {d['rmse']:.3f} ({d['rmse_drop']:.1%} lower)"
+            for name, d in uncertainty.items() if isinstance(d, dict)))
+    elif not loaded.config.va_uncertainty:
+        print("uncertainty: none (this model has no uncertainty head; train with --va-uncertainty)")
     if args.save_calibrated is not None:
         if not calibration or calibration["temperature"] is None:
             return fail("--save-calibrated needs expression labels in the data (at least two images)")

@@ -17,6 +17,7 @@ DESCRIPTION = (
 def register(subparsers) -> None:
     """Add the `synth` subcommand to `subparsers`."""
     from model.config import SPLITS, ModelConfig
+    from model.data.label_noise import LabelNoise
 
     size = ModelConfig().input_size
     parser = subparsers.add_parser(NAME, help=HELP, description=DESCRIPTION)
@@ -31,17 +32,32 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing <split>.csv and its images"
     )
+    parser.add_argument(
+        "--label-noise",
+        type=float,
+        metavar="SD",
+        help="degrade a share of the faces (blur, low contrast) and add N(0, SD^2) noise to their "
+        "valence/arousal labels; writes <split>_label_noise.csv (the uncertainty fixture)",
+    )
+    parser.add_argument(
+        "--noisy-share",
+        type=float,
+        default=LabelNoise.share,
+        help=f"share of the faces that --label-noise degrades (default {LabelNoise.share:g})",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Generate the dataset; exit code 0 on success, 2 on bad arguments or an existing output."""
+    from model.data.label_noise import LabelNoise
     from model.data.synthetic_dataset import generate_dataset
 
     try:
+        noise = None if args.label_noise is None else LabelNoise(args.noisy_share, args.label_noise)
         summary = generate_dataset(
             args.out, args.n, seed=args.seed, split=args.split, size=args.size,
-            overwrite=args.overwrite, workers=args.workers,
+            overwrite=args.overwrite, workers=args.workers, label_noise=noise,
         )
     except (ValueError, FileExistsError) as exc:
         print(f"affectscope synth: {exc}", file=sys.stderr)

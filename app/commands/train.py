@@ -135,6 +135,19 @@ def register(subparsers) -> None:
         "plain paper recipe; see model/train/stage_probes.py)",
     )
     recipe.add_argument(
+        "--va-uncertainty",
+        action="store_true",
+        help="train a heteroscedastic head that predicts a standard deviation for valence and arousal "
+        "(added with fresh weights when the model has none; written to the CSVs as valence_std, "
+        "arousal_std)",
+    )
+    recipe.add_argument(
+        "--lambda-nll",
+        type=float,
+        help=f"weight of the uncertainty head's Gaussian negative log-likelihood in stage 2 "
+        f"(default {d.lambda_nll:g})",
+    )
+    recipe.add_argument(
         "--class-balance",
         choices=CLASS_BALANCE_CHOICES,
         help=f"inverse-frequency class weights, a balanced sampler, or none (default {d.class_balance})",
@@ -219,6 +232,7 @@ def _options(args: argparse.Namespace):
         "resume": args.resume,
         "seed": args.seed,
         "max_steps": args.max_steps,
+        "va_uncertainty": args.va_uncertainty,
         "time_budget_s": None if args.time_budget_min is None else args.time_budget_min * 60.0,
     }
     optional = {  # left out when not given, so TrainOptions' defaults apply
@@ -233,6 +247,7 @@ def _options(args: argparse.Namespace):
         "lambda_c": args.lambda_c,
         "lambda_stage": args.lambda_stage,
         "lambda_consistency": args.lambda_consistency,
+        "lambda_nll": args.lambda_nll,
         "class_balance": args.class_balance,
         "early_stop_patience": args.patience,
         "workers": args.workers,

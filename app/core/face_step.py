@@ -79,16 +79,18 @@ def predict_faces(
     crops = model_crops(frame, [d.box for d in detections], predictor, pad, margin)
     pred = predictor.predict(crops)
     detected = [True] * len(detections) if detected is None else list(detected)
+    std = pred.valence_arousal_std  # (B,2) or None
     faces = []
     for i, (det, face_id) in enumerate(zip(detections, face_ids, strict=True)):
         v, a = (float(x) for x in pred.valence_arousal[i])
+        v_std, a_std = (None, None) if std is None else (float(x) for x in std[i])
         faces.append(FaceResult(
             face_id=int(face_id), box=det.box, score=det.score, valence=v, arousal=a,
             valence_smoothed=v, arousal_smoothed=a, valence_corrected=None, arousal_corrected=None,
             probabilities=pred.probabilities[i], expression=pred.expressions[i],
             spatial_attention=tuple(m[i] for m in pred.spatial_attention),
             layer_attention=pred.layer_attention[i], crop=crops[i], detected=bool(detected[i]),
-            quality=face_quality(crops[i], det.box, det.keypoints),
+            quality=face_quality(crops[i], det.box, det.keypoints), valence_std=v_std, arousal_std=a_std,
         ))
     return tuple(faces)
 

@@ -67,6 +67,8 @@ SLOT_CHANNELS: tuple[tuple[str, str, str], ...] = (
     ("box_w", "pixels", "Size"),
     ("box_h", "pixels", "Size"),
     ("quality_good", "boolean", "Quality"),  # 1 good, 0 low (app.core.face_quality), NaN when not measured
+    ("valence_std", "normalized", "Uncertainty"),  # NaN for a model without the uncertainty head
+    ("arousal_std", "normalized", "Uncertainty"),
 )
 
 
@@ -137,7 +139,9 @@ def packet_sample(packet: FramePacket, slot_map: SlotMap) -> list[float]:
                   none if face.valence_corrected is None else face.valence_corrected,
                   none if face.arousal_corrected is None else face.arousal_corrected,
                   *(float(p) for p in face.probabilities), float(x), float(y), float(w), float(h),
-                  none if face.quality is None else float(face.quality.verdict == GOOD_QUALITY)]
+                  none if face.quality is None else float(face.quality.verdict == GOOD_QUALITY),
+                  none if face.valence_std is None else face.valence_std,
+                  none if face.arousal_std is None else face.arousal_std]
         start = 1 + slot * per_slot
         sample[start : start + per_slot] = values
     return sample

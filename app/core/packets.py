@@ -47,6 +47,9 @@ class FaceResult:
     detected: bool = True  # False: the detector missed the face in this frame; the tracker carried its box
     label: str = ""  # the participant label the user gave this face id (app.core.face_names)
     quality: FaceQuality | None = None  # size, sharpness, exposure, pose and verdict (app.core.face_quality)
+    # the model's standard deviation of the raw valence and arousal; None: the model has no uncertainty head
+    valence_std: float | None = None
+    arousal_std: float | None = None
 
 
 @dataclass(frozen=True)

@@ -52,12 +52,15 @@ PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{name}" for name in CLASS_NAMES
 QUALITY_COLUMNS: tuple[str, ...] = (
     "quality", "quality_reasons", "sharpness", "brightness", "clipped", "roll_deg", "yaw_deg", "pitch_deg",
 )
+# the model's standard deviation of the raw valence and arousal (empty for a model without the head)
+UNCERTAINTY_COLUMNS: tuple[str, ...] = ("valence_std", "arousal_std")
 SESSION_COLUMNS: tuple[str, ...] = (
     "session_id", "participant", "frame", "timestamp_s", "wall_time", "face_id", "face_label", "status",
     "detection",
     "face_x", "face_y", "face_w", "face_h", "face_score",
     *QUALITY_COLUMNS,
-    "valence", "arousal", "valence_smoothed", "arousal_smoothed", "valence_corrected", "arousal_corrected",
+    "valence", "arousal", *UNCERTAINTY_COLUMNS,
+    "valence_smoothed", "arousal_smoothed", "valence_corrected", "arousal_corrected",
     "expression", *PROBABILITY_COLUMNS, "latency_ms", "marker",
 )
 ANALYSIS_COLUMNS: tuple[str, ...] = (*SESSION_COLUMNS, "source_path", "error")
@@ -79,7 +82,8 @@ def _num(value: float | None, digits: int) -> str:
 
 
 def face_cells(face: FaceResult) -> dict[str, str]:
-    """The per-face CSV cells (box, score, V/A raw/smoothed/corrected, expression, probabilities)."""
+    """The per-face CSV cells (box, score, quality, V/A raw with its SD, smoothed and corrected, expression,
+    probabilities)."""
     x, y, w, h = (int(v) for v in face.box)
     cells = {
         "face_id": str(face.face_id), "face_label": face.label, "status": "ok",
@@ -87,6 +91,7 @@ def face_cells(face: FaceResult) -> dict[str, str]:
         "face_x": str(x), "face_y": str(y), "face_w": str(w), "face_h": str(h),
         "face_score": _num(face.score, 4),
         "valence": _num(face.valence, 6), "arousal": _num(face.arousal, 6),
+        "valence_std": _num(face.valence_std, 6), "arousal_std": _num(face.arousal_std, 6),
         "valence_smoothed": _num(face.valence_smoothed, 6),
         "arousal_smoothed": _num(face.arousal_smoothed, 6),
         "valence_corrected": _num(face.valence_corrected, 6),

@@ -38,11 +38,15 @@ class DistillOptions:
     synthetic_faces: int = 0
     balance_power: float = 0.5
     crop_margin: float = 0.2  # the teachers' crop; stored as the model's crop_margin
+    # The teachers label each view before its blur, low resolution, noise and JPEG, the student learns
+    # from the degraded view (False: the teachers label what the student sees, as run F did).
+    label_clean_views: bool = True
 
     # student: face-api's face-trained blocks beat the ImageNet Lite0 backbone (docs/BENCHMARKS.md)
     backbone: str = "faceapi_features"
     backbone_weights: str | None = "faceapi"
     input_size: int = 112
+    va_uncertainty: bool = True  # the heteroscedastic V/A head (a V/A standard deviation per face)
 
     # training (model.train.TrainOptions)
     epochs: tuple[int, int] = (12, 2)

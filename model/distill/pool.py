@@ -8,7 +8,10 @@ from the soft target with `model.circumplex.derived_va`.
 
 How the 22 training faces become thousands of targets:
 - views per face are shared out so that rarer teacher classes get more (`views_per_face`);
-- every view is randomly augmented (model/distill/views.py) and labelled by the teachers as it is;
+- every view is randomly augmented (model/distill/views.py) and labelled by the teachers; with
+  `PoolPlan.label_clean` the teachers see it before the sensor degradations (blur, low resolution,
+  noise, JPEG) and the student after them, so the student learns to read the face through them instead
+  of copying the teachers' reactions to compression and noise (docs/BENCHMARKS.md, "Robustness");
 - a share of views are pixel blends of two views of different faces (mixup), also labelled by the
   teachers (not by blending the two targets), so targets stay what the teachers say about the image;
 - a share of views splice the upper face of one person onto the lower face of another (eyes and brows
@@ -31,7 +34,7 @@ from model.circumplex import derived_va
 from model.config import NUM_CLASSES, ModelConfig
 from model.data.synthetic import render_face
 from model.distill.teachers import TeacherEnsemble
-from model.distill.views import FaceSource, ViewAugmentation, mix_views, render_view, splice_views
+from model.distill.views import FaceSource, ViewAugmentation, mix_views, render_view_pair, splice_views
 from model.preprocessing import normalize
 
 LABEL_BATCH = 128  # views per teacher forward pass
@@ -57,6 +60,7 @@ class PoolPlan:
     size: int = 112  # view side S (the student's input size)
     crop_margin: float = 0.2  # crop margin of every view (teachers and student see the same crop)
     augmentation: ViewAugmentation = field(default_factory=ViewAugmentation)
+    label_clean: bool = True  # teachers label each view before its sensor degradations
 
     def __post_init__(self) -> None:
         if self.views < 1:
@@ -159,6 +163,26 @@ def _check_cancel(cancel: threading.Event | None) -> None:
         raise PoolCancelled
 
 
+class _Rendered:
+    """Views as the student sees them and as the teachers label them (the same list when not clean)."""
+
+    def __init__(self, label_clean: bool) -> None:
+        self.label_clean = label_clean
+        self.student: list[np.ndarray] = []
+        self.teacher: list[np.ndarray] = []
+        self.origins: list[str] = []
+
+    def add(self, pair: tuple[np.ndarray, np.ndarray], origin: str) -> None:
+        """Keep one (clean, degraded) pair."""
+        self.teacher.append(pair[0] if self.label_clean else pair[1])
+        self.student.append(pair[1])
+        self.origins.append(origin)
+
+    def pair(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """The i-th (teacher's, student's) views."""
+        return self.teacher[i], self.student[i]
+
+
 def _render_real(
     name: str,
     sources: Sequence[tuple[str, FaceSource]],
@@ -168,54 +192,52 @@ def _render_real(
     plan: PoolPlan,
     rng: np.random.Generator,
     cancel: threading.Event | None,
-) -> Generator[PoolProgress, None, tuple[list[np.ndarray], list[str]]]:
-    """`counts` plain views per face, then `n_mix` blends and `n_splice` splices of two different faces;
-    yields progress, returns (views, origins)."""
-    views: list[np.ndarray] = []
-    origins: list[str] = []
+    out: _Rendered,
+) -> Generator[PoolProgress, None, None]:
+    """`counts` plain views per face, then `n_mix` blends and `n_splice` splices of two different faces,
+    added to `out`; yields progress."""
     face_of: list[int] = []
     total = int(counts.sum()) + n_mix + n_splice
     for i, ((face_id, source), n) in enumerate(zip(sources, counts, strict=True)):
         for _ in range(int(n)):
-            views.append(render_view(source, rng, plan.augmentation))
-            origins.append(face_id)
+            out.add(render_view_pair(source, rng, plan.augmentation), face_id)
             face_of.append(i)
         _check_cancel(cancel)
         if n:
-            yield PoolProgress(name, "render", len(views), total)
-    n_plain = len(views)
+            yield PoolProgress(name, "render", len(out.origins), total)
+    n_plain = len(out.origins)
     face_index = np.asarray(face_of)
     for k in range(n_mix + n_splice):
         a = int(rng.integers(n_plain))
         others = np.flatnonzero(face_index != face_index[a])
         b = int(others[rng.integers(len(others))]) if len(others) else a
+        (ta, sa), (tb, sb) = out.pair(a), out.pair(b)
         if k < n_mix:
-            views.append(mix_views(views[a], views[b], float(rng.uniform(*plan.mixup_weight))))
-            origins.append(f"mix:{origins[a]}+{origins[b]}")
+            w = float(rng.uniform(*plan.mixup_weight))
+            out.add((mix_views(ta, tb, w), mix_views(sa, sb, w)), f"mix:{out.origins[a]}+{out.origins[b]}")
         else:
-            views.append(splice_views(views[a], views[b], float(rng.uniform(*plan.splice_row))))
-            origins.append(f"splice:{origins[a]}/{origins[b]}")
+            row = float(rng.uniform(*plan.splice_row))
+            out.add(
+                (splice_views(ta, tb, row), splice_views(sa, sb, row)),
+                f"splice:{out.origins[a]}/{out.origins[b]}",
+            )
         if (k + 1) % 256 == 0:
             _check_cancel(cancel)
     if n_mix + n_splice:
-        yield PoolProgress(name, "render", len(views), total)
-    return views, origins
+        yield PoolProgress(name, "render", len(out.origins), total)
 
 
 def _render_synthetic(
-    n: int, plan: PoolPlan, rng: np.random.Generator, cancel: threading.Event | None
-) -> tuple[list[np.ndarray], list[str]]:
-    """`n` procedural faces of random drawing classes, one augmented view each."""
-    views, origins = [], []
+    n: int, plan: PoolPlan, rng: np.random.Generator, cancel: threading.Event | None, out: _Rendered
+) -> None:
+    """`n` procedural faces of random drawing classes, one augmented view each, added to `out`."""
     for k in range(n):
         face = render_face(rng, int(rng.integers(NUM_CLASSES)), SYNTHETIC_IMAGE_SIDE)
         x, y, w, h = face.box
         source = FaceSource(face.image, (x, y, x + w, y + h), SYNTHETIC_MARGIN, plan.size)
-        views.append(render_view(source, rng, plan.augmentation))
-        origins.append(f"synthetic:{k}")
+        out.add(render_view_pair(source, rng, plan.augmentation), f"synthetic:{k}")
         if (k + 1) % 64 == 0:
             _check_cancel(cancel)
-    return views, origins
 
 
 def build_pool(
@@ -244,19 +266,21 @@ def build_pool(
     n_mix = int(round(plan.views * plan.mixup_fraction)) if len(sources) > 1 else 0
     n_splice = int(round(plan.views * plan.splice_fraction)) if len(sources) > 1 else 0
     counts = views_per_face(top_classes, plan.views - n_mix - n_splice, plan.balance_power)
-    views, origins = yield from _render_real(name, sources, counts, n_mix, n_splice, plan, rng, cancel)
+    rendered = _Rendered(plan.label_clean)
+    yield from _render_real(name, sources, counts, n_mix, n_splice, plan, rng, cancel, rendered)
     if plan.synthetic_faces:
-        extra_views, extra_origins = _render_synthetic(plan.synthetic_faces, plan, rng, cancel)
-        views += extra_views
-        origins += extra_origins
-        yield PoolProgress(name, "render", len(views), len(views))
-    images = np.stack(views)  # (N,S,S,3)
+        _render_synthetic(plan.synthetic_faces, plan, rng, cancel, rendered)
+        yield PoolProgress(name, "render", len(rendered.origins), len(rendered.origins))
+    images = np.stack(rendered.student)  # (N,S,S,3)
+    labelled = np.stack(rendered.teacher) if plan.label_clean else images  # (N,S,S,3)
+    origins = rendered.origins
+    del rendered
     soft_parts: list[np.ndarray] = []
     teacher_parts: dict[str, list[np.ndarray]] = {n: [] for n in ensemble.names}
     chunk = LABEL_BATCH * 4
     for start in range(0, len(images), chunk):
         _check_cancel(cancel)
-        mean, per = label_views(ensemble, images[start : start + chunk])
+        mean, per = label_views(ensemble, labelled[start : start + chunk])
         soft_parts.append(mean)
         for teacher, p in per.items():
             teacher_parts[teacher].append(p)

@@ -215,6 +215,7 @@ def _plans(options: DistillOptions) -> dict[str, PoolPlan]:
         "balance_power": options.balance_power,
         "size": options.input_size,
         "crop_margin": options.crop_margin,
+        "label_clean": options.label_clean_views,
     }
     return {
         "train": PoolPlan(
@@ -262,6 +263,7 @@ def _train_options(options: DistillOptions, pools: dict[str, LabelledViews], run
         backbone_weights=options.backbone_weights,
         input_size=options.input_size,
         crop_margin=options.crop_margin,
+        va_uncertainty=options.va_uncertainty,
     )
     return TrainOptions(
         train_dataset=ViewDataset(pools["train"], config),

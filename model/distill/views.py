@@ -182,8 +182,17 @@ def _jpeg(view: np.ndarray, quality: int) -> np.ndarray:
         return np.asarray(im.convert("RGB")).copy()
 
 
-def render_view(source: FaceSource, rng: np.random.Generator, aug: ViewAugmentation) -> np.ndarray:
-    """One random view of `source`: (S,S,3) uint8 RGB (parts outside the photograph are black)."""
+def _to_uint8(x: torch.Tensor) -> np.ndarray:
+    """(3,S,S) float in [0,1] -> (S,S,3) uint8."""
+    return (x.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def render_view_pair(
+    source: FaceSource, rng: np.random.Generator, aug: ViewAugmentation
+) -> tuple[np.ndarray, np.ndarray]:
+    """One random view of `source` before and after the sensor degradations: (clean, degraded), each
+    (S,S,3) uint8 RGB. Both share the geometry, occlusion and colour; only the degraded one is blurred,
+    downscaled, noisy and JPEG-compressed (parts outside the photograph are black)."""
     s = source.size
     grid = F.affine_grid(_affine(rng, aug), [1, 3, s, s], align_corners=False)  # (1,S,S,2)
     if rng.random() < aug.warp_probability:
@@ -195,6 +204,7 @@ def render_view(source: FaceSource, rng: np.random.Generator, aug: ViewAugmentat
     x = _colour(x, rng, aug)
     if rng.random() < aug.gray_probability:
         x = _gray(x).expand(3, -1, -1)  # (3,S,S)
+    clean = _to_uint8(x)
     if rng.random() < aug.blur_probability:
         x = _blur(x, rng.uniform(*aug.blur_sigma))
     if rng.random() < aug.low_resolution_probability:
@@ -203,10 +213,15 @@ def render_view(source: FaceSource, rng: np.random.Generator, aug: ViewAugmentat
     if rng.random() < aug.noise_probability:
         noise = rng.standard_normal(x.shape).astype(np.float32) * rng.uniform(*aug.noise_std) / 255.0
         x = x + torch.from_numpy(noise)
-    view = (x.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()  # (S,S,3)
+    view = _to_uint8(x)
     if rng.random() < aug.jpeg_probability:
         view = _jpeg(view, int(rng.integers(aug.jpeg_quality[0], aug.jpeg_quality[1] + 1)))
-    return np.ascontiguousarray(view)
+    return np.ascontiguousarray(clean), np.ascontiguousarray(view)
+
+
+def render_view(source: FaceSource, rng: np.random.Generator, aug: ViewAugmentation) -> np.ndarray:
+    """One random view of `source`: (S,S,3) uint8 RGB, degraded (`render_view_pair`'s second view)."""
+    return render_view_pair(source, rng, aug)[1]
 
 
 def mix_views(a: np.ndarray, b: np.ndarray, weight: float) -> np.ndarray:

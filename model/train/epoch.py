@@ -63,7 +63,13 @@ class EpochTrainer:
             loss = stage1_loss(outputs, batch, self.class_weights, opts.soft_weight)
         else:
             loss = stage2_loss(
-                outputs, batch, opts.lambda_ccc, opts.lambda_c, self.class_weights, opts.soft_weight
+                outputs,
+                batch,
+                opts.lambda_ccc,
+                opts.lambda_c,
+                self.class_weights,
+                opts.soft_weight,
+                opts.lambda_nll,
             )
         total, parts = loss.total, loss.parts
         if "stage_logits" in outputs:

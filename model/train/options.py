@@ -76,6 +76,11 @@ class TrainOptions:
     # from the row between eyes and mouth onto the parts (docs/BENCHMARKS.md, "First-level attention").
     # 0 turns it off.
     lambda_consistency: float = 1.0
+    # The heteroscedastic V/A head (ModelConfig.va_uncertainty): True gives a model without one a fresh
+    # head (a new model or a fine-tuned checkpoint); off in the paper recipe. lambda_nll weighs its
+    # Gaussian negative log-likelihood in stage 2 (the V/A mean is held fixed in that term).
+    va_uncertainty: bool = False
+    lambda_nll: float = 1.0
     class_balance: str = "weights"  # "weights" (inverse frequency), "sampler" (balanced draws), "none"
     plateau_patience: int = 2  # epochs without improvement before the learning rate drops x0.1
     early_stop_patience: int = 5  # epochs without improvement before a stage stops
@@ -137,6 +142,7 @@ class TrainOptions:
             "lambda_c",
             "lambda_stage",
             "lambda_consistency",
+            "lambda_nll",
             "soft_weight",
             "workers",
         )

@@ -99,6 +99,8 @@ class _Run:
             remove_stale_temp_files(self.out_dir)
         seed_everything(options.seed)  # identical initial weights on every rank
         self.model, self.start_meta, self.fine_tuning = self._build_model()
+        if options.va_uncertainty:
+            self.model.add_uncertainty_head()  # same seed on every rank: the same fresh head
         self.probes = None if options.lambda_stage == 0 else build_probes(self.model)
         self._restore_probes()
         # What the optimiser and DDP hold: the network, with the probes when they are on.
@@ -204,8 +206,10 @@ class _Run:
             self.probes.load_state_dict(saved)
 
     def _set_trainable(self, stage: int) -> None:
-        """Stage 1 leaves the V/A head out (its loss never reaches it); stage 2 trains every weight."""
-        va_head = {id(p) for m in (self.model.va_hidden, self.model.va_out) for p in m.parameters()}
+        """Stage 1 leaves the V/A head (and its uncertainty head) out: its loss never reaches them;
+        stage 2 trains every weight."""
+        heads = [self.model.va_hidden, self.model.va_out, self.model.va_std_out]
+        va_head = {id(p) for m in heads if m is not None for p in m.parameters()}
         for p in self.model.parameters():
             p.requires_grad_(stage == 2 or id(p) not in va_head)
 

@@ -80,6 +80,8 @@ def test_an_inlet_receives_one_labelled_sample_per_frame_at_its_capture_time():
             assert slot[8:16] == pytest.approx(list(face.probabilities), abs=1e-6)
             assert slot[16:20] == [float(v) for v in face.box]
             assert slot[20] == float(face.quality.verdict == "good")  # the quality verdict, 1 or 0
+            for got, std in zip(slot[21:23], (face.valence_std, face.arousal_std), strict=True):
+                assert math.isnan(got) if std is None else got == pytest.approx(std, abs=1e-6)
 
 
 def test_markers_from_another_program_land_on_the_first_frame_captured_at_their_times(tmp_path):

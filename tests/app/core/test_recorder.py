@@ -25,7 +25,7 @@ MODEL = ModelInfo(name="tiny-test", sha256="ab" * 32, va_source="derived", untra
 EXPECTED_HEADER = (
     "session_id,participant,frame,timestamp_s,wall_time,face_id,face_label,status,detection,face_x,face_y,face_w,face_h,"
     "face_score,quality,quality_reasons,sharpness,brightness,clipped,roll_deg,yaw_deg,pitch_deg,"
-    "valence,arousal,valence_smoothed,arousal_smoothed,valence_corrected,arousal_corrected,"
+    "valence,arousal,valence_std,arousal_std,valence_smoothed,arousal_smoothed,valence_corrected,arousal_corrected,"
     "expression,p_neutral,p_happy,p_sad,p_surprise,p_fear,p_disgust,p_anger,p_contempt,latency_ms,marker"
 )
 
