@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.core.settings import CROPS_HELP, DETECTOR_HELP, DETECTORS, SHARED_FILES_HELP, DetectionSettings
+from app.core.settings import (
+    CROPS_HELP,
+    DEFAULT_MAX_STD,
+    DETECTOR_HELP,
+    DETECTORS,
+    SHARED_FILES_HELP,
+    DetectionSettings,
+)
 
 NAME = "analyze"
 HELP = "analyse image, folder and video files into a CSV"
@@ -49,6 +56,13 @@ def register(subparsers) -> None:
     parser.add_argument("--detector", choices=DETECTORS, default=defaults.detector,
                         help=f"{DETECTOR_HELP} (default {defaults.detector})")
     parser.add_argument("--crops", action="store_true", help=CROPS_HELP)
+    parser.add_argument("--good-quality-only", action="store_true",
+                        help="leave out the rows of faces whose quality verdict is low (small, blurred, "
+                             "dark, bright or tilted; the summary line says how many)")
+    parser.add_argument("--max-std", type=float, default=None, metavar="SD",
+                        help="leave out the rows where the model's predicted standard deviation of valence "
+                             "or arousal is above SD (needs a model with an uncertainty head, as the "
+                             f"bundled one; e.g. {DEFAULT_MAX_STD:g})")
     parser.add_argument("--shared-files", action="store_true", help=SHARED_FILES_HELP)
     parser.set_defaults(func=run)
 
@@ -68,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from app.core.face_finder import FaceFinder
     from app.core.model_store import open_predictor
     from app.core.results_file import ResultsFile, ResultsWriteError
+    from app.core.row_filter import RowFilter
     from app.core.settings import OutputSettings
 
     try:
@@ -75,6 +90,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         return _fail(f"--max-faces must be >= 1 and --min-confidence in [0, 1] "
                      f"(got {args.max_faces}, {args.min_confidence})")
+    try:
+        rule = RowFilter(args.good_quality_only, args.max_std)
+    except ValueError as exc:
+        return _fail(f"--max-std: {exc}")
     if args.out.is_dir():
         return _fail(f"--out {args.out} is a folder; name the CSV file to write, "
                      f"e.g. {args.out / 'results.csv'}")
@@ -91,6 +110,9 @@ def run(args: argparse.Namespace) -> int:
             FaceFinder(detection.plan(still=True)).close()
     except DetectorError as exc:
         return _fail(f"cannot create the face detector: {exc}")
+    if rule.max_std is not None and not predictor.has_uncertainty:
+        return _fail(f"--max-std needs a model with an uncertainty head; {predictor.name} has none (train "
+                     "one with `train --va-uncertainty`, or leave --max-std out)")
     if predictor.untrained:
         print("affectscope analyze: NOTICE: the model is UNTRAINED (random weights), so valence, arousal "
               "and expressions below carry no meaning.", file=sys.stderr)
@@ -99,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     except ResultsWriteError as exc:
         return _fail(f"{exc}; choose another --out")
 
-    failed, n_files = [], 0
+    failed, n_files, left_out = [], 0, 0
     progress = None
     try:
         for event in analyze_paths(args.paths, predictor, detection=detection,
@@ -108,7 +130,9 @@ def run(args: argparse.Namespace) -> int:
                 n_files = event.total_files
                 progress = tqdm(total=n_files, unit="file", file=sys.stderr, desc="analyze")
             elif event.kind == "result":
-                results.write_rows(event.rows)
+                rows = [r for r in event.rows if not (rule.active and rule.drops_row(r))]
+                left_out += len(event.rows) - len(rows)
+                results.write_rows(rows)
                 if event.frame_index is not None:
                     progress.set_postfix_str(f"{event.path.name} frame {event.frame_index}")
             elif event.kind == "file_done":
@@ -133,11 +157,19 @@ def run(args: argparse.Namespace) -> int:
         raise
     _close(progress)
     results.finish()
+    dropped = f", {left_out} rows left out ({_rule_text(rule)})" if rule.active else ""
     print(f"affectscope analyze: {n_files} files, {len(failed)} could not be read, {results.rows} rows "
-          f"-> {args.out}", file=sys.stderr)
+          f"-> {args.out}{dropped}", file=sys.stderr)
     for message in failed:
         print(f"  - {message}", file=sys.stderr)
     return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _rule_text(rule) -> str:
+    """What a RowFilter leaves out, in words."""
+    parts = (["low quality"] if rule.good_quality_only else []) + (
+        [f"SD above {rule.max_std:g}"] if rule.max_std is not None else [])
+    return " or ".join(parts)
 
 
 def _close(progress) -> None:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.row_filter import RowFilter
 from app.core.session_table import SessionTable
-from app.core.settings import LOW_QUALITY
 from model.io import atomic_write, write_text_atomic
 
 FORMAT = "affectscope-annotations"
@@ -57,6 +57,12 @@ class SessionAnnotations:
     merges: dict[int, int] = field(default_factory=dict)  # id -> the id it is the same person as
     intervals: list[TimeRange] = field(default_factory=list)
     good_quality_only: bool = False  # leave out the rows whose `quality` verdict is "low"
+    max_std: float | None = None  # leave out the rows whose predicted V/A SD is above this (None: keep)
+
+    @property
+    def row_filter(self) -> RowFilter:
+        """The quality/uncertainty rule these edits apply (app.core.row_filter)."""
+        return RowFilter(self.good_quality_only, self.max_std)
 
     def resolve(self, face_id: int) -> int:
         """The id `face_id` counts as after the merges (a chain 7 -> 5 -> 3 gives 3)."""
@@ -85,11 +91,12 @@ class SessionAnnotations:
         return mask
 
     def dropped_rows(self, table: SessionTable) -> np.ndarray:
-        """(n,) bool: the rows the edits leave out (excluded ranges; low-quality rows when asked)."""
+        """(n,) bool: the rows the edits leave out (excluded ranges; low-quality and uncertain rows when
+        asked)."""
         dropped = self.excluded_mask(table.timestamps)
-        if self.good_quality_only:
-            dropped |= table.text("quality") == LOW_QUALITY
-        return dropped
+        return dropped | self.row_filter.dropped(
+            table.text("quality"), table.number("valence_std"), table.number("arousal_std")
+        )
 
     def merge(self, table: SessionTable, source: int, target: int) -> None:
         """Count face `source` as `target` from now on. ValueError when they are one id, unknown, or seen
@@ -125,6 +132,7 @@ class SessionAnnotations:
             "merges": {str(k): v for k, v in sorted(self.merges.items())},
             "intervals": [{"name": r.text, "start_s": r.start_s, "end_s": r.end_s} for r in self.intervals],
             "good_quality_only": self.good_quality_only,
+            "max_std": self.max_std,
         }
         return json.dumps(data, indent=2) + "\n"
 
@@ -162,6 +170,7 @@ def _parse(data: object, path: Path) -> SessionAnnotations:
                 for r in data.get("intervals", [])
             ],
             good_quality_only=bool(data.get("good_quality_only", False)),
+            max_std=None if data.get("max_std") is None else float(data["max_std"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path.name} holds an entry that cannot be read ({exc})") from exc
@@ -205,6 +214,7 @@ def export_cleaned_csv(table: SessionTable, annotations: SessionAnnotations, out
             f"{out.name} is the recording itself; choose another file name (the recording is never modified)"
         )
     written = 0
+    rule = annotations.row_filter
     with (
         table.path.open(newline="", encoding="utf-8") as source,
         atomic_write(out, "w", newline="") as target,
@@ -223,7 +233,7 @@ def export_cleaned_csv(table: SessionTable, annotations: SessionAnnotations, out
                 continue
             if any(r.start_s <= t <= r.end_s for r in annotations.excluded):
                 continue
-            if annotations.good_quality_only and "quality" in col and row[col["quality"]] == LOW_QUALITY:
+            if rule.active and rule.drops_row({name: row[i] for name, i in col.items()}):
                 continue
             cell = row[col["face_id"]]
             if cell:

@@ -47,6 +47,8 @@ NUMBER_COLUMNS = (
     "pitch_deg",
     "valence",
     "arousal",
+    "valence_std",
+    "arousal_std",
     "valence_smoothed",
     "arousal_smoothed",
     "valence_corrected",

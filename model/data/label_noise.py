@@ -10,7 +10,7 @@ from dataclasses import dataclass
 class LabelNoise:
     """A share of degraded faces whose V/A labels carry N(0, sd^2) noise (clipped to [-1, 1])."""
 
-    share: float = 0.5  # fraction of the images that are degraded and noisy
+    share: float = 0.3  # fraction of the images that are degraded and noisy (a minority, as poor frames are)
     sd: float = 0.3  # standard deviation of the label noise, V/A units
     blur_sigma: float = 0.025  # Gaussian blur of a degraded face, as a fraction of the image side
     contrast: float = 0.45  # a degraded face's contrast around its mean

@@ -107,10 +107,17 @@ def fixture_report(
     result = evaluate(model, dataset, workers=1)
     predictions = result.predictions
     sd_of = read_label_noise(label_noise_path(data, "validation"))
-    noisy = np.array([sd_of[_relative(p, data)] > 0 for p in predictions.paths])  # (N,)
+    label_sd = np.array([sd_of[_relative(p, data)] for p in predictions.paths])  # (N,) 0 on clean rows
+    noisy = label_sd > 0  # (N,)
     std = predictions.valence_arousal_std  # (N,2)
     report = dict(result.report["uncertainty"])
+    # The ceiling on this fixture: the known label-noise SD itself taken as the uncertainty.
+    oracle = uncertainty_report(
+        predictions.valence_arousal_true, predictions.valence_arousal_pred, np.repeat(label_sd[:, None], 2, 1)
+    )
     report.update(
+        oracle={name: oracle[name] for name in VA_DIMENSIONS},
+        calibration=(result.report.get("expression") or {}).get("calibration"),
         train_minutes=(time.monotonic() - started) / 60.0,
         n_noisy=int(noisy.sum()),
         n_clean=int((~noisy).sum()),
@@ -203,6 +210,17 @@ def markdown_table(report: dict[str, Any]) -> str:
                 f"{r['spearman']:.3f} | {r['rmse_kept']:.3f} | {100 * r['rmse_drop']:.1f}% |"
             )
     fixture = report["fixture"]
+    for name in VA_DIMENSIONS:
+        r = fixture["oracle"][name]
+        lines.append(
+            f"| ceiling: the known label-noise SD as the uncertainty | {name} | {r['n']} | {r['rmse']:.3f} "
+            f"| {r['std_median']:.3f} | {r['spearman']:.3f} | {r['rmse_kept']:.3f} "
+            f"| {100 * r['rmse_drop']:.1f}% |"
+        )
+    calibration = fixture.get("calibration")
+    if calibration:
+        lines += ["", f"fixture expressions: ECE {calibration['ece']:.3f}, after temperature scaling "
+                      f"(cross-fitted) {calibration['ece_after']:.3f} (T {calibration['temperature']:.2f})"]
     lines += [
         "",
         f"fixture: median SD on noisy rows (label noise SD {fixture['label_noise_sd']:g}) "

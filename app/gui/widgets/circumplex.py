@@ -6,7 +6,9 @@ styling), the current points (one scatter item, one spot per face, `data` = face
 baselines of calibrated faces; the circle and axes are plain Qt shapes (no Python work per repaint). The
 current point is the face's smoothed V/A (equal to the raw output with smoothing "none"); the baseline
 point is where that face's neutral resting state lies, so the distance between the two is the
-baseline-corrected value the CSV records.
+baseline-corrected value the CSV records. For a model with an uncertainty head each current point has an
+ellipse whose half-axes are the predicted standard deviations of valence and arousal (one SD; a pool of
+plain Qt ellipses, reused frame to frame).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from app.gui.widgets.plot_export import install_export_menu
 TRAIL_POINTS = 45  # processed frames per trail (1.5 s at 30 fps)
 TRAIL_STEPS = 5  # age steps of a trail, each drawn more transparent than the next newer one
 LOW_QUALITY_ALPHA = 70  # opacity (of 255) of a face's current point while its quality is low
+ELLIPSE_FILL_ALPHA = 45  # opacity of an uncertainty ellipse's fill (its outline is the face colour)
 # (x, y, anchor, text): each label sits in its quadrant's corner of the square around the circle (two
 # short lines, so it stays outside the circle even in a small plot).
 QUADRANT_LABELS = (
@@ -83,6 +86,8 @@ class CircumplexPlot(pg.PlotWidget):
         self._trail_drawn: set[tuple[int, int]] = set()  # (colour, step) items holding segments
         self.points = pg.ScatterPlotItem(size=16, pen=pg.mkPen("w", width=1.5))
         self.baselines = pg.ScatterPlotItem(size=14, symbol="x", pen=None)
+        self._ellipses: list[QGraphicsEllipseItem] = []  # pool; item k shows the k-th face that has an SD
+        self._ellipse_ids: list[int] = []  # face id of each shown ellipse, in pool order
         for scatter in (self.baselines, self.points):
             self.addItem(scatter)
 
@@ -112,7 +117,29 @@ class CircumplexPlot(pg.PlotWidget):
                 by.append(float(np.clip(face.arousal_smoothed - face.arousal_corrected, -1.0, 1.0)))
                 bbrush.append(self._brushes[face.face_id % n_colors])
         self.baselines.setData(x=bx, y=by, brush=bbrush)
+        self._draw_ellipses(faces, x, y, low)
         self._draw_trails(ids, histories)
+
+    def _draw_ellipses(self, faces, x: list[float], y: list[float], low: list[bool]) -> None:
+        """One SD ellipse around each drawn point whose face has a predicted V/A standard deviation."""
+        shown = [(k, face) for k, face in enumerate(faces)
+                 if face.valence_std is not None and face.arousal_std is not None]
+        while len(self._ellipses) < len(shown):
+            item = QGraphicsEllipseItem()
+            item.setZValue(-1)  # under the points
+            self.addItem(item)
+            self._ellipses.append(item)
+        for item, (k, face) in zip(self._ellipses, shown, strict=False):
+            rx, ry = float(face.valence_std), float(face.arousal_std)
+            item.setRect(x[k] - rx, y[k] - ry, 2 * rx, 2 * ry)
+            color = face.face_id % len(FACE_COLORS)
+            alpha = LOW_QUALITY_ALPHA if low[k] else 230
+            item.setPen(pg.mkPen(face_color(color, alpha), width=1.5))
+            item.setBrush(pg.mkBrush(face_color(color, ELLIPSE_FILL_ALPHA * alpha // 230)))
+            item.show()
+        for item in self._ellipses[len(shown):]:
+            item.hide()
+        self._ellipse_ids = [face.face_id for _, face in shown]
 
     def _draw_trails(self, face_ids: list[int], histories: FaceHistories) -> None:
         """Split each face's last `trail_points` smoothed points into age steps, one line item each."""
@@ -156,6 +183,14 @@ class CircumplexPlot(pg.PlotWidget):
         x, y = self.points.getData()
         ids = self.points.data["data"]
         return {int(i): (float(vx), float(vy)) for i, vx, vy in zip(ids, x, y, strict=True)}
+
+    def current_ellipses(self) -> dict[int, tuple[float, float, float, float]]:
+        """The drawn uncertainty ellipse of each face id, {face_id: (centre V, centre A, SD V, SD A)}."""
+        out = {}
+        for face_id, item in zip(self._ellipse_ids, self._ellipses, strict=False):
+            r = item.rect()
+            out[face_id] = (r.center().x(), r.center().y(), r.width() / 2, r.height() / 2)
+        return out
 
     def trail_segments(self) -> int:
         """Number of trail line segments drawn (all faces together)."""

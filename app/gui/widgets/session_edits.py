@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
+import numpy as np
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -30,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.session_annotations import TimeRange
-from app.core.settings import LOW_QUALITY
+from app.core.settings import DEFAULT_MAX_STD, LOW_QUALITY
 from app.gui.widgets.session_figures import SessionView
 
 LIST_ROWS = 3  # rows a range list shows before it scrolls
@@ -129,10 +131,30 @@ class SessionEditsPanel(QWidget):
         self.good_only.toggled.connect(self._on_good_only)
         self.quality_note = QLabel()
         self.quality_note.setWordWrap(True)
-        quality = QGroupBox("Quality")
+        self.uncertain = QCheckBox("Leave out rows with SD above")
+        self.uncertain.setToolTip(
+            "Leave out the rows where the model's predicted standard deviation of valence or arousal is "
+            "above this level (recordings of a model with an uncertainty head)"
+        )
+        self.max_std = QDoubleSpinBox()
+        self.max_std.setRange(0.01, 2.0)
+        self.max_std.setSingleStep(0.05)
+        self.max_std.setDecimals(2)
+        self.max_std.setValue(DEFAULT_MAX_STD)
+        self.uncertain.toggled.connect(self._on_uncertainty_rule)
+        self.max_std.editingFinished.connect(self._on_uncertainty_rule)
+        self.uncertainty_note = QLabel()
+        self.uncertainty_note.setWordWrap(True)
+        quality = QGroupBox("Quality and certainty")
         quality_column = QVBoxLayout(quality)
         quality_column.addWidget(self.good_only)
         quality_column.addWidget(self.quality_note)
+        std_row = QHBoxLayout()
+        std_row.addWidget(self.uncertain)
+        std_row.addWidget(self.max_std)
+        std_row.addStretch(1)
+        quality_column.addLayout(std_row)
+        quality_column.addWidget(self.uncertainty_note)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(faces)
@@ -163,6 +185,48 @@ class SessionEditsPanel(QWidget):
         self.intervals.show_ranges(annotations.intervals if annotations else [])
         self.merge_button.setEnabled(self.target.count() > 1)
         self._show_quality()
+        self._show_uncertainty()
+
+    def _show_uncertainty(self) -> None:
+        """The SD rule as the annotation file says; disabled for a recording without SD columns."""
+        view = self.view
+        stds = None
+        if view is not None:  # (n,) the larger of the two SDs per row, NaN where none was recorded
+            stds = np.fmax(view.table.number("valence_std"), view.table.number("arousal_std"))
+        measured = stds is not None and bool(np.isfinite(stds).any())
+        max_std = None if view is None else view.annotations.max_std
+        for widget in (self.uncertain, self.max_std):
+            widget.blockSignals(True)
+        self.uncertain.setChecked(max_std is not None)
+        if max_std is not None:
+            self.max_std.setValue(max_std)
+        for widget in (self.uncertain, self.max_std):
+            widget.blockSignals(False)
+            widget.setEnabled(measured)
+        if not measured:
+            self.uncertainty_note.setText(
+                "No standard deviation recorded (the model had no uncertainty head): every row is kept."
+            )
+            return
+        level = self.max_std.value()
+        above = int((stds[np.isfinite(stds)] > level).sum())
+        self.uncertainty_note.setText(
+            f"{above} of {int(np.isfinite(stds).sum())} face rows have an SD above {level:.2f} "
+            f"(median SD {float(np.nanmedian(stds)):.2f})."
+        )
+
+    @Slot()
+    def _on_uncertainty_rule(self) -> None:
+        if self.view is None:
+            return
+        level = round(self.max_std.value(), 2) if self.uncertain.isChecked() else None
+        if level == self.view.annotations.max_std:
+            self._show_uncertainty()  # the count follows the spin box even when nothing changes
+            return
+        self.view.annotations.max_std = level
+        self._show_uncertainty()
+        self.edited.emit(f"rows with SD above {level:.2f} left out" if level is not None
+                         else "rows kept whatever their SD")
 
     def _show_quality(self) -> None:
         """How many rows are low and why; the checkbox as the annotation file says."""

@@ -9,6 +9,7 @@ import os
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from app.cli import main
 from app.core import detection
@@ -293,3 +294,47 @@ def test_crops_treat_each_image_as_one_face_without_detection(tmp_path, astronau
     square[:, 10:170] = head
     expected = predictor.predict([resize_crop(square, predictor.config.input_size)])
     assert float(rows["a.png"]["valence"]) == pytest.approx(float(expected.valence_arousal[0, 0]), abs=1e-4)
+
+
+def test_uncertainty_columns_and_leaving_out_low_quality_or_uncertain_rows(tmp_path, astronaut_rgb, capsys):
+    torch.manual_seed(0)
+    meta = {"name": "tiny-head", "untrained": False, "va_source": "measured"}
+    head_model = build_model(ModelConfig(input_size=64, va_uncertainty=True))
+    with_head = save_checkpoint(tmp_path / "head.pt", head_model, meta)
+    without = save_checkpoint(tmp_path / "plain.pt", build_model(ModelConfig(input_size=64)), meta)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "bright.png"), astronaut_rgb[..., ::-1])
+    dark = (astronaut_rgb.astype(np.float32) * 0.3).astype(np.uint8)  # a face too dark for the model
+    cv2.imwrite(str(folder / "dark.png"), dark[..., ::-1])
+    everything = tmp_path / "all.csv"
+    assert main(["analyze", str(folder), "--out", str(everything), "--model", str(with_head)]) == 0
+    _, rows = read_csv(everything)
+    assert [r["quality"] for r in rows] == ["good", "low"]  # bright.png, then dark.png
+    stds = [max(float(r["valence_std"]), float(r["arousal_std"])) for r in rows]
+    assert all(s > 0 for s in stds)
+    capsys.readouterr()
+
+    good = tmp_path / "good.csv"
+    assert main(["analyze", str(folder), "--out", str(good), "--model", str(with_head),
+                 "--good-quality-only"]) == 0
+    assert [r["source_path"] for r in read_csv(good)[1]] == [rows[0]["source_path"]]
+    assert "1 rows left out (low quality)" in capsys.readouterr().err
+
+    level = (stds[0] + stds[1]) / 2  # between the two rows' SDs: exactly one is above it
+    sure = tmp_path / "sure.csv"
+    assert main(["analyze", str(folder), "--out", str(sure), "--model", str(with_head),
+                 "--max-std", f"{level:.6f}"]) == 0
+    kept = read_csv(sure)[1]
+    assert [r["source_path"] for r in kept] == [rows[stds.index(min(stds))]["source_path"]]
+    assert "1 rows left out (SD above" in capsys.readouterr().err
+
+    plain = tmp_path / "plain.csv"
+    assert main(["analyze", str(folder), "--out", str(plain), "--model", str(without)]) == 0
+    assert {(r["valence_std"], r["arousal_std"]) for r in read_csv(plain)[1]} == {("", "")}  # none, not 0
+    capsys.readouterr()
+    args = ["analyze", str(folder), "--out", str(plain), "--model"]
+    assert main([*args, str(without), "--max-std", "0.2"]) == 1
+    assert "--max-std needs a model with an uncertainty head" in _one_line_error(capsys.readouterr().err)
+    assert main([*args, str(with_head), "--max-std", "-1"]) == 1
+    assert "--max-std" in _one_line_error(capsys.readouterr().err)

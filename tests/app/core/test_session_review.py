@@ -208,3 +208,23 @@ def test_a_long_file_reads_with_progress_and_stops_when_cancelled(tmp_path):
     next(reading)
     cancel.set()
     assert not any(isinstance(e, LoadDone) for e in reading)
+
+
+def test_an_sd_level_leaves_out_the_uncertain_rows_everywhere_and_a_recording_without_sd_keeps_all(
+    recording, tmp_path
+):
+    path = tmp_path / "sd.csv"
+    write_long_session(path, duration_s=20.0, faces=2)
+    table = load_session(path)
+    edits = SessionAnnotations(max_std=0.2)
+    save_annotations(path, edits)
+    loaded, note = load_annotations(path)
+    assert note == "" and loaded.max_std == 0.2
+    above = np.fmax(table.number("valence_std"), table.number("arousal_std")) > 0.2
+    assert 0 < above.sum() < len(table)
+    assert np.array_equal(loaded.dropped_rows(table), above)
+    out = tmp_path / "cleaned.csv"
+    assert export_cleaned_csv(table, loaded, out) == int((~above).sum())
+    assert all(max(float(r["valence_std"]), float(r["arousal_std"])) <= 0.2 for r in _rows(out))
+    old = load_session(recording)  # recorded by a model without an uncertainty head: empty SD cells
+    assert not loaded.dropped_rows(old).any()

@@ -50,3 +50,26 @@ def test_a_face_of_low_quality_is_drawn_faded(qtbot) -> None:
     plot.update_from(packet, histories)
     alphas = {int(p.data()): p.brush().color().alpha() for p in plot.points.points()}
     assert alphas == {1: 255, 2: LOW_QUALITY_ALPHA}
+
+
+def test_each_face_with_a_predicted_sd_gets_its_ellipse_and_one_without_gets_none(qtbot) -> None:
+    from dataclasses import replace
+
+    plot = CircumplexPlot()
+    qtbot.addWidget(plot)
+    sure = replace(make_face(1, 0.4), valence_std=0.05, arousal_std=0.10)
+    shaky = replace(make_face(2, -0.4), valence_std=0.30, arousal_std=0.20)
+    histories = FaceHistories()
+    packet = make_packet(0.0, sure, shaky, make_face(3, 0.0))  # face 3: a model without the head
+    histories.add(packet)
+    plot.update_from(packet, histories)
+    ellipses = plot.current_ellipses()
+    assert set(ellipses) == {1, 2}
+    for face in (sure, shaky):  # centred on the drawn (smoothed) point, half-axes = 1 SD
+        expected = (face.valence_smoothed, face.arousal_smoothed, face.valence_std, face.arousal_std)
+        assert np.allclose(ellipses[face.face_id], expected, atol=1e-9)
+    later = make_packet(0.1, make_face(3, 0.1))  # the faces with an SD left: their ellipses go
+    histories.add(later)
+    plot.update_from(later, histories)
+    assert plot.current_ellipses() == {}
+    assert not any(item.isVisible() for item in plot._ellipses)
