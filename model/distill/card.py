@@ -137,6 +137,20 @@ def _backbone_prior(options: Any) -> str:
     return "nothing else (random initial weights)"
 
 
+def _uncertainty_lines(options: Any) -> list[str]:
+    """The card's paragraph on the V/A uncertainty head (none for a starter without it)."""
+    if not getattr(options, "va_uncertainty", False):
+        return []
+    return [
+        "It also predicts a **standard deviation for its valence and arousal** (a heteroscedastic head "
+        "trained in stage 2 with a Gaussian negative log-likelihood of the residuals its V/A head leaves on "
+        "the teacher-derived targets): the CSV columns `valence_std`, `arousal_std` and the ellipse on the "
+        "live circumplex. It says how far the reading tends to be from what the teachers would say on such "
+        'an image, not how far it is from a person\'s true state (docs/BENCHMARKS.md "Uncertainty").',
+        "",
+    ]
+
+
 def model_card(
     options: Any, metadata: Mapping[str, Any], report: Mapping[str, Any], sha256: str, size_bytes: int
 ) -> str:
@@ -174,6 +188,7 @@ def model_card(
         "It is a default that makes the app useful out of the box, not a research-grade model. For real "
         'valence/arousal, train on AffectNet (README, "The default model").',
         "",
+        *_uncertainty_lines(options),
         "## Teachers",
         "",
         *_teacher_lines(metadata["teachers"]),
