@@ -1,5 +1,6 @@
 """The Images tab's results table: the CSV rows exactly as `analyze` writes them (ANALYSIS_COLUMNS), shown
-as file, face, V, A, expression and error (a Qt table model)."""
+as file, face, V, A (with the model's standard deviation when it predicts one), expression and error (a Qt
+table model)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ class ResultsTable(QAbstractTableModel):
             return f"{title} (V/A derived)" if is_va and self.va_derived else title
         if role == Qt.ItemDataRole.ToolTipRole and is_va:
             return (f"{key}: derived from the expression probabilities (the model's card says so)"
-                    if self.va_derived else f"{key} in [-1, 1], measured by the model's V/A head")
+                    if self.va_derived else f"{key} in [-1, 1], measured by the model's V/A head") + (
+                "; ± the standard deviation the model predicts for it (models with an uncertainty head)")
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -74,7 +76,10 @@ class ResultsTable(QAbstractTableModel):
             if key == "source_path":
                 name = Path(value).name
                 return f"{name} [frame {row['frame']}]" if row.get("frame") else name
-            return _number(value) if key in VA_DIMENSIONS else value
+            if key not in VA_DIMENSIONS:
+                return value
+            std = row.get(f"{key}_std", "")  # the model's SD of this reading, when it has one
+            return _number(value) + (f" ± {float(std):.2f}" if std else "")
         if role == Qt.ItemDataRole.ToolTipRole:
             return row["source_path"] if key == "source_path" else (row.get("error") or None)
         if role == Qt.ItemDataRole.ForegroundRole:

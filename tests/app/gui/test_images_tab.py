@@ -177,3 +177,16 @@ def test_face_crops_are_analysed_whole_without_detection(qtbot, gui_settings, ti
     (row,) = tab.results.rows
     assert row["status"] == "ok" and (row["face_w"], row["face_h"]) == ("30", "40")
     assert gui_settings.value("images/crops") in (True, "true")  # remembered
+
+
+def test_a_reading_shows_the_models_sd_when_it_has_one(qtbot) -> None:
+    from app.gui.analysis_results import ResultsTable
+
+    table = ResultsTable()
+    table.add_rows([{"source_path": "/x/a.jpg", "face_id": "1", "valence": "0.25", "arousal": "-0.5",
+                     "valence_std": "0.125", "arousal_std": "0.3", "expression": "happy"},
+                    {"source_path": "/x/b.jpg", "face_id": "1", "valence": "0.25", "arousal": "-0.5",
+                     "valence_std": "", "arousal_std": "", "expression": "happy"}], 0)
+    keys = [k for _, k in TABLE_COLUMNS]
+    shown = [[table.data(table.index(r, keys.index(k))) for k in ("valence", "arousal")] for r in (0, 1)]
+    assert shown == [["+0.250 ± 0.12", "-0.500 ± 0.30"], ["+0.250", "-0.500"]]  # no SD: none shown
