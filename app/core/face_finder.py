@@ -210,7 +210,7 @@ class FaceFinder:
         if self._yunet is not None:
             yunet_passes = self._yunet.detect_passes(frame)
             self.calls += len(yunet_passes)
-            found += yunet_passes
+            found.append([d for faces in yunet_passes for d in faces])  # one pass: its best box wins
         merged = merge_detections(found, plan.merge_iou, plan.merge_containment, sum(map(len, found)))
         if plan.verify:
             every = [d for faces in found for d in faces]

@@ -19,7 +19,9 @@ mouth corners as the mouth, in BlazeFace's order (right eye, left eye, nose tip,
 
 from __future__ import annotations
 
+import ctypes
 import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -27,12 +29,31 @@ import numpy as np
 from app.core.detection import Detection
 
 YUNET_MIN_SCORE = 0.75  # bench --detection, three passes: precision 0.984 at 0.75, 0.976 at 0.7
+# The score yuface is asked for: its own candidates are merged among those (its non-maximum suppression
+# sees them); the faces kept are those >= YUNET_MIN_SCORE. Asking it for 0.75 directly lost a face of
+# 24-40 px and one of 128+ px on the benchmark (recall 0.838 and 0.971 against 0.865 and 0.985).
+YUNET_CANDIDATE_SCORE = 0.7
 PAD_SHARE = 0.1  # border added on every side in the padded pass, a share of the frame's shorter side
 UPSCALE = 2.0  # the upscaled pass's factor ...
 UPSCALE_MAX_SIDE = 3840  # ... lowered so that the longer side stays within this (no pass when <= 1)
+# OpenMP threads of YuNet's runtime. Its threads wait by spinning: beside the app's other threads on a
+# 2-core CPU, 2 threads took 1.6x the time of 1 on a 1280 px frame and up to 50x on small images.
+YUNET_THREADS = 1
 # BlazeFace box / YuNet box on the 95 faces both found in the benchmark scenes (medians):
 # width x1.11, height x0.85, centre moved down by 0.05 of YuNet's height
 BLAZE_FRAMING = (1.11, 0.85, 0.05)
+
+
+def _openmp_thread_setter(yuface_file: str):
+    """`omp_set_num_threads` of the OpenMP runtime the yuface wheel bundles (its own copy, not torch's),
+    or None where the wheel has none (other platforms' builds)."""
+    libs = sorted((Path(yuface_file).resolve().parent.parent / "yuface.libs").glob("libgomp*.so*"))
+    if not libs:
+        return None
+    try:
+        return ctypes.CDLL(str(libs[0])).omp_set_num_threads
+    except (OSError, AttributeError):
+        return None
 
 
 class YuNetDetector:
@@ -49,6 +70,15 @@ class YuNetDetector:
             ) from exc
         self._detect = yuface.detect
         self.min_score = float(min_score)
+        self._set_threads = _openmp_thread_setter(yuface.__file__)
+
+    def _run(self, bgr: np.ndarray):
+        """yuface.detect on one BGR image with YUNET_THREADS OpenMP threads (set in the calling thread)."""
+        if self._set_threads is not None:
+            self._set_threads(YUNET_THREADS)
+        with warnings.catch_warnings():  # it warns on frames over 960 px; the benchmark counts them too
+            warnings.simplefilter("ignore", UserWarning)
+            return self._detect(bgr, conf=min(YUNET_CANDIDATE_SCORE, self.min_score))
 
     def detect_passes(self, frame: np.ndarray) -> list[list[Detection]]:
         """The faces of one (H,W,3) uint8 RGB frame found by each pass (as it is, padded, upscaled; see
@@ -76,10 +106,7 @@ class YuNetDetector:
         """YuNet on `image`, a frame of `frame_size` (width, height) scaled by `scale` and then shifted by
         `offset` (x, y) px: boxes and keypoints brought back to frame pixels, clipped to the frame."""
         width, height = frame_size
-        bgr = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-        with warnings.catch_warnings():  # it warns on frames over 960 px; the benchmark counts them too
-            warnings.simplefilter("ignore", UserWarning)
-            scores, boxes, landmarks = self._detect(bgr, conf=self.min_score)
+        scores, boxes, landmarks = self._run(np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_RGB2BGR)))
         out = []
         sx, sy, down = BLAZE_FRAMING
         dx, dy = offset
