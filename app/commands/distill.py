@@ -59,10 +59,11 @@ def register(subparsers) -> None:
         "--backbone-lr", type=float, help=f"learning rate of the backbone (default {d.backbone_lr:g})"
     )
     p.add_argument(
-        "--label-degraded-views",
+        "--label-clean-views",
         action="store_true",
-        help="let the teachers label each view after its blur, noise and JPEG, as the student sees it "
-        "(default: before them, so the student learns to read through them)",
+        help="let the teachers label each view before its blur, noise and JPEG, so the student learns to "
+        "read through them (default: the teachers label the view the student sees; measured in "
+        "docs/BENCHMARKS.md)",
     )
     p.add_argument(
         "--no-va-uncertainty",
@@ -106,8 +107,8 @@ def _options(args: argparse.Namespace):
             values[name] = getattr(args, name)
     if args.backbone_weights is not None:
         values["backbone_weights"] = None if args.backbone_weights == "none" else args.backbone_weights
-    if args.label_degraded_views:
-        values["label_clean_views"] = False
+    if args.label_clean_views:
+        values["label_clean_views"] = True
     if args.no_va_uncertainty:
         values["va_uncertainty"] = False
     if args.time_budget is not None:

@@ -60,7 +60,7 @@ class PoolPlan:
     size: int = 112  # view side S (the student's input size)
     crop_margin: float = 0.2  # crop margin of every view (teachers and student see the same crop)
     augmentation: ViewAugmentation = field(default_factory=ViewAugmentation)
-    label_clean: bool = True  # teachers label each view before its sensor degradations
+    label_clean: bool = False  # True: teachers label each view before its sensor degradations
 
     def __post_init__(self) -> None:
         if self.views < 1:
