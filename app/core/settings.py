@@ -146,7 +146,7 @@ class QualitySettings:
     reading of a face moves by more than QUALITY_TOLERANCE from its reading of the clean face
     (docs/BENCHMARKS.md "Face quality")."""
 
-    min_width_px: float = 36.0  # detector box width (measured: 36.0; 28.0 for the starter without the SD head)
+    min_width_px: float = 36.0  # detector box width (measured: 36.0; the session-10 starter: 28.0)
     min_sharpness: float = 13.0  # variance of the Laplacian of the 112-px grey crop (measured: 12.9)
     min_brightness: float = 71.0  # mean grey level of the face, 0-255 (measured: 71.2)
     max_brightness: float = 216.0  # (measured: 215.6)

@@ -8,9 +8,12 @@ last passes for still images, after MediaPipe's.
 misses (docs/BENCHMARKS.md "Face detection"). Three passes, each adding faces the others miss:
 - the frame as it is;
 - the frame inside a border of its mean colour (PAD_SHARE of its shorter side on every side): a face cut
-  by the frame edge no longer touches the image edge, where YuNet finds few faces;
-- the frame upscaled (x UPSCALE, at most UPSCALE_MAX_SIDE px on its longer side): faces 24-40 px wide
-  become the size YuNet finds reliably.
+  by the frame edge no longer touches the image edge, where YuNet finds few faces; only the faces near
+  an edge are kept from it (the others are the first pass's to find: away from the edges the border
+  adds nothing but false faces);
+- the frame upscaled (x UPSCALE, at most UPSCALE_MAX_SIDE px on its longer side, none below
+  UPSCALE_MIN): faces 24-40 px wide become the size YuNet finds reliably; only the small faces are kept
+  from it.
 Its boxes run from the forehead to the chin; they are reframed as BlazeFace frames a face (eyebrows to
 chin), with the medians measured on the faces both found (BLAZE_FRAMING), so the model's crop is the
 same whichever detector found the face. Keypoints: YuNet's eyes and nose, and the middle of its two
@@ -35,13 +38,35 @@ YUNET_MIN_SCORE = 0.75  # bench --detection, three passes: precision 0.984 at 0.
 YUNET_CANDIDATE_SCORE = 0.7
 PAD_SHARE = 0.1  # border added on every side in the padded pass, a share of the frame's shorter side
 UPSCALE = 2.0  # the upscaled pass's factor ...
-UPSCALE_MAX_SIDE = 3840  # ... lowered so that the longer side stays within this (no pass when <= 1)
+UPSCALE_MAX_SIDE = 3840  # ... lowered so that the longer side stays within this ...
+UPSCALE_MIN = 1.5  # ... and no upscaled pass below this factor (large photos: their small faces are many px)
+UPSCALED_MIN_SCORE = 0.75  # ... scored at least this
+UPSCALED_MAX_FACE_PX = 128  # the upscaled pass keeps the faces narrower than this (frame px): the small ones
+CHECK_WINDOW, CHECK_FACE_PX = 4.0, 64  # an upscaled-pass face is looked at again in a window 4x its width,
+# resized so the face is 64 px wide, when it is narrower than CHECK_BELOW_PX
+CHECK_BELOW_PX = 64
+EDGE_SHARE = 0.5  # the padded pass keeps the faces within this share of their width of a frame edge
 # OpenMP threads of YuNet's runtime. Its threads wait by spinning: beside the app's other threads on a
 # 2-core CPU, 2 threads took 1.6x the time of 1 on a 1280 px frame and up to 50x on small images.
 YUNET_THREADS = 1
 # BlazeFace box / YuNet box on the 95 faces both found in the benchmark scenes (medians):
 # width x1.11, height x0.85, centre moved down by 0.05 of YuNet's height
 BLAZE_FRAMING = (1.11, 0.85, 0.05)
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter) if inter > 0 else 0.0
+
+
+def _near_edge(box: tuple[int, int, int, int], width: int, height: int) -> bool:
+    """True when `box` (x, y, w, h) lies within EDGE_SHARE of its width of a frame edge."""
+    x, y, w, h = box
+    reach = EDGE_SHARE * w
+    return x <= reach or y <= reach or x + w >= width - reach or y + h >= height - reach
 
 
 def _openmp_thread_setter(yuface_file: str):
@@ -88,13 +113,32 @@ class YuNetDetector:
         pad = int(round(PAD_SHARE * min(height, width)))
         fill = [int(v) for v in frame.reshape(-1, frame.shape[2]).mean(axis=0)]
         padded = cv2.copyMakeBorder(frame, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=fill)
-        passes.append(self._faces(padded, (pad, pad), 1.0, (width, height)))
+        passes.append([d for d in self._faces(padded, (pad, pad), 1.0, (width, height))
+                       if _near_edge(d.box, width, height)])
         scale = min(UPSCALE, UPSCALE_MAX_SIDE / max(height, width))
-        if scale > 1.0:
+        if scale >= UPSCALE_MIN:
             size = (int(round(width * scale)), int(round(height * scale)))
             big = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
-            passes.append(self._faces(big, (0, 0), size[0] / width, (width, height)))
+            passes.append([d for d in self._faces(big, (0, 0), size[0] / width, (width, height))
+                           if d.box[2] < UPSCALED_MAX_FACE_PX and d.score >= UPSCALED_MIN_SCORE
+                           and (d.box[2] >= CHECK_BELOW_PX or self._seen_again(frame, d))])
         return passes
+
+    def _seen_again(self, frame: np.ndarray, det: Detection) -> bool:
+        """Whether YuNet finds `det` again in a window CHECK_WINDOW x its width around it, resized so the
+        face is CHECK_FACE_PX wide (another scale and alignment: a texture that looks like a face in one
+        rarely does in the other)."""
+        height, width = frame.shape[:2]
+        x, y, w, h = det.box
+        side = int(round(min(CHECK_WINDOW * max(w, h), width, height)))
+        x0 = int(np.clip(round(x + w / 2 - side / 2), 0, width - side))
+        y0 = int(np.clip(round(y + h / 2 - side / 2), 0, height - side))
+        scale = CHECK_FACE_PX / max(w, 1)
+        window = cv2.resize(frame[y0:y0 + side, x0:x0 + side], (round(side * scale), round(side * scale)),
+                            interpolation=cv2.INTER_LINEAR)
+        again = self._faces(window, (0, 0), scale, (side, side))
+        moved = (x - x0, y - y0, w, h)
+        return any(_iou(moved, d.box) >= 0.3 for d in again)
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """The faces of one (H,W,3) uint8 RGB frame as it is, clipped to it, best score first."""

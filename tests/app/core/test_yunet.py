@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from app.core.bench.detection import benchmark_scenes, score_frame
 from app.core.detection import FaceDetector
 from app.core.face_finder import FaceFinder
@@ -40,7 +42,8 @@ def test_the_padded_and_upscaled_passes_give_boxes_in_frame_pixels(astronaut_rgb
     import cv2
 
     small = cv2.resize(astronaut_rgb, (256, 256), interpolation=cv2.INTER_AREA)  # face ~50 px
-    plain, padded, upscaled = YuNetDetector().detect_passes(small)
+    at_edge = np.ascontiguousarray(small[:, 80:])  # the face near the left edge: the padded pass keeps it
+    plain, padded, upscaled = YuNetDetector().detect_passes(at_edge)
     (reference,) = plain
     for other in (padded, upscaled):  # the same face, mapped back from the padded / 2x image
         (face,) = other
@@ -61,3 +64,14 @@ def test_a_large_unsure_box_needs_a_second_model_and_a_small_one_a_second_look(a
         assert finder._confirmed(astronaut_rgb, sure, width, height, [sure])  # sure boxes stand alone
         assert not finder._confirmed(astronaut_rgb, big, width, height, [big, elsewhere])
         assert finder._confirmed(astronaut_rgb, big, width, height, [big, other, elsewhere])
+
+
+def test_the_padded_pass_keeps_only_faces_near_an_edge_and_the_upscaled_one_only_small_faces(astronaut_rgb):
+    import cv2
+
+    small = cv2.resize(astronaut_rgb, (256, 256), interpolation=cv2.INTER_AREA)  # face ~50 px, inside
+    plain, padded, upscaled = YuNetDetector().detect_passes(small)
+    assert len(plain) == 1 and padded == [] and len(upscaled) == 1
+    large = cv2.resize(astronaut_rgb, (1024, 1024), interpolation=cv2.INTER_LINEAR)  # face ~200 px
+    plain, padded, upscaled = YuNetDetector().detect_passes(large)
+    assert len(plain) == 1 and padded == [] and upscaled == []
