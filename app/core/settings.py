@@ -162,9 +162,9 @@ class QualitySettings:
 
 GOOD_QUALITY, LOW_QUALITY = "good", "low"  # the verdicts in the CSV's `quality` column
 # The Viewer's first "leave out rows whose predicted V/A SD is above" level (analyze --max-std has no
-# default: it keeps every row unless asked). About the starter's 90th percentile on real faces
-# (docs/BENCHMARKS.md "Uncertainty").
-DEFAULT_MAX_STD = 0.3
+# default: it keeps every row unless asked): just above the shipped starter's 95th percentile (0.146) on
+# the 103 held-out real faces (median 0.13; docs/BENCHMARKS.md "Uncertainty").
+DEFAULT_MAX_STD = 0.15
 QUALITY_TOLERANCE = 0.1  # |change| of valence or arousal (of 2 units) that makes a degradation "too much"
 
 
