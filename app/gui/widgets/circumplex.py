@@ -7,8 +7,8 @@ baselines of calibrated faces; the circle and axes are plain Qt shapes (no Pytho
 current point is the face's smoothed V/A (equal to the raw output with smoothing "none"); the baseline
 point is where that face's neutral resting state lies, so the distance between the two is the
 baseline-corrected value the CSV records. For a model with an uncertainty head each current point has an
-ellipse whose half-axes are the predicted standard deviations of valence and arousal (one SD; a pool of
-plain Qt ellipses, reused frame to frame).
+ellipse whose half-axes are ELLIPSE_SDS times the predicted standard deviations of valence and arousal
+(a pool of plain Qt ellipses, reused frame to frame).
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ TRAIL_POINTS = 45  # processed frames per trail (1.5 s at 30 fps)
 TRAIL_STEPS = 5  # age steps of a trail, each drawn more transparent than the next newer one
 LOW_QUALITY_ALPHA = 70  # opacity (of 255) of a face's current point while its quality is low
 ELLIPSE_FILL_ALPHA = 45  # opacity of an uncertainty ellipse's fill (its outline is the face colour)
+# Half-axes of the ellipse in predicted SDs: 2 SD holds about 95% of readings per axis for a Gaussian
+# (at 1 SD the starter's typical 0.07-0.16 hid under the 16 px point in a 220 px plot)
+ELLIPSE_SDS = 2.0
 # (x, y, anchor, text): each label sits in its quadrant's corner of the square around the circle (two
 # short lines, so it stays outside the circle even in a small plot).
 QUADRANT_LABELS = (
@@ -121,7 +124,7 @@ class CircumplexPlot(pg.PlotWidget):
         self._draw_trails(ids, histories)
 
     def _draw_ellipses(self, faces, x: list[float], y: list[float], low: list[bool]) -> None:
-        """One SD ellipse around each drawn point whose face has a predicted V/A standard deviation."""
+        """An ELLIPSE_SDS-SD ellipse around each drawn point whose face has a predicted V/A SD."""
         shown = [(k, face) for k, face in enumerate(faces)
                  if face.valence_std is not None and face.arousal_std is not None]
         while len(self._ellipses) < len(shown):
@@ -130,7 +133,7 @@ class CircumplexPlot(pg.PlotWidget):
             self.addItem(item)
             self._ellipses.append(item)
         for item, (k, face) in zip(self._ellipses, shown, strict=False):
-            rx, ry = float(face.valence_std), float(face.arousal_std)
+            rx, ry = ELLIPSE_SDS * float(face.valence_std), ELLIPSE_SDS * float(face.arousal_std)
             item.setRect(x[k] - rx, y[k] - ry, 2 * rx, 2 * ry)
             color = face.face_id % len(FACE_COLORS)
             alpha = LOW_QUALITY_ALPHA if low[k] else 230
@@ -185,7 +188,8 @@ class CircumplexPlot(pg.PlotWidget):
         return {int(i): (float(vx), float(vy)) for i, vx, vy in zip(ids, x, y, strict=True)}
 
     def current_ellipses(self) -> dict[int, tuple[float, float, float, float]]:
-        """The drawn uncertainty ellipse of each face id, {face_id: (centre V, centre A, SD V, SD A)}."""
+        """The drawn uncertainty ellipse of each face id, {face_id: (centre V, centre A, half-axis V,
+        half-axis A)}."""
         out = {}
         for face_id, item in zip(self._ellipse_ids, self._ellipses, strict=False):
             r = item.rect()

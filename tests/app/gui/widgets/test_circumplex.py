@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.core.face_history import FaceHistories
-from app.gui.widgets.circumplex import TRAIL_STEPS, CircumplexPlot
+from app.gui.widgets.circumplex import ELLIPSE_SDS, TRAIL_STEPS, CircumplexPlot
 from tests.app.gui.widgets.fake_packets import make_face, make_packet
 
 
@@ -65,8 +65,9 @@ def test_each_face_with_a_predicted_sd_gets_its_ellipse_and_one_without_gets_non
     plot.update_from(packet, histories)
     ellipses = plot.current_ellipses()
     assert set(ellipses) == {1, 2}
-    for face in (sure, shaky):  # centred on the drawn (smoothed) point, half-axes = 1 SD
-        expected = (face.valence_smoothed, face.arousal_smoothed, face.valence_std, face.arousal_std)
+    for face in (sure, shaky):  # centred on the drawn (smoothed) point, half-axes = ELLIPSE_SDS SDs
+        expected = (face.valence_smoothed, face.arousal_smoothed, ELLIPSE_SDS * face.valence_std,
+                    ELLIPSE_SDS * face.arousal_std)
         assert np.allclose(ellipses[face.face_id], expected, atol=1e-9)
     later = make_packet(0.1, make_face(3, 0.1))  # the faces with an SD left: their ellipses go
     histories.add(later)
