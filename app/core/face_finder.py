@@ -26,8 +26,10 @@ other: the same face found twice at two scales) is dropped. With `verify`, each 
 scored below `verify_below` must be seen twice: one smaller than a fifth of the frame must be found
 again in a window that puts it in the full-range model's band (texture that looks like a face at one
 tile's alignment rarely does at another); a larger one must also be found by another pass or model
-(an unsure whole-frame box around a small face, or a bright wall, is seen by one model only). Boxes
-come back in frame pixels, best first.
+(an unsure whole-frame box around a small face, or a bright wall, is seen by one model only). With
+`verify_new` (live) only the unsure faces that no tracked region explains are looked at again: a
+one-frame false face on a shoulder or a collar would otherwise get an id and a row. Boxes come back in
+frame pixels, best first.
 
 The detectors are MediaPipe's (app.core.detection) in IMAGE mode, created in the calling thread and
 closed by `close()`: one finder per thread, as with a FaceDetector.
@@ -65,6 +67,7 @@ class FinderPlan:
     full_in_sweep: bool = False  # the full-range model's whole-frame pass is one step of the tile sweep
     verify: bool = False  # look at each face again in a window that puts it in the model's band
     verify_below: float = 0.7  # ... each face scored below this (above it, false faces were not seen)
+    verify_new: bool = False  # without `verify`: look again only at unsure faces no tracked region explains
     yunet: bool = False  # YuNet on the whole frame as the last pass (app.core.yunet)
     min_confidence: float = MIN_CONFIDENCE
     max_faces: int = FILE_MAX_FACES
@@ -212,9 +215,11 @@ class FaceFinder:
             self.calls += len(yunet_passes)
             found.append([d for faces in yunet_passes for d in faces])  # one pass: its best box wins
         merged = merge_detections(found, plan.merge_iou, plan.merge_containment, sum(map(len, found)))
-        if plan.verify:
+        if plan.verify or plan.verify_new:
             every = [d for faces in found for d in faces]
-            merged = [d for d in merged if self._confirmed(frame, d, width, height, every)]
+            merged = [d for d in merged if (plan.verify_new and not plan.verify and any(
+                _iou_and_containment(d.box, box)[0] > plan.merge_iou for box in regions))
+                or self._confirmed(frame, d, width, height, every)]
         self.last_found = len(merged)
         return merged[: plan.max_faces]
 

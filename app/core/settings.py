@@ -114,7 +114,7 @@ class PipelineSettings:
         whole = WHOLE_FRAME_MODELS[:1] if auto else (self.detector_model,)
         return FinderPlan(whole=whole, min_face_px=self.min_face_px if auto else 0.0,
                           tiles_per_call=self.tiles_per_frame if auto else 0, full_in_sweep=auto,
-                          min_confidence=self.min_confidence, max_faces=FILE_MAX_FACES)
+                          verify_new=auto, min_confidence=self.min_confidence, max_faces=FILE_MAX_FACES)
 
 
 LSL_HELP = ("stream the results over Lab Streaming Layer (stream 'AffectScope', type FacialAffect, one "
