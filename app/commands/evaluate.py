@@ -121,7 +121,8 @@ def run_command(args: argparse.Namespace) -> int:
     if uncertainty:
         print("uncertainty: " + "; ".join(
             f"{name} Spearman(SD, |error|) {d['spearman']:.3f}, RMSE of the {uncertainty['keep']:.0%} most "
-            f"certain {d['rmse_kept']:.3f} of {d['rmse']:.3f} ({d['rmse_drop']:.1%} lower)"
+            f"certain {d['rmse_kept']:.3f} of {d['rmse']:.3f} ({abs(d['rmse_drop']):.1%} "
+            f"{'lower' if d['rmse_drop'] >= 0 else 'higher'})"
             for name, d in uncertainty.items() if isinstance(d, dict)))
     elif not loaded.config.va_uncertainty:
         print("uncertainty: none (this model has no uncertainty head; train with --va-uncertainty)")
