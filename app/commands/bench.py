@@ -222,13 +222,14 @@ def run(args: argparse.Namespace) -> int:
                 "calibration": run_calibration_command}
     for name, command in measures.items():
         if getattr(args, name):
+            from app.core.model_store import open_predictor
+
             try:
-                return command(args)
+                predictor = open_predictor(args.model)
             except (OSError, ValueError) as exc:
-                if args.model is None:
-                    raise
                 print(f"affectscope bench: cannot open the model {args.model}: {exc}", file=sys.stderr)
                 return 2
+            return command(args, predictor)
     if args.model is not None:
         print("affectscope bench: --model goes with --quality, --uncertainty or --calibration",
               file=sys.stderr)
@@ -330,12 +331,11 @@ def run_reid_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_quality_command(args: argparse.Namespace) -> int:
+def run_quality_command(args: argparse.Namespace, predictor: Any) -> int:
     """`--quality`: the quality sweeps on the shipped faces and the thresholds they give."""
     from app.core.bench.quality import markdown_table, run_quality_benchmark
-    from app.core.model_store import open_predictor
 
-    report = run_quality_benchmark(open_predictor(args.model))
+    report = run_quality_benchmark(predictor)
     report["machine"] = machine_info()
     print(markdown_table(report))
     if args.json:
@@ -344,20 +344,25 @@ def run_quality_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_uncertainty_command(args: argparse.Namespace) -> int:
-    """`--uncertainty`: the predicted SD against the error (the head on the noisy-label fixture and on
-    the held-out faces; test-time augmentation's spread)."""
-    from app.core.bench.uncertainty import markdown_table, run_uncertainty_benchmark
-    from app.core.model_store import open_predictor
-    from model.circumplex import derived_va
+def _heldout(predictor: Any):
+    """The held-out real faces cropped for `predictor` and the teachers' and its outputs on them:
+    (crops, model.distill.heldout.HeldoutOutputs)."""
     from model.distill.heldout import heldout_crops, heldout_outputs
     from model.distill.teachers import FacePool, load_teacher_ensemble
 
-    predictor = open_predictor(args.model)
     pool = FacePool()
     faces = pool.faces("heldout")
     crops = heldout_crops(pool, faces, predictor.config.crop_margin)
-    outputs = heldout_outputs(predictor, load_teacher_ensemble(), [f.id for f in faces], crops)
+    return crops, heldout_outputs(predictor, load_teacher_ensemble(), [f.id for f in faces], crops)
+
+
+def run_uncertainty_command(args: argparse.Namespace, predictor: Any) -> int:
+    """`--uncertainty`: the predicted SD against the error (the head on the noisy-label fixture and on
+    the held-out faces; test-time augmentation's spread)."""
+    from app.core.bench.uncertainty import markdown_table, run_uncertainty_benchmark
+    from model.circumplex import derived_va
+
+    crops, outputs = _heldout(predictor)
     truth = derived_va(outputs.ensemble.astype("float64"))  # (N,2) the ensemble's V/A
     minutes = args.minutes if args.minutes is not None else UNCERTAINTY_MINUTES
     report = run_uncertainty_benchmark(predictor, minutes, (crops, truth))
@@ -369,19 +374,12 @@ def run_uncertainty_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_calibration_command(args: argparse.Namespace) -> int:
-    """`--calibration`: ECE of the default model on the held-out faces, before and after temperature
-    scaling; the labels are the teacher ensemble's top classes (the starter's reference)."""
-    from app.core.model_store import open_predictor
+def run_calibration_command(args: argparse.Namespace, predictor: Any) -> int:
+    """`--calibration`: ECE of the model on the held-out faces, before and after temperature scaling;
+    the labels are the teacher ensemble's top classes (the starter's reference)."""
     from model.calibration import calibration_report
-    from model.distill.heldout import heldout_crops, heldout_outputs
-    from model.distill.teachers import FacePool, load_teacher_ensemble
 
-    predictor = open_predictor(args.model)
-    pool = FacePool()
-    faces = pool.faces("heldout")
-    crops = heldout_crops(pool, faces, predictor.config.crop_margin)
-    outputs = heldout_outputs(predictor, load_teacher_ensemble(), [f.id for f in faces], crops)
+    _, outputs = _heldout(predictor)
     labels = outputs.ensemble.argmax(axis=1)  # (N,)
     report = calibration_report(outputs.student_probabilities, labels)
     report.update(model=predictor.name, machine=machine_info(),

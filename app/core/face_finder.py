@@ -68,7 +68,7 @@ class FinderPlan:
     verify: bool = False  # look at each face again in a window that puts it in the model's band
     verify_below: float = 0.7  # ... each face scored below this (above it, false faces were not seen)
     verify_new: bool = False  # without `verify`: look again only at unsure faces no tracked region explains
-    yunet: bool = False  # YuNet on the whole frame as the last pass (app.core.yunet)
+    yunet: bool = False  # YuNet's whole-frame passes last (app.core.yunet)
     min_confidence: float = MIN_CONFIDENCE
     max_faces: int = FILE_MAX_FACES
     merge_iou: float = 0.3
@@ -217,9 +217,8 @@ class FaceFinder:
         merged = merge_detections(found, plan.merge_iou, plan.merge_containment, sum(map(len, found)))
         if plan.verify or plan.verify_new:
             every = [d for faces in found for d in faces]
-            merged = [d for d in merged if (plan.verify_new and not plan.verify and any(
-                _iou_and_containment(d.box, box)[0] > plan.merge_iou for box in regions))
-                or self._confirmed(frame, d, width, height, every)]
+            merged = [d for d in merged if (not plan.verify and self._tracked(d, regions))
+                      or self._confirmed(frame, d, width, height, every)]
         self.last_found = len(merged)
         return merged[: plan.max_faces]
 
@@ -237,6 +236,10 @@ class FaceFinder:
                        for d in every)
         again = self._window_faces(frame, self._region_window(det.box, width, height), width, height)
         return any(_iou_and_containment(det.box, d.box)[0] >= self.plan.merge_iou for d in again)
+
+    def _tracked(self, det: Detection, regions: Sequence[tuple[int, int, int, int]]) -> bool:
+        """Whether `det` is on a face the tracker already follows (one of its expected `regions`)."""
+        return any(_iou_and_containment(det.box, box)[0] > self.plan.merge_iou for box in regions)
 
     @staticmethod
     def _region_window(box: Sequence[int], width: int, height: int) -> tuple[int, int, int, int]:

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from app.core.detection import Detection
+from app.core.tracking import iou
 
 YUNET_MIN_SCORE = 0.75  # bench --detection, three passes: precision 0.984 at 0.75, 0.976 at 0.7
 # The score yuface is asked for: its own candidates are merged among those (its non-maximum suppression
@@ -40,7 +41,6 @@ PAD_SHARE = 0.1  # border added on every side in the padded pass, a share of the
 UPSCALE = 2.0  # the upscaled pass's factor ...
 UPSCALE_MAX_SIDE = 3840  # ... lowered so that the longer side stays within this ...
 UPSCALE_MIN = 1.5  # ... and no upscaled pass below this factor (large photos: their small faces are many px)
-UPSCALED_MIN_SCORE = 0.75  # ... scored at least this
 UPSCALED_MAX_FACE_PX = 128  # the upscaled pass keeps the faces narrower than this (frame px): the small ones
 CHECK_WINDOW, CHECK_FACE_PX = 4.0, 64  # an upscaled-pass face is looked at again in a window 4x its width,
 # resized so the face is 64 px wide, when it is narrower than CHECK_BELOW_PX
@@ -52,14 +52,6 @@ YUNET_THREADS = 1
 # BlazeFace box / YuNet box on the 95 faces both found in the benchmark scenes (medians):
 # width x1.11, height x0.85, centre moved down by 0.05 of YuNet's height
 BLAZE_FRAMING = (1.11, 0.85, 0.05)
-
-
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Intersection over union of two (x, y, w, h) boxes."""
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter) if inter > 0 else 0.0
 
 
 def _near_edge(box: tuple[int, int, int, int], width: int, height: int) -> bool:
@@ -120,7 +112,7 @@ class YuNetDetector:
             size = (int(round(width * scale)), int(round(height * scale)))
             big = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
             passes.append([d for d in self._faces(big, (0, 0), size[0] / width, (width, height))
-                           if d.box[2] < UPSCALED_MAX_FACE_PX and d.score >= UPSCALED_MIN_SCORE
+                           if d.box[2] < UPSCALED_MAX_FACE_PX
                            and (d.box[2] >= CHECK_BELOW_PX or self._seen_again(frame, d))])
         return passes
 
@@ -138,7 +130,7 @@ class YuNetDetector:
                             interpolation=cv2.INTER_LINEAR)
         again = self._faces(window, (0, 0), scale, (side, side))
         moved = (x - x0, y - y0, w, h)
-        return any(_iou(moved, d.box) >= 0.3 for d in again)
+        return any(iou(moved, d.box) >= 0.3 for d in again)
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """The faces of one (H,W,3) uint8 RGB frame as it is, clipped to it, best score first."""

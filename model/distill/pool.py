@@ -11,7 +11,8 @@ How the 22 training faces become thousands of targets:
 - every view is randomly augmented (model/distill/views.py) and labelled by the teachers; with
   `PoolPlan.label_clean` the teachers see it before the sensor degradations (blur, low resolution,
   noise, JPEG) and the student after them, so the student learns to read the face through them instead
-  of copying the teachers' reactions to compression and noise (docs/BENCHMARKS.md, "Robustness");
+  of copying the teachers' reactions to compression and noise (measured: docs/BENCHMARKS.md, "Face
+  quality"; off by default);
 - a share of views are pixel blends of two views of different faces (mixup), also labelled by the
   teachers (not by blending the two targets), so targets stay what the teachers say about the image;
 - a share of views splice the upper face of one person onto the lower face of another (eyes and brows

@@ -221,3 +221,22 @@ def test_shipped_starter_is_labelled_derived_and_matches_its_recorded_checksum(s
     recorded = (DEFAULT_OUT / SHA_FILE).read_text().split()[0]
     assert recorded == sha256_file(DEFAULT_OUT / STARTER_FILE) == starter.sha256
     assert recorded in (DEFAULT_OUT / CARD_FILE).read_text()
+
+
+def test_label_clean_views_keeps_the_students_views_and_lets_the_teachers_see_them_undegraded():
+    from dataclasses import replace
+
+    ensemble = TeacherEnsemble([_BrightnessTeacher("one", 1.0), _BrightnessTeacher("two", 0.5)]).eval()
+    faces = [("a", _scene(0), (100, 60, 180, 140)), ("b", _scene(1) // 3, (40, 40, 120, 120))]
+    noisy = replace(ViewAugmentation(), noise_probability=1.0, noise_std=(60.0, 60.0))  # clips: brightens
+    pools = {}
+    for clean in (False, True):
+        plan = PoolPlan(views=8, size=64, augmentation=noisy, label_clean=clean)
+        gen = build_pool("train", plan, faces, ensemble, seed=0)
+        try:
+            while True:
+                next(gen)
+        except StopIteration as stop:
+            pools[clean] = stop.value
+    assert np.array_equal(pools[False].images, pools[True].images)  # the student sees the same views
+    assert not np.allclose(pools[False].soft_targets, pools[True].soft_targets, atol=1e-4)
