@@ -14,6 +14,11 @@ fills the image. So a `FaceFinder` runs, per `FinderPlan`:
 - around each box in `regions` (the tracker's faces the whole-frame passes did not find this frame, or
   found unsure and framed differently: IoU <= SEEN_IOU, score < SURE_SCORE),
   the full-range model on a window `REGION_SCALE` x the face's width, which puts it in the model's band;
+- with `short_tiles_px` (still images), the short-range model on a second pyramid of square tiles:
+  sides `short_tiles_px / SHORT_BAND` (4 x the face), doubled while below SHORT_TOP_SHARE of the frame's
+  shorter side, overlapping by half their side. The short-range model finds faces from about a quarter
+  to half of its input, turned and tilted ones too, which the full-range tiles and YuNet miss (a face
+  looking down, a head turned aside, cut by the frame edge);
 - with `yunet` (still images), YuNet's three whole-frame passes (app.core.yunet: as it is, padded,
   upscaled), last: they add the faces the BlazeFace passes missed, mostly faces cut by the frame edge,
   large faces and faces 24-40 px wide.
@@ -26,7 +31,11 @@ other: the same face found twice at two scales) is dropped. With `verify`, each 
 scored below `verify_below` must be seen twice: one smaller than a fifth of the frame must be found
 again in a window that puts it in the full-range model's band (texture that looks like a face at one
 tile's alignment rarely does at another); a larger one must also be found by another pass or model
-(an unsure whole-frame box around a small face, or a bright wall, is seen by one model only). With
+(an unsure whole-frame box around a small face, or a bright wall, is seen by one model only). A face
+that only a short-range tile found, scored below SHORT_TILE_SURE, must be found again by another model:
+the full-range model in a window around it, or YuNet (`YuNetDetector.seen_again`) scoring at least
+SECOND_MODEL_SCORE; on the benchmark's scenes the false faces of that pyramid (truss, cup rim, hair)
+scored up to 0.77 and no other model saw them. With
 `verify_new` (live) only the unsure faces that no tracked region explains are looked at again: a
 one-frame false face on a shoulder or a collar would otherwise get an id and a row. Boxes come back in
 frame pixels, best first.
@@ -55,6 +64,11 @@ OVERRIDE_MARGIN = 0.2  # a later pass's box replaces an earlier one on the same 
 SEEN_IOU = 0.5  # a tracker region counts as found by the frame's passes when a box overlaps it this much
 SURE_SCORE = 0.8  # ... or overlaps it at all (IoU > merge_iou) with at least this score
 REGION_SCALE = 1 / 0.2  # window side around a tracked face, in face widths (the face at 1/5 of it)
+SHORT_BAND = 1 / 4  # face width / tile side where the short-range tile pyramid starts (it finds 1/4 to 1/2)
+SHORT_TILE_OVERLAP = 1 / 2  # neighbouring short-range tiles share half their side
+SHORT_TOP_SHARE = 1 / 1.5  # short-range tile sides stay below this share of the frame's shorter side
+SHORT_TILE_SURE = 0.8  # a face only a short-range tile found, scored below this, needs another model's look
+SECOND_MODEL_SCORE = 0.4  # ... finding it scored at least this (YuNet; the full-range model: min_confidence)
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,7 @@ class FinderPlan:
     min_face_px: float = 0.0  # the tile pyramid reaches faces this wide (0: no tiles)
     tiles_per_call: int = 0  # 0: every tile each call; n > 0: n tiles per call, in turn
     full_in_sweep: bool = False  # the full-range model's whole-frame pass is one step of the tile sweep
+    short_tiles_px: float = 0.0  # the short-range tile pyramid starts at faces this wide (0: none)
     verify: bool = False  # look at each face again in a window that puts it in the model's band
     verify_below: float = 0.7  # ... each face scored below this (above it, false faces were not seen)
     verify_new: bool = False  # without `verify`: look again only at unsure faces no tracked region explains
@@ -77,20 +92,20 @@ class FinderPlan:
     def __post_init__(self) -> None:
         if not self.whole and self.min_face_px <= 0:
             raise ValueError("a FinderPlan needs a whole-frame pass or tiles (min_face_px > 0)")
-        if self.min_face_px < 0 or self.tiles_per_call < 0:
-            raise ValueError(f"min_face_px and tiles_per_call must be >= 0, got {self.min_face_px} and "
-                             f"{self.tiles_per_call}")
+        if self.min_face_px < 0 or self.tiles_per_call < 0 or self.short_tiles_px < 0:
+            raise ValueError(f"min_face_px, tiles_per_call and short_tiles_px must be >= 0, got "
+                             f"{self.min_face_px}, {self.tiles_per_call} and {self.short_tiles_px}")
         if not 0.0 <= self.min_confidence <= 1.0 or self.max_faces < 1:
             raise ValueError(f"min_confidence must be in [0, 1] and max_faces >= 1, got "
                              f"{self.min_confidence} and {self.max_faces}")
 
 
-def _axis_starts(length: int, side: int) -> list[int]:
-    """Start offsets of windows of `side` along `length`, overlapping by TILE_OVERLAP of the side and
+def _axis_starts(length: int, side: int, overlap: float = TILE_OVERLAP) -> list[int]:
+    """Start offsets of windows of `side` along `length`, overlapping by `overlap` of the side and
     spread evenly so the last one ends at the far edge."""
     if side >= length:
         return [0]
-    stride = side * (1.0 - TILE_OVERLAP)
+    stride = side * (1.0 - overlap)
     count = math.ceil((length - side) / stride) + 1
     return [round(i * (length - side) / (count - 1)) for i in range(count)]
 
@@ -113,6 +128,22 @@ def tile_windows(width: int, height: int, min_face_px: float) -> list[tuple[int,
     for side in sides:
         s = int(round(min(side, width, height)))
         windows += [(x, y, x + s, y + s) for y in _axis_starts(height, s) for x in _axis_starts(width, s)]
+    return windows
+
+
+def short_tile_windows(width: int, height: int, min_face_px: float) -> list[tuple[int, int, int, int]]:
+    """The (x0, y0, x1, y1) square tiles of the short-range pyramid over a width x height frame, small
+    first: sides min_face_px / SHORT_BAND, doubled while below SHORT_TOP_SHARE of the shorter side, each
+    level's tiles overlapping by SHORT_TILE_OVERLAP of their side (no tiles when min_face_px is 0)."""
+    if min_face_px <= 0:
+        return []
+    windows = []
+    side = min_face_px / SHORT_BAND
+    while side < SHORT_TOP_SHARE * min(width, height):
+        s = int(round(side))
+        windows += [(x, y, x + s, y + s) for y in _axis_starts(height, s, SHORT_TILE_OVERLAP)
+                    for x in _axis_starts(width, s, SHORT_TILE_OVERLAP)]
+        side *= 2.0
     return windows
 
 
@@ -162,7 +193,7 @@ class FaceFinder:
     def __init__(self, plan: FinderPlan | None = None) -> None:
         """Create the detectors the plan needs (DetectorError names a missing model file)."""
         self.plan = plan or FinderPlan()
-        models = set(self.plan.whole) | {"full"}  # full-range: tiles and tracked regions
+        models = set(self.plan.whole) | {"full"} | ({"short"} if self.plan.short_tiles_px else set())
         self._detectors: dict[str, FaceDetector] = {}
         try:
             for model in sorted(models):
@@ -219,6 +250,10 @@ class FaceFinder:
             every = [d for faces in found for d in faces]
             merged = [d for d in merged if (not plan.verify and self._tracked(d, regions))
                       or self._confirmed(frame, d, width, height, every)]
+        if plan.short_tiles_px:  # last: it adds the faces the other passes missed, never reframes one
+            short_new = self._short_tile_faces(frame, merged)
+            merged = merge_detections([merged, short_new], plan.merge_iou, plan.merge_containment,
+                                      len(merged) + len(short_new))
         self.last_found = len(merged)
         return merged[: plan.max_faces]
 
@@ -237,6 +272,34 @@ class FaceFinder:
         again = self._window_faces(frame, self._region_window(det.box, width, height), width, height)
         return any(_iou_and_containment(det.box, d.box)[0] >= self.plan.merge_iou for d in again)
 
+    def _short_tile_faces(self, frame: np.ndarray, earlier: Sequence[Detection]) -> list[Detection]:
+        """The short-range tile pyramid's faces that no `earlier` box covers (the same overlap rule as
+        merging), each scored below SHORT_TILE_SURE kept only when another model finds it again."""
+        height, width = frame.shape[:2]
+        plan = self.plan
+        out = []
+        for window in short_tile_windows(width, height, plan.short_tiles_px):
+            for det in self._window_faces(frame, window, width, height, "short"):
+                if any(v > limit for e in earlier for v, limit in zip(
+                        _iou_and_containment(det.box, e.box), (plan.merge_iou, plan.merge_containment),
+                        strict=True)):
+                    continue
+                if det.score >= SHORT_TILE_SURE or self._seen_by_another_model(frame, det):
+                    out.append(det)
+        return out
+
+    def _seen_by_another_model(self, frame: np.ndarray, det: Detection) -> bool:
+        """Whether the full-range model (in a window REGION_SCALE x the face's width around it) or YuNet
+        (`YuNetDetector.seen_again`, scored at least SECOND_MODEL_SCORE) finds `det` again."""
+        height, width = frame.shape[:2]
+        again = self._window_faces(frame, self._region_window(det.box, width, height), width, height)
+        if any(_iou_and_containment(det.box, d.box)[0] >= self.plan.merge_iou for d in again):
+            return True
+        if self._yunet is None:
+            return False
+        self.calls += 1
+        return self._yunet.seen_again(frame, det, SECOND_MODEL_SCORE)
+
     def _tracked(self, det: Detection, regions: Sequence[tuple[int, int, int, int]]) -> bool:
         """Whether `det` is on a face the tracker already follows (one of its expected `regions`)."""
         return any(_iou_and_containment(det.box, box)[0] > self.plan.merge_iou for box in regions)
@@ -251,11 +314,11 @@ class FaceFinder:
         return x0, y0, x0 + side, y0 + side
 
     def _window_faces(self, frame: np.ndarray, window: tuple[int, int, int, int], width: int,
-                      height: int) -> list[Detection]:
-        """Full-range faces in one window, in frame pixels, without the ones its inner edges cut."""
+                      height: int, model: str = "full") -> list[Detection]:
+        """One model's faces in one window, in frame pixels, without the ones its inner edges cut."""
         x0, y0, x1, y1 = window
         out = []
-        for det in self._run("full", np.ascontiguousarray(frame[y0:y1, x0:x1])):
+        for det in self._run(model, np.ascontiguousarray(frame[y0:y1, x0:x1])):
             bx, by, bw, bh = det.box
             box = clip_box(bx + x0, by + y0, bw, bh, width, height)
             if _cut_by_inner_edge(box, window, width, height):

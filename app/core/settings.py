@@ -35,6 +35,7 @@ class OutputSettings:
 DETECTORS = ("auto", "short", "full")
 LIVE_DETECTOR = DETECTORS[0]  # the live view's detector: every face near or far (PipelineSettings.plan)
 LIVE_MIN_FACE_PX = 40.0  # "auto" live: the smallest faces the tile sweep looks for
+STILL_SHORT_TILE_PX = 40.0  # "auto" on stills: the short-range tile pyramid starts at faces this wide
 LIVE_TILES_PER_FRAME = 1  # "auto" live: steps of the sweep run per frame (the tracker carries the rest)
 SAVE_VIDEO_HELP = ("also save the processed frames as NAME.avi (MJPG) beside the CSV, so the Viewer shows "
                    "the frame at its cursor; a camera session has no other copy of its frames")
@@ -67,12 +68,13 @@ class DetectionSettings:
                              f"{self.min_confidence} and {self.max_faces}")
 
     def plan(self, still: bool) -> FinderPlan:
-        """The FaceFinder plan for a still image (`still`) or the frames of a video: stills get the tile
-        pyramid and YuNet too, videos the whole-frame passes only (a tile pyramid costs ~0.7 s a HD
-        frame; see BENCHMARKS)."""
+        """The FaceFinder plan for a still image (`still`) or the frames of a video: stills get both tile
+        pyramids and YuNet too, videos the whole-frame passes only (the tiles cost ~2 s a HD frame; see
+        BENCHMARKS)."""
         whole = WHOLE_FRAME_MODELS if self.detector == "auto" else (self.detector,)
         tiles = self.min_face_px if self.detector == "auto" and still else 0.0
         return FinderPlan(whole=whole, min_face_px=tiles, verify=tiles > 0, yunet=tiles > 0,
+                          short_tiles_px=STILL_SHORT_TILE_PX if tiles > 0 else 0.0,
                           min_confidence=self.min_confidence, max_faces=self.max_faces)
 
 

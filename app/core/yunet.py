@@ -89,13 +89,13 @@ class YuNetDetector:
         self.min_score = float(min_score)
         self._set_threads = _openmp_thread_setter(yuface.__file__)
 
-    def _run(self, bgr: np.ndarray):
+    def _run(self, bgr: np.ndarray, min_score: float):
         """yuface.detect on one BGR image with YUNET_THREADS OpenMP threads (set in the calling thread)."""
         if self._set_threads is not None:
             self._set_threads(YUNET_THREADS)
         with warnings.catch_warnings():  # it warns on frames over 960 px; the benchmark counts them too
             warnings.simplefilter("ignore", UserWarning)
-            return self._detect(bgr, conf=min(YUNET_CANDIDATE_SCORE, self.min_score))
+            return self._detect(bgr, conf=min(YUNET_CANDIDATE_SCORE, min_score))
 
     def detect_passes(self, frame: np.ndarray) -> list[list[Detection]]:
         """The faces of one (H,W,3) uint8 RGB frame found by each pass (as it is, padded, upscaled; see
@@ -113,13 +113,14 @@ class YuNetDetector:
             big = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
             passes.append([d for d in self._faces(big, (0, 0), size[0] / width, (width, height))
                            if d.box[2] < UPSCALED_MAX_FACE_PX
-                           and (d.box[2] >= CHECK_BELOW_PX or self._seen_again(frame, d))])
+                           and (d.box[2] >= CHECK_BELOW_PX or self.seen_again(frame, d))])
         return passes
 
-    def _seen_again(self, frame: np.ndarray, det: Detection) -> bool:
-        """Whether YuNet finds `det` again in a window CHECK_WINDOW x its width around it, resized so the
-        face is CHECK_FACE_PX wide (another scale and alignment: a texture that looks like a face in one
-        rarely does in the other)."""
+    def seen_again(self, frame: np.ndarray, det: Detection, min_score: float | None = None) -> bool:
+        """Whether YuNet finds `det` (a box of the (H,W,3) RGB frame, found by any detector) again, scored
+        at least `min_score` (default: this detector's), in a window CHECK_WINDOW x its width around it,
+        resized so the face is CHECK_FACE_PX wide (another scale and alignment: a texture that looks like
+        a face in one rarely does in the other)."""
         height, width = frame.shape[:2]
         x, y, w, h = det.box
         side = int(round(min(CHECK_WINDOW * max(w, h), width, height)))
@@ -128,7 +129,7 @@ class YuNetDetector:
         scale = CHECK_FACE_PX / max(w, 1)
         window = cv2.resize(frame[y0:y0 + side, x0:x0 + side], (round(side * scale), round(side * scale)),
                             interpolation=cv2.INTER_LINEAR)
-        again = self._faces(window, (0, 0), scale, (side, side))
+        again = self._faces(window, (0, 0), scale, (side, side), min_score)
         moved = (x - x0, y - y0, w, h)
         return any(iou(moved, d.box) >= 0.3 for d in again)
 
@@ -138,16 +139,19 @@ class YuNetDetector:
         return self._faces(frame, (0, 0), 1.0, (width, height))
 
     def _faces(self, image: np.ndarray, offset: tuple[int, int], scale: float,
-               frame_size: tuple[int, int]) -> list[Detection]:
-        """YuNet on `image`, a frame of `frame_size` (width, height) scaled by `scale` and then shifted by
-        `offset` (x, y) px: boxes and keypoints brought back to frame pixels, clipped to the frame."""
+               frame_size: tuple[int, int], min_score: float | None = None) -> list[Detection]:
+        """YuNet's faces scored at least `min_score` (default: this detector's) on `image`, a frame of
+        `frame_size` (width, height) scaled by `scale` and then shifted by `offset` (x, y) px: boxes and
+        keypoints brought back to frame pixels, clipped to the frame."""
         width, height = frame_size
-        scores, boxes, landmarks = self._run(np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_RGB2BGR)))
+        min_score = self.min_score if min_score is None else min_score
+        scores, boxes, landmarks = self._run(np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_RGB2BGR)),
+                                             min_score)
         out = []
         sx, sy, down = BLAZE_FRAMING
         dx, dy = offset
         for score, box, points in zip(scores, boxes.astype(float), landmarks.astype(float), strict=True):
-            if score / 100.0 < self.min_score:
+            if score / 100.0 < min_score:
                 continue
             box = ((box[0] - dx) / scale, (box[1] - dy) / scale, box[2] / scale, box[3] / scale)
             points = (points - np.tile([dx, dy], 5)) / scale  # (10,) x, y of 5 keypoints

@@ -138,6 +138,9 @@ PLANS: dict[str, FinderPlan] = {
     "short+full+pyramid24+verify+yunet3": FinderPlan(
         whole=WHOLE_FRAME_MODELS, min_face_px=24, verify=True, yunet=True
     ),
+    "short+full+pyramid24+verify+yunet3+short40": FinderPlan(
+        whole=WHOLE_FRAME_MODELS, min_face_px=24, verify=True, yunet=True, short_tiles_px=40
+    ),
 }
 
 

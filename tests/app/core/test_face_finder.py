@@ -5,10 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.core.bench.detection import score_frame
+from dataclasses import replace
+
+from app.core.bench.detection import benchmark_scenes, score_frame
 from app.core.bench.scenes import Scene, TruthFace, closeup_scene, group_scene, width_bucket
 from app.core.detection import Detection
-from app.core.face_finder import TILE_OVERLAP, FaceFinder, FinderPlan, merge_detections, tile_windows
+from app.core.face_finder import (
+    SHORT_BAND,
+    SHORT_TILE_OVERLAP,
+    SHORT_TOP_SHARE,
+    TILE_OVERLAP,
+    FaceFinder,
+    FinderPlan,
+    merge_detections,
+    short_tile_windows,
+    tile_windows,
+)
+from app.core.settings import DetectionSettings
 
 
 @pytest.mark.parametrize(("size", "min_face"), [((1280, 720), 40), ((1920, 1080), 24), ((640, 480), 40)])
@@ -23,6 +36,52 @@ def test_every_face_of_each_band_lies_whole_in_some_tile(size, min_face):
                 assert any(x0 <= x and x + face <= x1 and y0 <= y and y + face <= y1
                            for x0, y0, x1, y1 in level), (side, x, y)
     assert min(x1 - x0 for x0, _, x1, _ in windows) <= min_face * 8 * 1.25
+
+
+@pytest.mark.parametrize(("size", "min_face"), [((1280, 720), 40), ((1920, 1080), 40), ((400, 400), 40)])
+def test_every_face_up_to_half_a_short_range_tile_lies_whole_in_one(size, min_face):
+    width, height = size
+    windows = short_tile_windows(width, height, min_face)
+    sides = sorted({x1 - x0 for x0, _, x1, _ in windows})
+    assert sides[0] == round(min_face / SHORT_BAND)  # the smallest faces at a quarter of the tile
+    assert all(b == 2 * a for a, b in zip(sides, sides[1:], strict=False))
+    assert sides[-1] < SHORT_TOP_SHARE * min(width, height) <= 2 * sides[-1]  # larger faces: whole frame
+    for side in sides:
+        level = [w for w in windows if w[2] - w[0] == side]
+        face = int(side * SHORT_TILE_OVERLAP)  # the largest face a tile of this level finds well
+        for x in range(0, width - face + 1, max(1, face // 3)):
+            for y in range(0, height - face + 1, max(1, face // 3)):
+                assert any(x0 <= x and x + face <= x1 and y0 <= y and y + face <= y1
+                           for x0, y0, x1, y1 in level), (side, x, y)
+    assert short_tile_windows(width, height, 0) == []
+
+
+def test_short_range_tiles_find_a_face_turned_aside_that_the_other_passes_miss():
+    scene = benchmark_scenes(seed=0, groups=9, closeups=0)[8]  # the benchmark's 9th scene, as in BENCHMARKS
+    (turned,) = [f for f in scene.faces if f.face_id == "faceapi_sample4_3"]  # 48 px, head turned, tilted
+    alone = Scene(scene.image, (turned,), scene.kind)
+    plan = DetectionSettings().plan(still=True)
+    assert plan.short_tiles_px > 0
+    hits = {}
+    for name, chosen in (("without", replace(plan, short_tiles_px=0.0)), ("with", plan)):
+        with FaceFinder(chosen) as finder:
+            found = finder.detect(scene.image)
+        hits[name] = score_frame(alone, found, 0.0).hits.get("40-64", 0)
+        assert score_frame(scene, found, 0.0).duplicates == 0, name
+    assert hits == {"without": 0, "with": 1}
+
+
+def test_an_unsure_short_range_tile_face_needs_another_model_to_see_it(monkeypatch):
+    scene = benchmark_scenes(seed=0, groups=9, closeups=0)[8]
+    (turned,) = [f for f in scene.faces if f.face_id == "faceapi_sample4_3"]
+    alone = Scene(scene.image, (turned,), scene.kind)
+    plan = replace(DetectionSettings().plan(still=True), yunet=False)
+    monkeypatch.setattr("app.core.face_finder.SHORT_TILE_SURE", 1.01)  # every short-range face unsure
+    with FaceFinder(plan) as finder:
+        monkeypatch.setattr(finder, "_seen_by_another_model", lambda frame, det: False)
+        assert score_frame(alone, finder.detect(scene.image), 0.0).hits.get("40-64", 0) == 0
+        monkeypatch.setattr(finder, "_seen_by_another_model", lambda frame, det: True)
+        assert score_frame(alone, finder.detect(scene.image), 0.0).hits.get("40-64", 0) == 1
 
 
 def test_merging_keeps_one_box_per_face_across_scales_in_pass_order():
