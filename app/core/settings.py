@@ -43,8 +43,9 @@ CROPS_HELP = ("treat every image (and video frame) as one already-cropped face, 
               "detection, the whole image is the face (box = the image, no extra margin)")
 DETECTOR_HELP = (
     "face detector: auto finds every face near or far (MediaPipe's short- and full-range models on the "
-    "whole image, plus, for still images, the full-range model on a pyramid of tiles down to "
-    "24 px faces, each small find checked again; docs/BENCHMARKS.md), short = short range only "
+    "whole image, plus, for still images, the full-range model on a pyramid of tiles down to 24 px "
+    "faces, YuNet, and the short-range model on small tiles, each unsure find checked again; "
+    "docs/BENCHMARKS.md), short = short range only "
     "(faces near the camera, fastest), full = full range only"
 )
 

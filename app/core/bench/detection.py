@@ -8,8 +8,10 @@ filling 50-100% of a 48-400 px image, grey and colour).
 Matching: each true face is matched to at most one detection, greedily by IoU (>= `MATCH_IOU`, which
 allows for the detectors framing a face a little differently); a detection matched to no face is a
 false positive, and so is a second box on a face that already has one (IoU >= 0.1 with it, or its
-centre inside it). Recall is counted per width bucket (16-24, 24-40, 40-64, 64-128, 128+ px) and for
-close-ups; precision is over every box.
+centre inside it), which is also counted as a duplicate. A box on a face that no box matched (framed so
+differently that IoU < MATCH_IOU) is a false positive and leaves the face missed, not a duplicate.
+Recall is counted per width bucket (16-24, 24-40, 40-64, 64-128, 128+ px) and for close-ups; precision
+is over every box.
 """
 
 from __future__ import annotations
@@ -58,10 +60,12 @@ def score_frame(scene: Scene, found: Sequence[Detection], ms: float) -> FrameSco
         if di in used:
             continue
         cx, cy = det.box[0] + det.box[2] / 2, det.box[1] + det.box[3] / 2
-        on_a_face = any(_iou_and_containment(t.box, det.box)[0] >= DUPLICATE_IOU
-                        or (t.box[0] <= cx <= t.box[0] + t.box[2] and t.box[1] <= cy <= t.box[1] + t.box[3])
-                        for t in scene.faces)
-        duplicates += on_a_face
+        on_a_found_face = any(
+            _iou_and_containment(t.box, det.box)[0] >= DUPLICATE_IOU
+            or (t.box[0] <= cx <= t.box[0] + t.box[2] and t.box[1] <= cy <= t.box[1] + t.box[3])
+            for ti, t in enumerate(scene.faces) if ti in truth_to_det
+        )
+        duplicates += on_a_found_face
         false_positives += 1
     hits: dict[str, int] = defaultdict(int)
     totals: dict[str, int] = defaultdict(int)
