@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
-
-from dataclasses import replace
 
 from app.core.bench.detection import benchmark_scenes, score_frame
 from app.core.bench.scenes import Scene, TruthFace, closeup_scene, group_scene, width_bucket
