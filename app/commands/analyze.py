@@ -12,6 +12,7 @@ from app.core.settings import (
     DETECTOR_HELP,
     DETECTORS,
     SHARED_FILES_HELP,
+    VIDEO_SEARCH_HELP,
     DetectionSettings,
 )
 
@@ -55,6 +56,8 @@ def register(subparsers) -> None:
                              f"(default {defaults.min_confidence})")
     parser.add_argument("--detector", choices=DETECTORS, default=defaults.detector,
                         help=f"{DETECTOR_HELP} (default {defaults.detector})")
+    parser.add_argument("--video-search-every", type=float, default=defaults.video_search_s, metavar="S",
+                        help=f"{VIDEO_SEARCH_HELP} (default {defaults.video_search_s:g})")
     parser.add_argument("--crops", action="store_true", help=CROPS_HELP)
     parser.add_argument("--good-quality-only", action="store_true",
                         help="leave out the rows of faces whose quality verdict is low (small, blurred, "
@@ -86,10 +89,11 @@ def run(args: argparse.Namespace) -> int:
     from app.core.settings import OutputSettings
 
     try:
-        detection = DetectionSettings(args.detector, args.min_confidence, args.max_faces, crops=args.crops)
+        detection = DetectionSettings(args.detector, args.min_confidence, args.max_faces, crops=args.crops,
+                                      video_search_s=args.video_search_every)
     except ValueError:
-        return _fail(f"--max-faces must be >= 1 and --min-confidence in [0, 1] "
-                     f"(got {args.max_faces}, {args.min_confidence})")
+        return _fail(f"--max-faces must be >= 1, --min-confidence in [0, 1] and --video-search-every >= 0 "
+                     f"(got {args.max_faces}, {args.min_confidence}, {args.video_search_every})")
     try:
         rule = RowFilter(args.good_quality_only, args.max_std)
     except ValueError as exc:

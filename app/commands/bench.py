@@ -188,6 +188,11 @@ def register(subparsers) -> None:
         action="store_true",
         help=f"only the default backbone at 112 px with {QUICK_REPEATS} repeats (a smoke test)",
     )
+    parser.add_argument(
+        "--video-file",
+        action="store_true",
+        help="with --tracking: find the faces as `analyze` does in a video file, instead of the live view",
+    )
     parser.set_defaults(func=run)
 
 
@@ -305,11 +310,12 @@ def run_detection_command(args: argparse.Namespace) -> int:
 
 
 def run_tracking_command(args: argparse.Namespace) -> int:
-    """`--tracking`: the live default's ids and recall on generated sequences (`--quick`: 3 s each)."""
+    """`--tracking`: the live default's (or with `--video-file` analyze's) ids and recall on generated
+    sequences (`--quick`: 3 s each)."""
     from app.core.bench.tracking import markdown_table, run_tracking_benchmark
 
     report = run_tracking_benchmark(seconds=3.0 if args.quick else 10.0,
-                                    progress=lambda m: print(m, flush=True))
+                                    progress=lambda m: print(m, flush=True), video_file=args.video_file)
     report["machine"] = machine_info()
     print(markdown_table(report))
     if args.json:

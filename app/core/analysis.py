@@ -32,7 +32,7 @@ import numpy as np
 
 from app.core.annotate import annotate_frame
 from app.core.detection import Detection, clip_box
-from app.core.face_finder import FaceFinder
+from app.core.face_finder import FaceFinder, VideoFileFinder
 from app.core.face_step import predict_faces, predict_located
 from app.core.packets import FaceResult
 from app.core.recorder import ANALYSIS_COLUMNS, face_cells
@@ -148,26 +148,41 @@ class WholeImageFinder:
         return [Detection(box=(0, 0, int(w), int(h)), score=1.0)]
 
 
-def _finder(detection: DetectionSettings, still: bool) -> FaceFinder | WholeImageFinder:
-    """How the faces of a still (`still`) or of a video's frames are found under `detection`."""
-    return WholeImageFinder() if detection.crops else FaceFinder(detection.plan(still=still))
+Finder = FaceFinder | VideoFileFinder | WholeImageFinder
 
 
-def _detect(finder: FaceFinder | WholeImageFinder, frame: np.ndarray,
-            regions: Sequence[tuple[int, int, int, int]] = ()) -> list[Detection]:
+def file_finder(detection: DetectionSettings, still: bool) -> Finder:
+    """How the faces of a still (`still`) or of a video's frames are found under `detection`: a video
+    with the "auto" detector gets the stills' search on a frame every `video_search_s`."""
+    if detection.crops:
+        return WholeImageFinder()
+    if still:
+        return FaceFinder(detection.plan(still=True))
+    every = detection.video_search_s if detection.detector == "auto" else 0.0
+    return VideoFileFinder(detection.plan(still=False), detection.plan(still=True), every)
+
+
+def _detect(finder: Finder, frame: np.ndarray, regions: Sequence[tuple[int, int, int, int]] = (),
+            timestamp_s: float = 0.0) -> list[Detection]:
     """Detect on a copy downscaled to DETECT_MAX_SIDE when larger; boxes come back in frame pixels.
-    `regions`: where the tracker expects faces (frame pixels), searched closely by a FaceFinder."""
+    `regions`: where the tracker expects faces (frame pixels), searched closely by a FaceFinder;
+    `timestamp_s`: the video frame's time (a VideoFileFinder's thorough frames)."""
     if isinstance(finder, WholeImageFinder):
         return finder.detect(frame)
     h, w = frame.shape[:2]
     scale = DETECT_MAX_SIDE / max(h, w)
+    if isinstance(finder, VideoFileFinder):
+        def search(image: np.ndarray, boxes: Sequence[tuple[int, int, int, int]]) -> list[Detection]:
+            return finder.detect(image, boxes, timestamp_s)
+    else:
+        search = finder.detect
     if scale >= 1.0:
-        return finder.detect(frame, regions)
+        return search(frame, regions)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
     scaled = [tuple(max(1, round(v * scale)) for v in box) for box in regions]
     out = []
-    for d in finder.detect(small, scaled):
+    for d in search(small, scaled):
         x, y, bw, bh = (v / scale for v in d.box)
         keypoints = tuple((kx / scale, ky / scale) for kx, ky in d.keypoints)
         out.append(Detection(box=clip_box(x, y, bw, bh, w, h), score=d.score, keypoints=keypoints))
@@ -219,7 +234,7 @@ def analyze_paths(
     yield AnalysisEvent("started", total)
     detection = detection or DetectionSettings()
     margin = 0.0 if detection.crops else None  # a crop is the face as the dataset framed it
-    with _finder(detection, still=True) as image_finder:
+    with file_finder(detection, still=True) as image_finder:
         for index, (path, root) in enumerate(files):
             if cancel is not None and cancel.is_set():
                 yield AnalysisEvent("cancelled", total, index)
@@ -227,8 +242,8 @@ def analyze_paths(
             if path.suffix.lower() in VIDEO_EXTENSIONS:
                 reid = Reidentifier() if detection.reidentify and not detection.crops else None
                 completed = yield from _analyze_video(
-                    path, root, index, total, predictor, _finder(detection, still=False), margin, annotated,
-                    cancel, reid)
+                    path, root, index, total, predictor, file_finder(detection, still=False), margin,
+                    annotated, cancel, reid)
                 if not completed:
                     yield AnalysisEvent("cancelled", total, index, path)
                     return
@@ -293,7 +308,7 @@ def _analyze_image(
 
 def _analyze_video(
     path: Path, root: Path, index: int, total: int, predictor: Any,
-    finder_cm: FaceFinder | WholeImageFinder, margin: float | None,
+    finder_cm: VideoFileFinder | WholeImageFinder, margin: float | None,
     annotated: _AnnotatedOutput, cancel: Cancel | None, reid: Reidentifier | None = None,
 ) -> Iterator[AnalysisEvent]:
     """Events for one video file, one "result" per frame; returns False when cancelled midway. `reid`
@@ -321,8 +336,8 @@ def _analyze_video(
                 if not ok:
                     break
                 start = time.perf_counter()
-                located = tracker.update(_detect(finder, frame, tracker.expected(timestamp)), timestamp,
-                                         (frame.shape[1], frame.shape[0]))
+                located = tracker.update(_detect(finder, frame, tracker.expected(timestamp), timestamp),
+                                         timestamp, (frame.shape[1], frame.shape[0]))
                 if reid is not None:
                     located = reid.observe(frame, located, tracker, timestamp)
                 faces = predict_located(frame, located, predictor, margin=margin)

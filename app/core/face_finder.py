@@ -340,3 +340,57 @@ class FaceFinder:
     def __exit__(self, *exc_info: object) -> None:
         """Close the finder."""
         self.close()
+
+
+class VideoFileFinder:
+    """The finder of a video file's frames: each frame `quick`'s passes (the whole frame, and where the
+    tracker expects its faces); the first frame and then one every `thorough_every_s` seconds of video
+    `thorough`'s passes too (the stills' tiles and YuNet), so a far or turned face is found within that
+    time and the tracker follows it between. The thorough passes only add faces: their boxes on a face
+    the quick passes found or the tracker expects are dropped (two faces crossing, framed by the
+    thorough passes differently for one frame, swapped ids). One instance per thread, like a FaceFinder."""
+
+    def __init__(self, quick: FinderPlan, thorough: FinderPlan, thorough_every_s: float) -> None:
+        """Create both finders (DetectorError names a missing model file). `thorough_every_s` <= 0: never
+        the thorough passes."""
+        self.quick = FaceFinder(quick)
+        try:
+            self.thorough = FaceFinder(thorough) if thorough_every_s > 0 else None
+        except Exception:
+            self.quick.close()
+            raise
+        self.every_s = thorough_every_s
+        self._last_thorough_s: float | None = None
+
+    def detect(self, frame: np.ndarray, regions: Sequence[tuple[int, int, int, int]] = (),
+               timestamp_s: float = 0.0) -> list[Detection]:
+        """The faces of the (H,W,3) uint8 RGB frame at `timestamp_s` seconds into the video, as
+        FaceFinder.detect; a frame `thorough_every_s` after the last thorough one gets the thorough
+        passes (a frame with an earlier time than the last one, a new video, starts again)."""
+        last = self._last_thorough_s
+        due = self.thorough is not None and (last is None or timestamp_s < last
+                                             or timestamp_s - last >= self.every_s - 1e-6)
+        found = self.quick.detect(frame, regions)
+        if not due:
+            return found
+        self._last_thorough_s = timestamp_s
+        known = [*regions, *(d.box for d in found)]
+        limits = (self.thorough.plan.merge_iou, self.thorough.plan.merge_containment)
+        new = [d for d in self.thorough.detect(frame) if not any(
+            v > limit for box in known
+            for v, limit in zip(_iou_and_containment(d.box, box), limits, strict=True))]
+        return sorted([*found, *new], key=lambda d: d.score, reverse=True)[: self.quick.plan.max_faces]
+
+    def close(self) -> None:
+        """Release both finders; safe to call twice."""
+        self.quick.close()
+        if self.thorough is not None:
+            self.thorough.close()
+
+    def __enter__(self) -> VideoFileFinder:
+        """Use as a context manager that closes the finder on exit."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the finder."""
+        self.close()

@@ -39,6 +39,9 @@ STILL_SHORT_TILE_PX = 40.0  # "auto" on stills: the short-range tile pyramid sta
 LIVE_TILES_PER_FRAME = 1  # "auto" live: steps of the sweep run per frame (the tracker carries the rest)
 SAVE_VIDEO_HELP = ("also save the processed frames as NAME.avi (MJPG) beside the CSV, so the Viewer shows "
                    "the frame at its cursor; a camera session has no other copy of its frames")
+VIDEO_SEARCH_HELP = ("videos with the auto detector: a frame this often (seconds of video) gets the thorough "
+                     "search of still images (tiles and YuNet, about 2.5 s a HD frame), which finds far and "
+                     "turned faces; the faces found are tracked between those frames; 0: never")
 CROPS_HELP = ("treat every image (and video frame) as one already-cropped face, as in face datasets: no "
               "detection, the whole image is the face (box = the image, no extra margin)")
 DETECTOR_HELP = (
@@ -50,6 +53,16 @@ DETECTOR_HELP = (
 )
 
 
+def sweep_plan(min_face_px: float, tiles_per_frame: int, min_confidence: float, max_faces: int) -> FinderPlan:
+    """The plan of a stream of frames (the live view, a video file's frames): the short-range model on
+    the whole frame and `tiles_per_frame` steps of a sweep (the full-range model on the whole frame, then
+    on tiles down to `min_face_px` faces), so each frame pays for two detector calls; the tracker's faces
+    that those passes miss are searched where they are expected, and an unsure new face is looked at again
+    before it gets an id (app.core.face_finder)."""
+    return FinderPlan(whole=WHOLE_FRAME_MODELS[:1], min_face_px=min_face_px, tiles_per_call=tiles_per_frame,
+                      full_in_sweep=True, verify_new=True, min_confidence=min_confidence, max_faces=max_faces)
+
+
 @dataclass(frozen=True)
 class DetectionSettings:
     """How faces are found in files (stills and videos): see app.core.face_finder."""
@@ -58,6 +71,7 @@ class DetectionSettings:
     min_confidence: float = MIN_CONFIDENCE  # detector score threshold
     max_faces: int = FILE_MAX_FACES  # most faces per image or frame (highest scores)
     min_face_px: float = 24.0  # "auto" on stills: the smallest faces the tile pyramid looks for
+    video_search_s: float = 1.0  # "auto" on videos: a frame this often (s of video) gets the stills' search
     crops: bool = False  # every image (and video frame) is one face crop already: nothing is detected
     reidentify: bool = REIDENTIFY  # videos: a person who leaves the view and returns keeps their id
 
@@ -67,13 +81,18 @@ class DetectionSettings:
         if not 0.0 <= self.min_confidence <= 1.0 or self.max_faces < 1:
             raise ValueError(f"min_confidence must be in [0, 1] and max_faces >= 1, got "
                              f"{self.min_confidence} and {self.max_faces}")
+        if not self.video_search_s >= 0.0:
+            raise ValueError(f"video_search_s must be >= 0 seconds, got {self.video_search_s}")
 
     def plan(self, still: bool) -> FinderPlan:
-        """The FaceFinder plan for a still image (`still`) or the frames of a video: stills get both tile
-        pyramids and YuNet too, videos the whole-frame passes only (the tiles cost ~2 s a HD frame; see
-        BENCHMARKS)."""
+        """The FaceFinder plan for a still image (`still`) or the frames of a video. "auto": stills get
+        both models on the whole frame, both tile pyramids and YuNet (~2.5 s a HD frame; see BENCHMARKS);
+        a video's frames get the live view's sweep (`sweep_plan`), and the stills' plan on a frame every
+        `video_search_s` (app.core.face_finder.VideoFileFinder)."""
+        if self.detector == "auto" and not still:
+            return sweep_plan(LIVE_MIN_FACE_PX, LIVE_TILES_PER_FRAME, self.min_confidence, self.max_faces)
         whole = WHOLE_FRAME_MODELS if self.detector == "auto" else (self.detector,)
-        tiles = self.min_face_px if self.detector == "auto" and still else 0.0
+        tiles = self.min_face_px if self.detector == "auto" else 0.0
         return FinderPlan(whole=whole, min_face_px=tiles, verify=tiles > 0, yunet=tiles > 0,
                           short_tiles_px=STILL_SHORT_TILE_PX if tiles > 0 else 0.0,
                           min_confidence=self.min_confidence, max_faces=self.max_faces)
@@ -108,16 +127,13 @@ class PipelineSettings:
                              f"{self.min_confidence} and {self.max_faces}")
 
     def plan(self) -> FinderPlan:
-        """The FaceFinder plan of a live frame: "auto" runs the short-range model on the whole frame and
-        `tiles_per_frame` steps of a sweep (the full-range model on the whole frame, then on tiles down
-        to `min_face_px` faces), so each frame pays for two detector calls; the tracker's faces that
-        those passes miss are searched where they are expected (app.core.face_finder). Every face found
-        is tracked; `max_faces` of them go to the model (`face_step.locate_faces`)."""
-        auto = self.detector_model == LIVE_DETECTOR
-        whole = WHOLE_FRAME_MODELS[:1] if auto else (self.detector_model,)
-        return FinderPlan(whole=whole, min_face_px=self.min_face_px if auto else 0.0,
-                          tiles_per_call=self.tiles_per_frame if auto else 0, full_in_sweep=auto,
-                          verify_new=auto, min_confidence=self.min_confidence, max_faces=FILE_MAX_FACES)
+        """The FaceFinder plan of a live frame: "auto" is `sweep_plan` with this group's sweep values,
+        "short"/"full" that model on the whole frame. Every face found is tracked; `max_faces` of them go
+        to the model (`face_step.locate_faces`)."""
+        if self.detector_model == LIVE_DETECTOR:
+            return sweep_plan(self.min_face_px, self.tiles_per_frame, self.min_confidence, FILE_MAX_FACES)
+        return FinderPlan(whole=(self.detector_model,), min_confidence=self.min_confidence,
+                          max_faces=FILE_MAX_FACES)
 
 
 LSL_HELP = ("stream the results over Lab Streaming Layer (stream 'AffectScope', type FacialAffect, one "

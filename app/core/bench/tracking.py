@@ -3,7 +3,8 @@
 `python main.py bench --tracking` renders 1280x720, 30 fps sequences from the shipped faces
 (app/core/bench/scenes.py) pasted over a background, each face on a known path, and runs the live
 default on them frame by frame (`PipelineSettings().plan()` with its FaceTracker and re-identification,
-as the pipeline does):
+as the pipeline does); `--video-file` runs the default of `analyze` on a video file instead
+(`analysis.file_finder`: the whole-frame passes, and the stills' search on a frame every second):
 
 - "moving": three faces (60-200 px) drifting and bobbing across the frame;
 - "crossing", "crossing_slow", "crossing_diagonal": two faces of similar size passing each other, one
@@ -32,11 +33,11 @@ from typing import Any
 
 import numpy as np
 
+from app.core.analysis import file_finder
 from app.core.bench.scenes import FaceSprite, background, face_sprites, paste_face
 from app.core.face_finder import FaceFinder
-from app.core.face_step import locate_faces
 from app.core.reid import Reidentifier
-from app.core.settings import PipelineSettings
+from app.core.settings import DetectionSettings, PipelineSettings
 from app.core.tracking import FaceTracker, TrackedFace, iou
 
 SIZE, FPS = (1280, 720), 30.0
@@ -168,20 +169,36 @@ class _TruthState:
     gap: bool = False  # visible but unmatched since the last match
 
 
-def score_sequence(sequence: Clip, settings: PipelineSettings | None = None) -> dict[str, Any]:
-    """Run the live default (or `settings`) on `sequence` and count as the module docstring says."""
+def score_sequence(sequence: Clip, settings: PipelineSettings | None = None,
+                   video_file: DetectionSettings | None = None) -> dict[str, Any]:
+    """Run the live default (or `settings`) on `sequence` and count as the module docstring says; with
+    `video_file`, the faces are found as `analyze` finds them in a video file under those settings."""
     settings = settings or PipelineSettings()
     tracker = FaceTracker(settings.track_iou, settings.track_timeout_s, settings.track_coast_s)
     reid = Reidentifier() if settings.reidentify else None
+    if video_file is not None:
+        return _score(sequence, tracker, reid, settings.max_faces, file_finder(video_file, still=False),
+                      lambda finder, frame, t: finder.detect(frame, tracker.expected(t), t))
+    return _score(sequence, tracker, reid, settings.max_faces, FaceFinder(settings.plan()),
+                  lambda finder, frame, t: finder.detect(frame, tracker.expected(t)))
+
+
+def _score(sequence: Clip, tracker: FaceTracker, reid: Reidentifier | None, limit: int, finder_cm: Any,
+           detect: Callable[[Any, np.ndarray, float], list]) -> dict[str, Any]:
+    """Score one sequence: `detect(finder, frame, t)` finds a frame's faces, the tracker and `reid` give
+    them ids (as face_step.locate_faces does), at most `limit` are reported."""
     states: dict[int, _TruthState] = {}
     ids_per_identity: dict[int, set[int]] = {}
     counts = {"frames": 0, "switches": 0, "fragments": 0, "scored": 0, "found": 0, "false_positives": 0,
               "duplicates": 0, "tracked_rows": 0, "rows": 0, "carried_hidden": 0}
     ms = []
-    with FaceFinder(settings.plan()) as finder:
+    with finder_cm as finder:
         for t, frame, truths in render(sequence):
             start = time.perf_counter()
-            located, _ = locate_faces(finder, tracker, frame, t, settings.max_faces, reid)
+            located = tracker.update(detect(finder, frame, t), t, (frame.shape[1], frame.shape[0]))
+            if reid is not None:
+                located = reid.observe(frame, located, tracker, t)
+            located = located[:limit]
             ms.append((time.perf_counter() - start) * 1000.0)
             counts["frames"] += 1
             counts["rows"] += len(located)
@@ -237,17 +254,20 @@ def _match(truths: list[TruthBox], located: list[TrackedFace]) -> dict[int, int]
     return out
 
 
-def run_tracking_benchmark(seconds: float = 10.0, progress: Callable[[str], None] = lambda m: None
-                           ) -> dict[str, Any]:
-    """Every sequence scored; the report keyed by sequence name, with totals."""
+def run_tracking_benchmark(seconds: float = 10.0, progress: Callable[[str], None] = lambda m: None,
+                           video_file: bool = False) -> dict[str, Any]:
+    """Every sequence scored (the live default, or with `video_file` the `analyze` default of video
+    files); the report keyed by sequence name, with totals."""
     results = {}
     for sequence in sequences(seconds):
         progress(f"tracking: {sequence.name}")
-        results[sequence.name] = score_sequence(sequence)
+        results[sequence.name] = score_sequence(sequence,
+                                                video_file=DetectionSettings() if video_file else None)
     frames = sum(r["frames"] for r in results.values())
     totals = {key: sum(r[key] for r in results.values())
               for key in ("switches", "fragments", "scored", "found")}
-    return {"settings": {"size": f"{SIZE[0]}x{SIZE[1]}", "fps": FPS, "seconds": seconds},
+    return {"settings": {"size": f"{SIZE[0]}x{SIZE[1]}", "fps": FPS, "seconds": seconds,
+                         "path": "analyze (video file)" if video_file else "live"},
             "results": results,
             "total": {"frames": frames, "recall": totals["found"] / max(1, totals["scored"]),
                       "switches_per_1000": 1000.0 * totals["switches"] / max(1, frames),

@@ -152,3 +152,30 @@ def test_missing_and_unsupported_paths_get_error_rows(tmp_path, predictor):
     events = list(analyze_paths([tmp_path / "missing.jpg", tmp_path / "data.csv"], predictor))
     errors = [e.rows[0]["error"] for e in events if e.kind == "result"]
     assert "file not found" in errors[0] and "unsupported file type '.csv'" in errors[1]
+
+
+def test_a_far_face_in_a_video_file_is_found_from_its_first_frame_by_the_thorough_search(tmp_path, predictor):
+    from dataclasses import replace
+
+    from app.core.bench.scenes import group_scene
+    from app.core.settings import DetectionSettings
+
+    from .videos import write_video
+
+    scene = group_scene(np.random.default_rng(4), (1280, 720), widths=[44], max_rotation=0, cut_share=0)
+    (truth,) = scene.faces  # 44 px: the whole-frame passes miss it; the tile sweep takes a few frames
+    video = write_video(tmp_path / "far.avi", [scene.image] * 8, fps=4.0)  # 2 s
+    cx, cy = truth.box[0] + truth.box[2] / 2, truth.box[1] + truth.box[3] / 2
+    frames_with_face = {}
+    for every in (DetectionSettings().video_search_s, 0.0):
+        detection = replace(DetectionSettings(), video_search_s=every)
+        rows = [r for e in analyze_paths([video], predictor, detection=detection) if e.kind == "result"
+                for r in e.rows]
+        assert len({r["frame"] for r in rows}) == 8
+        on_face = [r for r in rows if r["status"] == "ok"
+                   and abs(int(r["face_x"]) + int(r["face_w"]) / 2 - cx) < truth.width / 3
+                   and abs(int(r["face_y"]) + int(r["face_h"]) / 2 - cy) < truth.width / 3]
+        frames_with_face[every] = sorted(int(r["frame"]) for r in on_face)
+        assert len({r["face_id"] for r in on_face}) <= 1  # one id all along
+    assert frames_with_face[DetectionSettings().video_search_s] == list(range(8))
+    assert 0 not in frames_with_face[0.0]  # without it, the sweep finds the face later
