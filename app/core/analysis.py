@@ -13,8 +13,11 @@ file). Face ids: in an image 1..n, best detector score first; in a video the tra
 There is no smoothing or baseline in file analysis: `*_smoothed` equal the raw values, `*_corrected` are
 empty. `latency_ms` is the detection + model time of that image or frame.
 
-Very large images are downscaled (longest side `DETECT_MAX_SIDE`) for detection only; boxes are reported,
-and crops taken, in the original pixels.
+Faces are found as `DetectionSettings` says (`file_finder`): a still gets the thorough search (both
+BlazeFace models, two tile pyramids, YuNet); a video's frames get the live view's tile sweep and the
+tracker, plus the thorough search on a frame every `video_search_s` seconds, which adds the faces the
+tracker does not follow yet (far, turned). Very large images are downscaled (longest side
+`DETECT_MAX_SIDE`) for detection only; boxes are reported, and crops taken, in the original pixels.
 """
 
 from __future__ import annotations
