@@ -68,6 +68,9 @@ SHORT_BAND = 1 / 4  # face width / tile side where the short-range tile pyramid 
 SHORT_TILE_OVERLAP = 1 / 2  # neighbouring short-range tiles share half their side
 SHORT_TOP_SHARE = 1 / 1.5  # short-range tile sides stay below this share of the frame's shorter side
 SHORT_TILE_SURE = 0.8  # a face only a short-range tile found, scored below this, needs another model's look
+# A face the thorough search adds to a video: at least this sure. A video shows a real face again (the
+# next thorough frame, the sweep); an unsure false one would be tracked and re-found for seconds.
+VIDEO_NEW_FACE_SCORE = 0.7
 SECOND_MODEL_SCORE = 0.4  # ... finding it scored at least this (YuNet; the full-range model: min_confidence)
 
 
@@ -346,9 +349,10 @@ class VideoFileFinder:
     """The finder of a video file's frames: each frame `quick`'s passes (the whole frame, and where the
     tracker expects its faces); the first frame and then one every `thorough_every_s` seconds of video
     `thorough`'s passes too (the stills' tiles and YuNet), so a far or turned face is found within that
-    time and the tracker follows it between. The thorough passes only add faces: their boxes on a face
-    the quick passes found or the tracker expects are dropped (two faces crossing, framed by the
-    thorough passes differently for one frame, swapped ids). One instance per thread, like a FaceFinder."""
+    time and the tracker follows it between. The thorough passes only add faces, scored at least
+    VIDEO_NEW_FACE_SCORE: their boxes on a face the quick passes found or the tracker expects are dropped
+    (two faces crossing, framed by the thorough passes differently for one frame, swapped ids). One
+    instance per thread, like a FaceFinder."""
 
     def __init__(self, quick: FinderPlan, thorough: FinderPlan, thorough_every_s: float) -> None:
         """Create both finders (DetectorError names a missing model file). `thorough_every_s` <= 0: never
@@ -376,7 +380,7 @@ class VideoFileFinder:
         self._last_thorough_s = timestamp_s
         known = [*regions, *(d.box for d in found)]
         limits = (self.thorough.plan.merge_iou, self.thorough.plan.merge_containment)
-        new = [d for d in self.thorough.detect(frame) if not any(
+        new = [d for d in self.thorough.detect(frame) if d.score >= VIDEO_NEW_FACE_SCORE and not any(
             v > limit for box in known
             for v, limit in zip(_iou_and_containment(d.box, box), limits, strict=True))]
         return sorted([*found, *new], key=lambda d: d.score, reverse=True)[: self.quick.plan.max_faces]
