@@ -99,9 +99,8 @@ def test_the_live_core_reads_the_same_defaults():
     assert NeutralBaselines().duration_s == BaselineSettings().seconds
     defaults = {p.name: p.default for p in __import__("inspect").signature(FaceDetector).parameters.values()}
     assert (defaults["min_confidence"], defaults["max_faces"]) == (MIN_CONFIDENCE, LIVE_MAX_FACES)
-    plan = p.plan()  # the live default finds faces near and far, as the files' default does
-    models = set(plan.whole) | ({"full"} if plan.full_in_sweep else set())
-    assert models == set(DetectionSettings().plan(still=False).whole) and plan.min_face_px > 0
+    plan = p.plan()  # the live default finds faces near and far: the same sweep as a video file's frames
+    assert plan == DetectionSettings().plan(still=False) and plan.min_face_px > 0 and plan.full_in_sweep
 
 
 def test_the_gui_forms_start_from_the_core_defaults(qtbot, tmp_path):
