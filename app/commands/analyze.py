@@ -88,12 +88,15 @@ def run(args: argparse.Namespace) -> int:
     from app.core.row_filter import RowFilter
     from app.core.settings import OutputSettings
 
+    if not args.video_search_every >= 0:
+        return _fail(f"--video-search-every must be >= 0 seconds (got {args.video_search_every}); 0 turns the "
+                     "thorough search of video frames off")
     try:
         detection = DetectionSettings(args.detector, args.min_confidence, args.max_faces, crops=args.crops,
                                       video_search_s=args.video_search_every)
     except ValueError:
-        return _fail(f"--max-faces must be >= 1, --min-confidence in [0, 1] and --video-search-every >= 0 "
-                     f"(got {args.max_faces}, {args.min_confidence}, {args.video_search_every})")
+        return _fail(f"--max-faces must be >= 1 and --min-confidence in [0, 1] "
+                     f"(got {args.max_faces}, {args.min_confidence})")
     try:
         rule = RowFilter(args.good_quality_only, args.max_std)
     except ValueError as exc:

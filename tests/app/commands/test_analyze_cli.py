@@ -121,6 +121,8 @@ def test_every_unusable_input_ends_in_one_line_and_leaves_earlier_results(
         (["--model", str(run_dir)], "is a folder, not a model file; pass one of the model files in it"),
         (["--model", str(garbage), "--runtime", "onnx"], "is not a readable ONNX model"),
         (["--model", str(garbage)], "is not a readable ONNX model"),  # auto picks onnxruntime for .onnx
+        (["--video-search-every", "-1"], "--video-search-every must be >= 0 seconds (got -1.0)"),
+        (["--video-search-every", "nan"], "--video-search-every must be >= 0 seconds (got nan)"),
     ]
     for extra, message in cases:
         assert main(["analyze", str(photo), "--out", str(earlier), *extra]) == 1
