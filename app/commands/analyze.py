@@ -89,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
     from app.core.settings import OutputSettings
 
     if not args.video_search_every >= 0:
-        return _fail(f"--video-search-every must be >= 0 seconds (got {args.video_search_every}); 0 turns the "
-                     "thorough search of video frames off")
+        return _fail(f"--video-search-every must be >= 0 seconds (got {args.video_search_every}); "
+                     "0 turns the thorough search of video frames off")
     try:
         detection = DetectionSettings(args.detector, args.min_confidence, args.max_faces, crops=args.crops,
                                       video_search_s=args.video_search_every)
