@@ -68,10 +68,10 @@ SHORT_BAND = 1 / 4  # face width / tile side where the short-range tile pyramid 
 SHORT_TILE_OVERLAP = 1 / 2  # neighbouring short-range tiles share half their side
 SHORT_TOP_SHARE = 1 / 1.5  # short-range tile sides stay below this share of the frame's shorter side
 SHORT_TILE_SURE = 0.8  # a face only a short-range tile found, scored below this, needs another model's look
+SECOND_MODEL_SCORE = 0.4  # ... finding it scored at least this (YuNet; the full-range model: min_confidence)
 # A face the thorough search adds to a video: at least this sure. A video shows a real face again (the
 # next thorough frame, the sweep); an unsure false one would be tracked and re-found for seconds.
 VIDEO_NEW_FACE_SCORE = 0.7
-SECOND_MODEL_SCORE = 0.4  # ... finding it scored at least this (YuNet; the full-range model: min_confidence)
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,13 @@ def _iou_and_containment(a: Sequence[float], b: Sequence[float]) -> tuple[float,
     return (inter / union if union > 0 else 0.0), (inter / smaller if smaller > 0 else 0.0)
 
 
+def same_face(a: Sequence[float], b: Sequence[float], merge_iou: float, merge_containment: float) -> bool:
+    """Whether two (x, y, w, h) boxes are taken for one face: IoU above `merge_iou`, or more than
+    `merge_containment` of the smaller box inside the other (one face found at two scales)."""
+    overlap, contained = _iou_and_containment(a, b)
+    return overlap > merge_iou or contained > merge_containment
+
+
 def merge_detections(passes: Sequence[Sequence[Detection]], merge_iou: float, merge_containment: float,
                      limit: int) -> list[Detection]:
     """One box per face: passes in order (earlier passes win, so a face keeps the framing of the first
@@ -171,9 +178,7 @@ def merge_detections(passes: Sequence[Sequence[Detection]], merge_iou: float, me
     kept: list[Detection] = []
     for found in passes:
         for det in sorted(found, key=lambda d: d.score, reverse=True):
-            same = [i for i, k in enumerate(kept) if any(
-                v > limit_ for v, limit_ in zip(_iou_and_containment(det.box, k.box),
-                                                (merge_iou, merge_containment), strict=True))]
+            same = [i for i, k in enumerate(kept) if same_face(det.box, k.box, merge_iou, merge_containment)]
             if not same:
                 kept.append(det)
             elif len(same) == 1 and det.score >= kept[same[0]].score + OVERRIDE_MARGIN:
@@ -283,9 +288,7 @@ class FaceFinder:
         out = []
         for window in short_tile_windows(width, height, plan.short_tiles_px):
             for det in self._window_faces(frame, window, width, height, "short"):
-                if any(v > limit for e in earlier for v, limit in zip(
-                        _iou_and_containment(det.box, e.box), (plan.merge_iou, plan.merge_containment),
-                        strict=True)):
+                if any(same_face(det.box, e.box, plan.merge_iou, plan.merge_containment) for e in earlier):
                     continue
                 if det.score >= SHORT_TILE_SURE or self._seen_by_another_model(frame, det):
                     out.append(det)
@@ -379,10 +382,9 @@ class VideoFileFinder:
             return found
         self._last_thorough_s = timestamp_s
         known = [*regions, *(d.box for d in found)]
-        limits = (self.thorough.plan.merge_iou, self.thorough.plan.merge_containment)
+        plan = self.thorough.plan
         new = [d for d in self.thorough.detect(frame) if d.score >= VIDEO_NEW_FACE_SCORE and not any(
-            v > limit for box in known
-            for v, limit in zip(_iou_and_containment(d.box, box), limits, strict=True))]
+            same_face(d.box, box, plan.merge_iou, plan.merge_containment) for box in known)]
         return sorted([*found, *new], key=lambda d: d.score, reverse=True)[: self.quick.plan.max_faces]
 
     def close(self) -> None:
