@@ -27,6 +27,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -174,11 +175,8 @@ def _detect(finder: Finder, frame: np.ndarray, regions: Sequence[tuple[int, int,
         return finder.detect(frame)
     h, w = frame.shape[:2]
     scale = DETECT_MAX_SIDE / max(h, w)
-    if isinstance(finder, VideoFileFinder):
-        def search(image: np.ndarray, boxes: Sequence[tuple[int, int, int, int]]) -> list[Detection]:
-            return finder.detect(image, boxes, timestamp_s)
-    else:
-        search = finder.detect
+    search = (partial(finder.detect, timestamp_s=timestamp_s) if isinstance(finder, VideoFileFinder)
+              else finder.detect)
     if scale >= 1.0:
         return search(frame, regions)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))

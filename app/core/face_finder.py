@@ -14,14 +14,15 @@ fills the image. So a `FaceFinder` runs, per `FinderPlan`:
 - around each box in `regions` (the tracker's faces the whole-frame passes did not find this frame, or
   found unsure and framed differently: IoU <= SEEN_IOU, score < SURE_SCORE),
   the full-range model on a window `REGION_SCALE` x the face's width, which puts it in the model's band;
-- with `short_tiles_px` (still images), the short-range model on a second pyramid of square tiles:
-  sides `short_tiles_px / SHORT_BAND` (4 x the face), doubled while below SHORT_TOP_SHARE of the frame's
-  shorter side, overlapping by half their side. The short-range model finds faces from about a quarter
-  to half of its input, turned and tilted ones too, which the full-range tiles and YuNet miss (a face
-  looking down, a head turned aside, cut by the frame edge);
 - with `yunet` (still images), YuNet's three whole-frame passes (app.core.yunet: as it is, padded,
   upscaled), last: they add the faces the BlazeFace passes missed, mostly faces cut by the frame edge,
-  large faces and faces 24-40 px wide.
+  large faces and faces 24-40 px wide;
+- with `short_tiles_px` (still images), after the merging and checks below, the short-range model on a
+  second pyramid of square tiles: sides `short_tiles_px / SHORT_BAND` (4 x the face), doubled while
+  below SHORT_TOP_SHARE of the frame's shorter side, overlapping by half their side. The short-range
+  model finds faces from about a quarter to half of its input, turned and tilted ones too, which the
+  full-range tiles and YuNet miss (a face looking down, a head turned aside, cut by the frame edge); it
+  only adds faces no kept box covers.
 
 Merging: a box touching a tile's inner edge is dropped (the face lies whole in a neighbouring tile or
 at a coarser level); then boxes are taken pass by pass in the order above (so a face keeps the
@@ -277,6 +278,11 @@ class FaceFinder:
         if max(w, h) * REGION_SCALE >= min(width, height):
             return any(d is not det and _iou_and_containment(det.box, d.box)[0] >= self.plan.merge_iou
                        for d in every)
+        return self._full_range_sees_again(frame, det)
+
+    def _full_range_sees_again(self, frame: np.ndarray, det: Detection) -> bool:
+        """Whether the full-range model finds `det` in a window REGION_SCALE x its width around it."""
+        height, width = frame.shape[:2]
         again = self._window_faces(frame, self._region_window(det.box, width, height), width, height)
         return any(_iou_and_containment(det.box, d.box)[0] >= self.plan.merge_iou for d in again)
 
@@ -297,9 +303,7 @@ class FaceFinder:
     def _seen_by_another_model(self, frame: np.ndarray, det: Detection) -> bool:
         """Whether the full-range model (in a window REGION_SCALE x the face's width around it) or YuNet
         (`YuNetDetector.seen_again`, scored at least SECOND_MODEL_SCORE) finds `det` again."""
-        height, width = frame.shape[:2]
-        again = self._window_faces(frame, self._region_window(det.box, width, height), width, height)
-        if any(_iou_and_containment(det.box, d.box)[0] >= self.plan.merge_iou for d in again):
+        if self._full_range_sees_again(frame, det):
             return True
         if self._yunet is None:
             return False

@@ -27,6 +27,7 @@ import numpy as np
 from app.core.bench.scenes import WIDTH_BUCKETS, Scene, closeup_scene, group_scene, width_bucket
 from app.core.detection import Detection
 from app.core.face_finder import WHOLE_FRAME_MODELS, FaceFinder, FinderPlan, _iou_and_containment
+from app.core.settings import DetectionSettings
 
 MATCH_IOU = 0.4
 DUPLICATE_IOU = 0.1
@@ -142,9 +143,8 @@ PLANS: dict[str, FinderPlan] = {
     "short+full+pyramid24+verify+yunet3": FinderPlan(
         whole=WHOLE_FRAME_MODELS, min_face_px=24, verify=True, yunet=True
     ),
-    "short+full+pyramid24+verify+yunet3+short40": FinderPlan(
-        whole=WHOLE_FRAME_MODELS, min_face_px=24, verify=True, yunet=True, short_tiles_px=40
-    ),
+    # the stills default (DetectionSettings, "auto"): the row above plus the short-range tiles from 40 px
+    "short+full+pyramid24+verify+yunet3+short40": DetectionSettings().plan(still=True),
 }
 
 

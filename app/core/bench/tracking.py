@@ -3,8 +3,8 @@
 `python main.py bench --tracking` renders 1280x720, 30 fps sequences from the shipped faces
 (app/core/bench/scenes.py) pasted over a background, each face on a known path, and runs the live
 default on them frame by frame (`PipelineSettings().plan()` with its FaceTracker and re-identification,
-as the pipeline does); `--video-file` runs the default of `analyze` on a video file instead
-(`analysis.file_finder`: the whole-frame passes, and the stills' search on a frame every second):
+as the pipeline does); `--video-file` finds the faces as `analyze` does in a video file instead
+(`analysis.file_finder`: the same sweep, and the stills' search on a frame every second):
 
 - "moving": three faces (60-200 px) drifting and bobbing across the frame;
 - "crossing", "crossing_slow", "crossing_diagonal": two faces of similar size passing each other, one
@@ -177,7 +177,7 @@ def score_sequence(sequence: Clip, settings: PipelineSettings | None = None,
     tracker = FaceTracker(settings.track_iou, settings.track_timeout_s, settings.track_coast_s)
     reid = Reidentifier() if settings.reidentify else None
     if video_file is not None:
-        return _score(sequence, tracker, reid, settings.max_faces, file_finder(video_file, still=False),
+        return _score(sequence, tracker, reid, video_file.max_faces, file_finder(video_file, still=False),
                       lambda finder, frame, t: finder.detect(frame, tracker.expected(t), t))
     return _score(sequence, tracker, reid, settings.max_faces, FaceFinder(settings.plan()),
                   lambda finder, frame, t: finder.detect(frame, tracker.expected(t)))

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -168,18 +169,23 @@ class ImagesTab(QWidget):
         self.circumplex.setMaximumHeight(320)  # the preview image gets the rest of the height
         self.details = QLabel("")
         self.details.setWordWrap(True)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+        details_area = QScrollArea()  # many faces' lines scroll instead of squeezing the preview image
+        details_area.setWidget(self.details)
+        details_area.setWidgetResizable(True)
+        details_area.setFrameShape(QScrollArea.Shape.NoFrame)
         below = QHBoxLayout()
         below.addWidget(self.circumplex)
         side = QVBoxLayout()
         side.addWidget(self.overlay_box)
-        side.addWidget(self.details, 1)
+        side.addWidget(details_area, 1)
         below.addLayout(side, 1)
         preview = QWidget()
         preview_layout = QVBoxLayout(preview)
         preview_layout.setContentsMargins(0, 0, 0, 0)
-        preview_layout.addWidget(self.view, 5)  # the preview takes most of the height
+        preview_layout.addWidget(self.view, 3)  # the preview takes most of the height
         preview_layout.addLayout(below, 2)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
